@@ -1,0 +1,159 @@
+// Device layer: an engine either owns its VkInstance/VkDevice or adopts the ones a
+// host application created. No process-wide Vulkan state: two Devices can coexist.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <vulkan/vulkan.h>
+
+namespace repvk {
+
+struct DeviceFeatures {
+  bool storage_16bit = false;     // storageBuffer16BitAccess
+  bool float16 = false;           // shaderFloat16
+  bool subgroup_basic = false;    // compute-stage subgroup basic ops
+  bool subgroup_arithmetic = false;
+  bool subgroup_shuffle = false;
+  bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
+  bool timestamps = false;        // compute-queue timestamps usable
+  uint32_t subgroup_size = 0;     // as reported: a hint, never relied upon
+};
+
+struct DeviceLimits {
+  uint64_t max_storage_buffer_range = 0;
+  uint64_t max_memory_allocation_size = 0;
+  uint32_t max_shared_memory = 0;
+  uint32_t max_workgroup_invocations = 0;
+  uint32_t max_workgroup_size[3] = {0, 0, 0};
+  uint32_t max_workgroup_count[3] = {0, 0, 0};
+  uint32_t max_push_constants = 0;
+  float timestamp_period_ns = 0.0f;
+  uint32_t timestamp_valid_bits = 0;
+  uint64_t device_local_bytes = 0;  // largest device-local heap
+  bool unified_memory = false;      // a memory type is device-local and host-visible
+};
+
+struct PhysicalDeviceInfo {
+  uint32_t index = 0;
+  std::string name;
+  std::string driver_name;
+  std::string driver_info;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  uint32_t api_version = 0;
+  uint32_t vendor_id = 0, device_id = 0;
+  uint32_t compute_queue_family = UINT32_MAX;
+  DeviceFeatures features;  // what the device supports
+  DeviceLimits limits;
+};
+
+const char* device_type_name(VkPhysicalDeviceType type);
+
+// One validation or driver message received by the debug messenger.
+struct DebugMessage {
+  VkDebugUtilsMessageSeverityFlagBitsEXT severity;
+  std::string id_name;
+  std::string text;
+};
+using DebugCallback = std::function<void(const DebugMessage&)>;
+
+struct DeviceOptions {
+  // "" picks automatically (discrete > integrated > virtual > CPU), unless the
+  // REPVK_DEVICE environment variable is set. A decimal number selects by index,
+  // anything else by case-insensitive name substring.
+  std::string select;
+  // Enables VK_LAYER_KHRONOS_validation and a messenger. Also enabled by REPVK_VALIDATION=1.
+  bool validation = false;
+  // Receives validation warnings/errors (and is why tests fail on any message).
+  DebugCallback on_debug_message;
+  // Never enable fp16 features even when present (also REPVK_FORCE_FP32=1).
+  bool force_fp32 = false;
+  std::string application_name = "repvk";
+};
+
+// Handles created by the host application. None of them is ever destroyed by repvk.
+struct AdoptedHandles {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_device = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;     // must support compute
+  uint32_t queue_family = 0;
+  // Features the application enabled on its VkDevice; repvk uses only these.
+  bool storage_16bit_enabled = false;
+  bool float16_enabled = false;
+  // Optional: a mutex the application also holds around vkQueueSubmit on `queue`.
+  std::mutex* queue_mutex = nullptr;
+};
+
+// Lists every physical device, portability (e.g. MoltenVK) devices included.
+std::vector<PhysicalDeviceInfo> enumerate_devices();
+// Picks an index into `devices` according to `select` (see DeviceOptions::select).
+// Throws Error naming the selector when nothing matches.
+uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices, const std::string& select);
+
+class Device {
+ public:
+  static std::unique_ptr<Device> create(const DeviceOptions& options = {});
+  static std::unique_ptr<Device> adopt(const AdoptedHandles& handles,
+                                       const DeviceOptions& options = {});
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  VkInstance instance() const { return instance_; }
+  VkPhysicalDevice physical_device() const { return physical_; }
+  VkDevice handle() const { return device_; }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+  bool owns_handles() const { return owns_; }
+
+  const PhysicalDeviceInfo& info() const { return info_; }
+  // Features enabled on the VkDevice (a subset of info().features).
+  const DeviceFeatures& enabled() const { return enabled_; }
+
+  // Finds a memory type with all `required` flags, preferring `preferred` too.
+  // Returns UINT32_MAX when none exists.
+  uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                            VkMemoryPropertyFlags preferred) const;
+  const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
+
+  // Submits one command buffer on the queue, optionally waiting on a fence.
+  void submit(VkCommandBuffer cmd, VkFence fence);
+  // Submits and blocks until done (throws VulkanError on VK_ERROR_DEVICE_LOST etc.).
+  void submit_and_wait(VkCommandBuffer cmd);
+
+  // A transient command pool for one-off uploads on this device.
+  VkCommandPool transient_pool() const { return transient_pool_; }
+
+  uint64_t debug_message_count() const { return debug_messages_.load(); }
+
+ private:
+  Device() = default;
+  void init_common(const DeviceOptions& options);
+  static VKAPI_ATTR VkBool32 VKAPI_CALL debug_trampoline(
+      VkDebugUtilsMessageSeverityFlagBitsEXT, VkDebugUtilsMessageTypeFlagsEXT,
+      const VkDebugUtilsMessengerCallbackDataEXT*, void*);
+
+  bool owns_ = false;
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  VkCommandPool transient_pool_ = VK_NULL_HANDLE;
+  PhysicalDeviceInfo info_;
+  DeviceFeatures enabled_;
+  VkPhysicalDeviceMemoryProperties memory_{};
+  DebugCallback on_debug_;
+  std::atomic<uint64_t> debug_messages_{0};
+  std::mutex own_queue_mutex_;
+  std::mutex* queue_mutex_ = &own_queue_mutex_;
+};
+
+}  // namespace repvk

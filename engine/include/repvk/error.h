@@ -1,0 +1,34 @@
+// Exceptions thrown by the engine. Every Vulkan failure becomes a VulkanError that
+// carries the VkResult and its name; nothing in the library calls abort().
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <vulkan/vulkan.h>
+
+namespace repvk {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class VulkanError : public Error {
+ public:
+  VulkanError(VkResult result, const std::string& what);
+  VkResult result() const { return result_; }
+  const char* result_name() const;
+
+ private:
+  VkResult result_;
+};
+
+const char* vk_result_name(VkResult result);
+
+// Throws VulkanError("<what>: <VK_NAME>") when result is an error code.
+inline void vk_check(VkResult result, const char* what) {
+  if (result < 0) throw VulkanError(result, what);
+}
+
+}  // namespace repvk

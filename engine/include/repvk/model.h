@@ -1,0 +1,160 @@
+// The repvk model file format: in-memory representation, reader and writer.
+// This is the only implementation of the format (see docs/model-format.md).
+// It has no Vulkan dependency: the trainer links it to export, the engine to load.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace repvk {
+
+// Raised for any malformed or unsupported model file. what() names the file,
+// the layer (when one is involved) and the problem.
+class ModelError : public std::runtime_error {
+ public:
+  ModelError(const std::string& source, int layer, const std::string& problem);
+  const std::string& source() const { return source_; }
+  int layer() const { return layer_; }  // -1 when no layer is involved
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string source_;
+  int layer_;
+  std::string problem_;
+};
+
+inline constexpr uint32_t kModelMagic = 0x4B565052u;  // bytes "RPVK"
+inline constexpr uint32_t kModelVersion = 1;
+
+// Documented limits. A file beyond them is rejected before any allocation.
+struct ModelLimits {
+  static constexpr uint64_t kMaxFileBytes = 1ull << 30;   // 1 GiB
+  static constexpr uint32_t kMaxChannels = 4096;          // any conv/fc width, input channels
+  static constexpr uint32_t kMaxSpatial = 4096;           // input height/width
+  static constexpr uint32_t kMaxInputChannels = 4;
+  static constexpr uint32_t kMaxClasses = 100000;
+  static constexpr uint32_t kMaxLayers = 1024;
+  static constexpr uint32_t kMaxNameBytes = 256;          // model and class names
+  static constexpr uint64_t kMaxLayerWeights = 1ull << 28;  // elements per weighted layer
+};
+
+enum class LayerType : uint32_t {
+  Conv3x3 = 1,        // 3x3, pad 1, stride 1|2, bias, optional ReLU
+  GlobalAvgPool = 2,  // CxHxW -> Cx1x1
+  FullyConnected = 3, // in -> out, bias, optional ReLU
+  Softmax = 4,        // over the class dimension
+};
+
+enum class WeightEncoding : uint32_t {
+  Fp32 = 0,      // dense fp32 weights
+  Codebook = 1,  // b-bit indices into k-means codebooks
+};
+
+enum class CodebookGranularity : uint32_t {
+  PerLayer = 0,         // one codebook for the whole layer
+  PerOutputChannel = 1, // one codebook per output channel
+};
+
+enum class CodebookStorage : uint32_t {
+  Fp32 = 0,
+  Fp16 = 1,  // stored as IEEE half; widened to fp32 on load
+};
+
+// Weights of one layer, logically [out][in][ky][kx] for conv (k = in*9 + ky*3 + kx)
+// and [out][in] for fc. "row" below means the weights of one output channel.
+struct Weights {
+  WeightEncoding encoding = WeightEncoding::Fp32;
+
+  // Fp32: out * row_length values.
+  std::vector<float> dense;
+
+  // Codebook:
+  uint32_t bits = 0;                 // 1..8
+  CodebookGranularity granularity = CodebookGranularity::PerLayer;
+  CodebookStorage codebook_storage = CodebookStorage::Fp32;
+  uint32_t codebook_size = 0;        // entries per codebook, 1..2^bits
+  std::vector<float> codebooks;      // groups * codebook_size values (groups = 1 or out)
+  std::vector<uint32_t> packed;      // out * words_per_row(row_length, bits) words
+};
+
+struct Layer {
+  LayerType type = LayerType::Conv3x3;
+  uint32_t in_channels = 0;   // conv: input channels; fc: input features
+  uint32_t out_channels = 0;  // conv: output channels; fc: output features
+  uint32_t stride = 1;        // conv only: 1 or 2
+  bool relu = false;          // conv and fc
+  Weights weights;            // conv and fc
+  std::vector<float> bias;    // conv and fc: out_channels values
+
+  bool has_weights() const {
+    return type == LayerType::Conv3x3 || type == LayerType::FullyConnected;
+  }
+  // Number of weights in one output channel's row.
+  uint64_t row_length() const;
+};
+
+struct InputSpec {
+  uint32_t channels = 1;
+  uint32_t height = 28;
+  uint32_t width = 28;
+  std::vector<float> mean;  // per channel, applied to pixel values scaled to [0,1]
+  std::vector<float> std;   // per channel
+};
+
+struct Model {
+  std::string name;
+  InputSpec input;
+  std::vector<std::string> class_names;
+  std::vector<Layer> layers;
+
+  uint32_t num_classes() const { return static_cast<uint32_t>(class_names.size()); }
+};
+
+// Shape of the activation after each layer, as planned from the input spec.
+struct TensorShape {
+  uint32_t c = 0, h = 0, w = 0;
+  uint64_t elements() const { return uint64_t(c) * h * w; }
+};
+
+// ---- Index packing -------------------------------------------------------------
+// Indices are packed LSB-first, floor(32/bits) per 32-bit word, never straddling a
+// word, and each output row starts on a fresh word. A shader reads index i of a row
+// as bitfieldExtract(word[row_base + i / per_word], (i % per_word) * bits, bits).
+uint32_t indices_per_word(uint32_t bits);
+uint64_t words_per_row(uint64_t row_length, uint32_t bits);
+// Packs `rows` rows of `row_length` indices each (all < 2^bits).
+std::vector<uint32_t> pack_indices(const std::vector<uint32_t>& indices, uint64_t rows,
+                                   uint64_t row_length, uint32_t bits);
+std::vector<uint32_t> unpack_indices(const std::vector<uint32_t>& packed, uint64_t rows,
+                                     uint64_t row_length, uint32_t bits);
+
+// Dense fp32 weights of a layer (decodes codebook layers).
+std::vector<float> decode_weights(const Layer& layer);
+
+// Validates the whole model (limits, chaining, shapes, index ranges, sizes).
+// Returns the activation shape after each layer. Throws ModelError naming `source`.
+std::vector<TensorShape> validate_model(const Model& model, const std::string& source);
+
+// ---- I/O ---------------------------------------------------------------------
+Model read_model(const std::string& path);
+Model parse_model(const uint8_t* data, size_t size, const std::string& source);
+std::vector<uint8_t> serialize_model(const Model& model);
+// Validates, serializes, writes to a temp file in the same folder, then renames.
+void write_model(const Model& model, const std::string& path);
+
+uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
+
+// ---- Statistics for `repvk info` ---------------------------------------------------
+struct LayerStats {
+  uint64_t flops = 0;          // 2 * MACs per image
+  uint64_t weight_bytes = 0;   // as stored in the file (indices + codebooks + bias)
+  uint64_t fp32_bytes = 0;     // the same layer with fp32 weights
+};
+std::vector<LayerStats> model_stats(const Model& model);
+
+const char* layer_type_name(LayerType t);
+
+}  // namespace repvk

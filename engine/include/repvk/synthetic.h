@@ -1,0 +1,39 @@
+// Deterministic synthetic models: RepVGG-shaped networks with random codebook or
+// fp32 weights. Used by tests, benchmarks and the README's main command until a
+// trained model is bundled. Weights are scaled (He-style) so activations stay O(1).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "repvk/model.h"
+
+namespace repvk {
+
+struct SyntheticConfig {
+  std::string name = "synthetic";
+  uint32_t in_channels = 1, height = 28, width = 28;
+  uint32_t num_classes = 10;
+  std::vector<uint32_t> stage_depths;   // conv layers per stage
+  std::vector<uint32_t> stage_widths;   // output channels per stage
+  std::vector<uint32_t> stage_strides;  // stride of each stage's first conv
+  bool quantized = true;                // codebook (true) or fp32 (false) weights
+  uint32_t bits = 4;                    // 1..8 when quantized
+  CodebookGranularity granularity = CodebookGranularity::PerOutputChannel;
+  uint64_t seed = 1;
+};
+
+// Presets: "small" (1x28x28, 10 classes), "A0", "A1", "B0" (3x224x224, 1000 classes).
+// Throws std::invalid_argument for an unknown preset name.
+SyntheticConfig synthetic_preset(const std::string& preset);
+std::vector<std::string> synthetic_preset_names();
+
+Model make_synthetic_model(const SyntheticConfig& config);
+
+// Quantizes dense fp32 weights of `layer` in place to a codebook encoding with
+// `bits` bits via deterministic 1-D k-means (used for synthetic models and tests).
+void quantize_layer_kmeans(Layer& layer, uint32_t bits, CodebookGranularity granularity,
+                           uint64_t seed);
+
+}  // namespace repvk

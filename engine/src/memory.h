@@ -1,0 +1,86 @@
+// Buffers and host<->device transfers. Staging is skipped when the memory type is
+// both device-local and host-visible (integrated GPUs, lavapipe).
+#pragma once
+
+#include <cstdint>
+
+#include <vulkan/vulkan.h>
+
+#include "repvk/device.h"
+
+namespace repvk {
+
+enum class MemoryUsage {
+  DeviceLocal,  // GPU-only data (weights, activations); host-visible if unified
+  Upload,       // host-visible, coherent: host writes, GPU reads
+  Readback,     // host-visible, cached preferred: GPU writes, host reads
+};
+
+// A VkBuffer with its own dedicated allocation. Move-only. Usage is always
+// STORAGE | TRANSFER_SRC | TRANSFER_DST. Persistently mapped when host-visible.
+class Buffer {
+ public:
+  Buffer() = default;
+  // Throws Error if `bytes` exceeds the device's maxStorageBufferRange or
+  // maxMemoryAllocationSize, VulkanError if allocation fails.
+  Buffer(Device& device, VkDeviceSize bytes, MemoryUsage usage);
+  ~Buffer();
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  VkBuffer handle() const { return buffer_; }
+  VkDeviceSize size() const { return size_; }
+  bool host_visible() const { return mapped_ != nullptr; }
+  void* mapped() const { return mapped_; }
+  bool valid() const { return buffer_ != VK_NULL_HANDLE; }
+
+  // Makes host writes visible to the device / device writes visible to the host
+  // (no-ops on coherent memory).
+  void flush_host_writes() const;
+  void invalidate_for_host_reads() const;
+
+ private:
+  void release() noexcept;
+  Device* device_ = nullptr;
+  VkBuffer buffer_ = VK_NULL_HANDLE;
+  VkDeviceMemory memory_ = VK_NULL_HANDLE;
+  VkDeviceSize size_ = 0;
+  void* mapped_ = nullptr;
+  bool coherent_ = true;
+};
+
+// Copies host data into a buffer: directly when mapped, otherwise through a
+// temporary staging buffer and a blocking transfer on the device's queue.
+void upload(Device& device, Buffer& dst, const void* src, VkDeviceSize bytes,
+            VkDeviceSize dst_offset = 0);
+// Copies buffer contents back to the host (blocking).
+void download(Device& device, const Buffer& src, void* dst, VkDeviceSize bytes,
+              VkDeviceSize src_offset = 0);
+// Fills a buffer with a 32-bit pattern (used to poison outputs in tests).
+void fill(Device& device, Buffer& dst, uint32_t pattern);
+
+// Records a compute->compute (and transfer) memory barrier.
+void record_compute_barrier(VkCommandBuffer cmd);
+
+// A primary command buffer from its own pool, with a fence. Move-only.
+class CommandContext {
+ public:
+  explicit CommandContext(Device& device);
+  ~CommandContext();
+  CommandContext(const CommandContext&) = delete;
+  CommandContext& operator=(const CommandContext&) = delete;
+
+  VkCommandBuffer begin();         // resets and begins (one-time submit)
+  void end_submit_wait();          // ends, submits, waits on the fence
+  VkCommandBuffer handle() const { return cmd_; }
+
+ private:
+  Device& device_;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkFence fence_ = VK_NULL_HANDLE;
+};
+
+}  // namespace repvk

@@ -11,11 +11,15 @@
 
 namespace repvk {
 
+enum class LayerType : uint32_t;
+
 // Raised for any malformed or unsupported model file. what() names the file,
 // the layer (when one is involved) and the problem.
 class ModelError : public std::runtime_error {
  public:
   ModelError(const std::string& source, int layer, const std::string& problem);
+  // Same, with the layer's type in what(): "m.rpvk: layer 3 (conv3x3): bits 9 outside 1..8".
+  ModelError(const std::string& source, int layer, LayerType type, const std::string& problem);
   const std::string& source() const { return source_; }
   int layer() const { return layer_; }  // -1 when no layer is involved
   const std::string& problem() const { return problem_; }
@@ -146,6 +150,11 @@ std::vector<uint8_t> serialize_model(const Model& model);
 void write_model(const Model& model, const std::string& path);
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
+
+// IEEE binary16 conversions (round to nearest even), used for fp16 codebooks and
+// fp16 activations alike so every component rounds the same way.
+uint16_t float_to_half(float f);
+float half_to_float(uint16_t h);
 
 // ---- Statistics for `repvk info` ---------------------------------------------------
 struct LayerStats {

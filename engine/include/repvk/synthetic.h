@@ -22,6 +22,10 @@ struct SyntheticConfig {
   uint32_t bits = 4;                    // 1..8 when quantized
   CodebookGranularity granularity = CodebookGranularity::PerOutputChannel;
   uint64_t seed = 1;
+  // Optional: class names (empty -> "class_0".."class_N-1") and per-channel input
+  // normalization (empty -> mean 0, std 1).
+  std::vector<std::string> class_names;
+  std::vector<float> mean, std;
 };
 
 // Presets: "small" (1x28x28, 10 classes), "A0", "A1", "B0" (3x224x224, 1000 classes).

@@ -1,0 +1,523 @@
+#include "repvk/device.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "repvk/error.h"
+
+namespace repvk {
+namespace {
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool has_layer(const char* name) {
+  uint32_t count = 0;
+  vkEnumerateInstanceLayerProperties(&count, nullptr);
+  std::vector<VkLayerProperties> layers(count);
+  vkEnumerateInstanceLayerProperties(&count, layers.data());
+  for (const auto& l : layers)
+    if (std::strcmp(l.layerName, name) == 0) return true;
+  return false;
+}
+
+bool has_instance_extension(const char* name) {
+  uint32_t count = 0;
+  vkEnumerateInstanceExtensionProperties(nullptr, &count, nullptr);
+  std::vector<VkExtensionProperties> exts(count);
+  vkEnumerateInstanceExtensionProperties(nullptr, &count, exts.data());
+  for (const auto& e : exts)
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  return false;
+}
+
+std::vector<std::string> device_extensions(VkPhysicalDevice pd) {
+  uint32_t count = 0;
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &count, nullptr);
+  std::vector<VkExtensionProperties> exts(count);
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &count, exts.data());
+  std::vector<std::string> names;
+  for (const auto& e : exts) names.emplace_back(e.extensionName);
+  return names;
+}
+
+bool contains(const std::vector<std::string>& v, const char* name) {
+  return std::find(v.begin(), v.end(), name) != v.end();
+}
+
+uint32_t instance_api_version() {
+  uint32_t version = VK_API_VERSION_1_0;
+  if (vkEnumerateInstanceVersion(&version) != VK_SUCCESS) version = VK_API_VERSION_1_0;
+  return version;
+}
+
+// Everything needed to create an instance; reused by enumerate_devices() and Device.
+struct InstanceRecipe {
+  std::vector<const char*> layers;
+  std::vector<const char*> extensions;
+  VkInstanceCreateFlags flags = 0;
+};
+
+InstanceRecipe instance_recipe(bool validation) {
+  InstanceRecipe r;
+  // MoltenVK and other non-conformant drivers only show up when asked for.
+  if (has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+    r.extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
+    r.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+  }
+  if (validation) {
+    if (!has_layer("VK_LAYER_KHRONOS_validation"))
+      throw Error(
+          "validation requested but VK_LAYER_KHRONOS_validation is not installed "
+          "(Debian: apt-get install vulkan-validationlayers)");
+    if (!has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME))
+      throw Error("validation requested but VK_EXT_debug_utils is not available");
+    r.layers.push_back("VK_LAYER_KHRONOS_validation");
+    r.extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  }
+  return r;
+}
+
+VkInstance create_instance(const InstanceRecipe& recipe, const std::string& app_name,
+                           const void* pnext) {
+  if (instance_api_version() < VK_API_VERSION_1_1)
+    throw Error("the Vulkan loader supports only Vulkan 1.0; repvk needs Vulkan 1.1");
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+  app.pApplicationName = app_name.c_str();
+  app.pEngineName = "repvk";
+  app.apiVersion = std::min<uint32_t>(instance_api_version(), VK_API_VERSION_1_3);
+  VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+  ci.pNext = pnext;
+  ci.flags = recipe.flags;
+  ci.pApplicationInfo = &app;
+  ci.enabledLayerCount = static_cast<uint32_t>(recipe.layers.size());
+  ci.ppEnabledLayerNames = recipe.layers.data();
+  ci.enabledExtensionCount = static_cast<uint32_t>(recipe.extensions.size());
+  ci.ppEnabledExtensionNames = recipe.extensions.data();
+  VkInstance instance = VK_NULL_HANDLE;
+  vk_check(vkCreateInstance(&ci, nullptr, &instance), "vkCreateInstance");
+  return instance;
+}
+
+PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
+  PhysicalDeviceInfo info;
+  info.index = index;
+  const auto exts = device_extensions(pd);
+
+  VkPhysicalDeviceProperties base{};
+  vkGetPhysicalDeviceProperties(pd, &base);
+  const bool v12 = base.apiVersion >= VK_API_VERSION_1_2;
+
+  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props.pNext = &subgroup;
+  const bool has_driver_props = v12 || contains(exts, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+  if (has_driver_props) subgroup.pNext = &driver;
+  vkGetPhysicalDeviceProperties2(pd, &props);
+
+  info.name = base.deviceName;
+  info.type = base.deviceType;
+  info.api_version = base.apiVersion;
+  info.vendor_id = base.vendorID;
+  info.device_id = base.deviceID;
+  if (has_driver_props) {
+    info.driver_name = driver.driverName;
+    info.driver_info = driver.driverInfo;
+  } else {
+    info.driver_name = "unknown";
+    info.driver_info = "driver version " + std::to_string(base.driverVersion);
+  }
+
+  VkPhysicalDevice16BitStorageFeatures storage16{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+  VkPhysicalDeviceShaderFloat16Int8Features f16{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  features.pNext = &storage16;
+  void** tail = &storage16.pNext;
+  const bool has_f16 = v12 || contains(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+  const bool has_dot = contains(exts, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) ||
+                       base.apiVersion >= VK_API_VERSION_1_3;
+  if (has_f16) {
+    *tail = &f16;
+    tail = &f16.pNext;
+  }
+  if (has_dot) {
+    *tail = &dot;
+    tail = &dot.pNext;
+  }
+  vkGetPhysicalDeviceFeatures2(pd, &features);
+
+  const bool compute_subgroups = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+  info.features.storage_16bit = storage16.storageBuffer16BitAccess == VK_TRUE;
+  info.features.float16 = has_f16 && f16.shaderFloat16 == VK_TRUE;
+  info.features.integer_dot_product = has_dot && dot.shaderIntegerDotProduct == VK_TRUE;
+  info.features.subgroup_basic =
+      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
+  info.features.subgroup_arithmetic =
+      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  info.features.subgroup_shuffle =
+      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+  info.features.subgroup_size = subgroup.subgroupSize;
+
+  uint32_t family_count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &family_count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(family_count);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &family_count, families.data());
+  for (uint32_t i = 0; i < family_count; ++i) {
+    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      info.compute_queue_family = i;
+      info.limits.timestamp_valid_bits = families[i].timestampValidBits;
+      break;
+    }
+  }
+  info.features.timestamps = info.limits.timestamp_valid_bits > 0 &&
+                             base.limits.timestampPeriod > 0.0f;
+
+  const VkPhysicalDeviceLimits& l = base.limits;
+  info.limits.max_storage_buffer_range = l.maxStorageBufferRange;
+  info.limits.max_shared_memory = l.maxComputeSharedMemorySize;
+  info.limits.max_workgroup_invocations = l.maxComputeWorkGroupInvocations;
+  for (int i = 0; i < 3; ++i) {
+    info.limits.max_workgroup_size[i] = l.maxComputeWorkGroupSize[i];
+    info.limits.max_workgroup_count[i] = l.maxComputeWorkGroupCount[i];
+  }
+  info.limits.max_push_constants = l.maxPushConstantsSize;
+  info.limits.timestamp_period_ns = l.timestampPeriod;
+
+  VkPhysicalDeviceMaintenance3Properties m3{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+  VkPhysicalDeviceProperties2 props_m3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props_m3.pNext = &m3;
+  vkGetPhysicalDeviceProperties2(pd, &props_m3);
+  info.limits.max_memory_allocation_size = m3.maxMemoryAllocationSize;
+
+  VkPhysicalDeviceMemoryProperties mem{};
+  vkGetPhysicalDeviceMemoryProperties(pd, &mem);
+  for (uint32_t h = 0; h < mem.memoryHeapCount; ++h)
+    if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      info.limits.device_local_bytes =
+          std::max<uint64_t>(info.limits.device_local_bytes, mem.memoryHeaps[h].size);
+  const VkMemoryPropertyFlags unified =
+      VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+  for (uint32_t t = 0; t < mem.memoryTypeCount; ++t)
+    if ((mem.memoryTypes[t].propertyFlags & unified) == unified) info.limits.unified_memory = true;
+  return info;
+}
+
+int type_rank(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
+    default: return 4;
+  }
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
+  uint32_t count = 0;
+  vk_check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "vkEnumeratePhysicalDevices");
+  std::vector<VkPhysicalDevice> pds(count);
+  vk_check(vkEnumeratePhysicalDevices(instance, &count, pds.data()), "vkEnumeratePhysicalDevices");
+  pds.resize(count);
+  return pds;
+}
+
+std::string effective_selector(const std::string& select) {
+  if (!select.empty()) return select;
+  const char* env = std::getenv("REPVK_DEVICE");
+  return env ? std::string(env) : std::string();
+}
+
+}  // namespace
+
+const char* device_type_name(VkPhysicalDeviceType type) {
+  switch (type) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+  }
+}
+
+std::vector<PhysicalDeviceInfo> enumerate_devices() {
+  InstanceRecipe recipe = instance_recipe(false);
+  VkInstance instance = create_instance(recipe, "repvk-enumerate", nullptr);
+  std::vector<PhysicalDeviceInfo> out;
+  try {
+    auto pds = physical_devices(instance);
+    for (uint32_t i = 0; i < pds.size(); ++i) out.push_back(query_device(pds[i], i));
+  } catch (...) {
+    vkDestroyInstance(instance, nullptr);
+    throw;
+  }
+  vkDestroyInstance(instance, nullptr);
+  return out;
+}
+
+uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices, const std::string& select) {
+  std::vector<uint32_t> usable;
+  for (const auto& d : devices)
+    if (d.compute_queue_family != UINT32_MAX && d.api_version >= VK_API_VERSION_1_1)
+      usable.push_back(d.index);
+  if (usable.empty())
+    throw Error("no Vulkan 1.1 device with a compute queue was found (is a driver installed? "
+                "on Debian: apt-get install mesa-vulkan-drivers)");
+  if (!select.empty()) {
+    const bool numeric = std::all_of(select.begin(), select.end(),
+                                     [](unsigned char c) { return std::isdigit(c) != 0; });
+    if (numeric) {
+      const unsigned long idx = std::strtoul(select.c_str(), nullptr, 10);
+      for (uint32_t u : usable)
+        if (u == idx) return u;
+      throw Error("device index " + select + " does not name a usable Vulkan 1.1 device (" +
+                  std::to_string(devices.size()) + " found; see `repvk devices`)");
+    }
+    const std::string needle = lower(select);
+    for (uint32_t u : usable)
+      if (lower(devices[u].name).find(needle) != std::string::npos) return u;
+    throw Error("no Vulkan device name contains \"" + select + "\" (see `repvk devices`)");
+  }
+  // Type first; among equals the larger device-local heap, never the smallest.
+  return *std::min_element(usable.begin(), usable.end(), [&](uint32_t a, uint32_t b) {
+    const int ra = type_rank(devices[a].type), rb = type_rank(devices[b].type);
+    if (ra != rb) return ra < rb;
+    return devices[a].limits.device_local_bytes > devices[b].limits.device_local_bytes;
+  });
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL Device::debug_trampoline(
+    VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT,
+    const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
+  auto* self = static_cast<Device*>(user);
+  DebugMessage m{severity, data->pMessageIdName ? data->pMessageIdName : "",
+                 data->pMessage ? data->pMessage : ""};
+  self->debug_messages_.fetch_add(1);
+  if (self->on_debug_) {
+    self->on_debug_(m);
+  } else {
+    std::fprintf(stderr, "repvk: vulkan %s: %s %s\n",
+                 severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
+                 m.id_name.c_str(), m.text.c_str());
+  }
+  return VK_FALSE;
+}
+
+std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
+  std::unique_ptr<Device> self(new Device());
+  self->owns_ = true;
+  self->on_debug_ = options.on_debug_message;
+  const bool validation = options.validation || env_flag("REPVK_VALIDATION");
+  const bool force_fp32 = options.force_fp32 || env_flag("REPVK_FORCE_FP32");
+
+  VkDebugUtilsMessengerCreateInfoEXT messenger_ci{
+      VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+  messenger_ci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                                 VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  messenger_ci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                             VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT;
+  messenger_ci.pfnUserCallback = &Device::debug_trampoline;
+  messenger_ci.pUserData = self.get();
+
+  InstanceRecipe recipe = instance_recipe(validation);
+  // Chaining the messenger into instance creation also reports create/destroy issues.
+  self->instance_ =
+      create_instance(recipe, options.application_name, validation ? &messenger_ci : nullptr);
+  if (validation) {
+    auto create_messenger = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(self->instance_, "vkCreateDebugUtilsMessengerEXT"));
+    if (!create_messenger) throw Error("vkCreateDebugUtilsMessengerEXT is not available");
+    vk_check(create_messenger(self->instance_, &messenger_ci, nullptr, &self->messenger_),
+             "vkCreateDebugUtilsMessengerEXT");
+  }
+
+  std::vector<PhysicalDeviceInfo> infos;
+  const auto pds = physical_devices(self->instance_);
+  for (uint32_t i = 0; i < pds.size(); ++i) infos.push_back(query_device(pds[i], i));
+  const uint32_t chosen = choose_device(infos, effective_selector(options.select));
+  self->physical_ = pds[chosen];
+  self->info_ = infos[chosen];
+  self->queue_family_ = self->info_.compute_queue_family;
+
+  const auto exts = device_extensions(self->physical_);
+  std::vector<const char*> enabled_exts;
+  // The spec requires enabling portability_subset wherever it is advertised.
+  if (contains(exts, "VK_KHR_portability_subset")) enabled_exts.push_back("VK_KHR_portability_subset");
+
+  const DeviceFeatures& have = self->info_.features;
+  const bool v12 = self->info_.api_version >= VK_API_VERSION_1_2;
+  VkPhysicalDevice16BitStorageFeatures storage16{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+  VkPhysicalDeviceShaderFloat16Int8Features f16{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  void** tail = &features.pNext;
+  if (have.storage_16bit && !force_fp32) {
+    storage16.storageBuffer16BitAccess = VK_TRUE;
+    *tail = &storage16;
+    tail = &storage16.pNext;
+    self->enabled_.storage_16bit = true;
+  }
+  if (have.float16 && !force_fp32) {
+    f16.shaderFloat16 = VK_TRUE;
+    *tail = &f16;
+    tail = &f16.pNext;
+    if (!v12) enabled_exts.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+    self->enabled_.float16 = true;
+  }
+  if (have.integer_dot_product) {
+    dot.shaderIntegerDotProduct = VK_TRUE;
+    *tail = &dot;
+    tail = &dot.pNext;
+    if (contains(exts, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME))
+      enabled_exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+    self->enabled_.integer_dot_product = true;
+  }
+  self->enabled_.subgroup_basic = have.subgroup_basic;
+  self->enabled_.subgroup_arithmetic = have.subgroup_arithmetic;
+  self->enabled_.subgroup_shuffle = have.subgroup_shuffle;
+  self->enabled_.subgroup_size = have.subgroup_size;
+  self->enabled_.timestamps = have.timestamps;
+
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo queue_ci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  queue_ci.queueFamilyIndex = self->queue_family_;
+  queue_ci.queueCount = 1;
+  queue_ci.pQueuePriorities = &priority;
+  VkDeviceCreateInfo device_ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  device_ci.pNext = &features;
+  device_ci.queueCreateInfoCount = 1;
+  device_ci.pQueueCreateInfos = &queue_ci;
+  device_ci.enabledExtensionCount = static_cast<uint32_t>(enabled_exts.size());
+  device_ci.ppEnabledExtensionNames = enabled_exts.data();
+  vk_check(vkCreateDevice(self->physical_, &device_ci, nullptr, &self->device_), "vkCreateDevice");
+  vkGetDeviceQueue(self->device_, self->queue_family_, 0, &self->queue_);
+  self->init_common(options);
+  return self;
+}
+
+std::unique_ptr<Device> Device::adopt(const AdoptedHandles& h, const DeviceOptions& options) {
+  if (h.instance == VK_NULL_HANDLE || h.physical_device == VK_NULL_HANDLE ||
+      h.device == VK_NULL_HANDLE || h.queue == VK_NULL_HANDLE)
+    throw Error("Device::adopt: instance, physical device, device and queue must all be set");
+  std::unique_ptr<Device> self(new Device());
+  self->owns_ = false;
+  self->on_debug_ = options.on_debug_message;
+  self->instance_ = h.instance;
+  self->physical_ = h.physical_device;
+  self->device_ = h.device;
+  self->queue_ = h.queue;
+  self->queue_family_ = h.queue_family;
+  if (h.queue_mutex) self->queue_mutex_ = h.queue_mutex;
+
+  const auto pds = physical_devices(h.instance);
+  uint32_t index = 0;
+  for (uint32_t i = 0; i < pds.size(); ++i)
+    if (pds[i] == h.physical_device) index = i;
+  self->info_ = query_device(h.physical_device, index);
+
+  uint32_t family_count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(h.physical_device, &family_count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(family_count);
+  vkGetPhysicalDeviceQueueFamilyProperties(h.physical_device, &family_count, families.data());
+  if (h.queue_family >= family_count || !(families[h.queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+    throw Error("Device::adopt: queue family " + std::to_string(h.queue_family) +
+                " does not support compute");
+  self->info_.compute_queue_family = h.queue_family;
+  self->info_.limits.timestamp_valid_bits = families[h.queue_family].timestampValidBits;
+
+  const bool force_fp32 = options.force_fp32 || env_flag("REPVK_FORCE_FP32");
+  const DeviceFeatures& have = self->info_.features;
+  self->enabled_.storage_16bit = h.storage_16bit_enabled && have.storage_16bit && !force_fp32;
+  self->enabled_.float16 = h.float16_enabled && have.float16 && !force_fp32;
+  self->enabled_.subgroup_basic = have.subgroup_basic;
+  self->enabled_.subgroup_arithmetic = have.subgroup_arithmetic;
+  self->enabled_.subgroup_shuffle = have.subgroup_shuffle;
+  self->enabled_.subgroup_size = have.subgroup_size;
+  self->enabled_.timestamps = self->info_.limits.timestamp_valid_bits > 0 &&
+                              self->info_.limits.timestamp_period_ns > 0.0f;
+  self->init_common(options);
+  return self;
+}
+
+void Device::init_common(const DeviceOptions&) {
+  vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
+  VkCommandPoolCreateInfo pool_ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pool_ci.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
+  pool_ci.queueFamilyIndex = queue_family_;
+  vk_check(vkCreateCommandPool(device_, &pool_ci, nullptr, &transient_pool_),
+           "vkCreateCommandPool");
+}
+
+Device::~Device() {
+  if (device_ != VK_NULL_HANDLE) {
+    // Waiting on the device would stall an adopting app's renderer; our own work
+    // is always fenced, so idling is only needed when we own the device.
+    if (owns_) vkDeviceWaitIdle(device_);
+    if (transient_pool_) vkDestroyCommandPool(device_, transient_pool_, nullptr);
+  }
+  if (!owns_) return;
+  if (device_) vkDestroyDevice(device_, nullptr);
+  if (messenger_) {
+    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
+    if (destroy) destroy(instance_, messenger_, nullptr);
+  }
+  if (instance_) vkDestroyInstance(instance_, nullptr);
+}
+
+uint32_t Device::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                                  VkMemoryPropertyFlags preferred) const {
+  uint32_t fallback = UINT32_MAX;
+  for (uint32_t i = 0; i < memory_.memoryTypeCount; ++i) {
+    if (!(type_bits & (1u << i))) continue;
+    const VkMemoryPropertyFlags f = memory_.memoryTypes[i].propertyFlags;
+    if ((f & required) != required) continue;
+    if ((f & preferred) == preferred) return i;
+    if (fallback == UINT32_MAX) fallback = i;
+  }
+  return fallback;
+}
+
+void Device::submit(VkCommandBuffer cmd, VkFence fence) {
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cmd;
+  std::lock_guard<std::mutex> lock(*queue_mutex_);
+  vk_check(vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
+}
+
+void Device::submit_and_wait(VkCommandBuffer cmd) {
+  VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VkFence fence = VK_NULL_HANDLE;
+  vk_check(vkCreateFence(device_, &fci, nullptr, &fence), "vkCreateFence");
+  try {
+    submit(cmd, fence);
+    vk_check(vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  } catch (...) {
+    vkDestroyFence(device_, fence, nullptr);
+    throw;
+  }
+  vkDestroyFence(device_, fence, nullptr);
+}
+
+}  // namespace repvk

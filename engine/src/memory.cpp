@@ -1,0 +1,239 @@
+#include "memory.h"
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "repvk/error.h"
+
+namespace repvk {
+
+Buffer::Buffer(Device& device, VkDeviceSize bytes, MemoryUsage usage) : device_(&device) {
+  const DeviceLimits& limits = device.info().limits;
+  if (bytes == 0) bytes = 4;  // zero-sized buffers are invalid; keep bindings legal
+  if (bytes > limits.max_storage_buffer_range)
+    throw Error("buffer of " + std::to_string(bytes) + " bytes exceeds the device's "
+                "maxStorageBufferRange (" + std::to_string(limits.max_storage_buffer_range) +
+                " bytes); use a smaller batch");
+  if (limits.max_memory_allocation_size && bytes > limits.max_memory_allocation_size)
+    throw Error("buffer of " + std::to_string(bytes) + " bytes exceeds the device's "
+                "maxMemoryAllocationSize (" +
+                std::to_string(limits.max_memory_allocation_size) + " bytes)");
+  size_ = bytes;
+  VkDevice dev = device.handle();
+
+  VkBufferCreateInfo ci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  ci.size = bytes;
+  ci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+             VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  ci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  vk_check(vkCreateBuffer(dev, &ci, nullptr, &buffer_), "vkCreateBuffer");
+
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(dev, buffer_, &req);
+
+  constexpr VkMemoryPropertyFlags kLocal = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  constexpr VkMemoryPropertyFlags kHost =
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  uint32_t type = UINT32_MAX;
+  switch (usage) {
+    case MemoryUsage::DeviceLocal:
+      // Unified memory: device-local and mappable means uploads skip staging.
+      type = device.find_memory_type(req.memoryTypeBits, kLocal, kHost);
+      break;
+    case MemoryUsage::Upload:
+      type = device.find_memory_type(req.memoryTypeBits, kHost, 0);
+      break;
+    case MemoryUsage::Readback:
+      type = device.find_memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+                                     VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+      break;
+  }
+  if (type == UINT32_MAX && usage == MemoryUsage::DeviceLocal)
+    type = device.find_memory_type(req.memoryTypeBits, 0, 0);
+  if (type == UINT32_MAX) {
+    release();
+    throw Error("no suitable Vulkan memory type for a buffer");
+  }
+
+  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  ai.allocationSize = req.size;
+  ai.memoryTypeIndex = type;
+  VkResult r = vkAllocateMemory(dev, &ai, nullptr, &memory_);
+  if (r != VK_SUCCESS) {
+    release();
+    throw VulkanError(r, "vkAllocateMemory(" + std::to_string(req.size) + " bytes)");
+  }
+  r = vkBindBufferMemory(dev, buffer_, memory_, 0);
+  if (r != VK_SUCCESS) {
+    release();
+    throw VulkanError(r, "vkBindBufferMemory");
+  }
+  const VkMemoryPropertyFlags flags = device.memory_properties().memoryTypes[type].propertyFlags;
+  coherent_ = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
+  if (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+    r = vkMapMemory(dev, memory_, 0, VK_WHOLE_SIZE, 0, &mapped_);
+    if (r != VK_SUCCESS) {
+      release();
+      throw VulkanError(r, "vkMapMemory");
+    }
+  }
+}
+
+Buffer::~Buffer() { release(); }
+
+Buffer::Buffer(Buffer&& o) noexcept { *this = std::move(o); }
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    release();
+    device_ = o.device_;
+    buffer_ = std::exchange(o.buffer_, VK_NULL_HANDLE);
+    memory_ = std::exchange(o.memory_, VK_NULL_HANDLE);
+    size_ = std::exchange(o.size_, 0);
+    mapped_ = std::exchange(o.mapped_, nullptr);
+    coherent_ = o.coherent_;
+  }
+  return *this;
+}
+
+void Buffer::release() noexcept {
+  if (!device_) return;
+  VkDevice dev = device_->handle();
+  if (mapped_) vkUnmapMemory(dev, memory_);
+  if (buffer_) vkDestroyBuffer(dev, buffer_, nullptr);
+  if (memory_) vkFreeMemory(dev, memory_, nullptr);
+  buffer_ = VK_NULL_HANDLE;
+  memory_ = VK_NULL_HANDLE;
+  mapped_ = nullptr;
+}
+
+void Buffer::flush_host_writes() const {
+  if (!mapped_ || coherent_) return;
+  VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
+  range.memory = memory_;
+  range.size = VK_WHOLE_SIZE;
+  vk_check(vkFlushMappedMemoryRanges(device_->handle(), 1, &range), "vkFlushMappedMemoryRanges");
+}
+
+void Buffer::invalidate_for_host_reads() const {
+  if (!mapped_ || coherent_) return;
+  VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
+  range.memory = memory_;
+  range.size = VK_WHOLE_SIZE;
+  vk_check(vkInvalidateMappedMemoryRanges(device_->handle(), 1, &range),
+           "vkInvalidateMappedMemoryRanges");
+}
+
+namespace {
+
+void check_range(const Buffer& b, VkDeviceSize bytes, VkDeviceSize offset, const char* what) {
+  if (offset > b.size() || bytes > b.size() - offset)
+    throw Error(std::string(what) + ": " + std::to_string(bytes) + " bytes at offset " +
+                std::to_string(offset) + " exceed the buffer's " + std::to_string(b.size()));
+}
+
+}  // namespace
+
+void upload(Device& device, Buffer& dst, const void* src, VkDeviceSize bytes,
+            VkDeviceSize dst_offset) {
+  check_range(dst, bytes, dst_offset, "upload");
+  if (bytes == 0) return;
+  if (dst.host_visible()) {
+    std::memcpy(static_cast<uint8_t*>(dst.mapped()) + dst_offset, src, bytes);
+    dst.flush_host_writes();
+    return;
+  }
+  Buffer staging(device, bytes, MemoryUsage::Upload);
+  std::memcpy(staging.mapped(), src, bytes);
+  staging.flush_host_writes();
+  CommandContext ctx(device);
+  VkCommandBuffer cmd = ctx.begin();
+  VkBufferCopy region{0, dst_offset, bytes};
+  vkCmdCopyBuffer(cmd, staging.handle(), dst.handle(), 1, &region);
+  ctx.end_submit_wait();
+}
+
+void download(Device& device, const Buffer& src, void* dst, VkDeviceSize bytes,
+              VkDeviceSize src_offset) {
+  check_range(src, bytes, src_offset, "download");
+  if (bytes == 0) return;
+  if (src.host_visible()) {
+    src.invalidate_for_host_reads();
+    std::memcpy(dst, static_cast<const uint8_t*>(src.mapped()) + src_offset, bytes);
+    return;
+  }
+  Buffer staging(device, bytes, MemoryUsage::Readback);
+  CommandContext ctx(device);
+  VkCommandBuffer cmd = ctx.begin();
+  VkBufferCopy region{src_offset, 0, bytes};
+  vkCmdCopyBuffer(cmd, src.handle(), staging.handle(), 1, &region);
+  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
+                       &barrier, 0, nullptr, 0, nullptr);
+  ctx.end_submit_wait();
+  staging.invalidate_for_host_reads();
+  std::memcpy(dst, staging.mapped(), bytes);
+}
+
+void fill(Device& device, Buffer& dst, uint32_t pattern) {
+  CommandContext ctx(device);
+  VkCommandBuffer cmd = ctx.begin();
+  vkCmdFillBuffer(cmd, dst.handle(), 0, VK_WHOLE_SIZE, pattern);
+  ctx.end_submit_wait();
+}
+
+void record_compute_barrier(VkCommandBuffer cmd) {
+  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  barrier.dstAccessMask =
+      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+  vkCmdPipelineBarrier(cmd,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
+                       1, &barrier, 0, nullptr, 0, nullptr);
+}
+
+CommandContext::CommandContext(Device& device) : device_(device) {
+  VkDevice dev = device.handle();
+  VkCommandPoolCreateInfo pool_ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pool_ci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pool_ci.queueFamilyIndex = device.queue_family();
+  vk_check(vkCreateCommandPool(dev, &pool_ci, nullptr, &pool_), "vkCreateCommandPool");
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = pool_;
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VkResult r = vkAllocateCommandBuffers(dev, &ai, &cmd_);
+  if (r == VK_SUCCESS) r = vkCreateFence(dev, &fci, nullptr, &fence_);
+  if (r != VK_SUCCESS) {
+    vkDestroyCommandPool(dev, pool_, nullptr);
+    throw VulkanError(r, "CommandContext");
+  }
+}
+
+CommandContext::~CommandContext() {
+  VkDevice dev = device_.handle();
+  vkDestroyFence(dev, fence_, nullptr);
+  vkDestroyCommandPool(dev, pool_, nullptr);
+}
+
+VkCommandBuffer CommandContext::begin() {
+  vk_check(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vk_check(vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
+  return cmd_;
+}
+
+void CommandContext::end_submit_wait() {
+  vk_check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+  vk_check(vkResetFences(device_.handle(), 1, &fence_), "vkResetFences");
+  device_.submit(cmd_, fence_);
+  vk_check(vkWaitForFences(device_.handle(), 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+}
+
+}  // namespace repvk

@@ -1,0 +1,324 @@
+// Plans a validated model onto a device and records it: weights uploaded once,
+// activations ping-pong through a two-buffer arena sized for one chunk of images,
+// every layer recorded into one command buffer with a barrier between layers.
+#include "repvk/network.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "memory.h"
+#include "ops/conv3x3.h"
+#include "ops/fully_connected.h"
+#include "ops/global_avg_pool.h"
+#include "ops/softmax.h"
+#include "pipeline.h"
+#include "repvk/error.h"
+
+namespace repvk {
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::Auto: return "auto";
+    case Precision::Fp32: return "fp32";
+    case Precision::Fp16: return "fp16";
+  }
+  return "?";
+}
+
+namespace {
+
+// Runtime polymorphism over the op classes without forcing them into a hierarchy.
+using AnyOp = std::variant<std::unique_ptr<Conv3x3Op>, std::unique_ptr<GlobalAvgPoolOp>,
+                           std::unique_ptr<FullyConnectedOp>, std::unique_ptr<SoftmaxOp>>;
+
+Precision resolve_precision(const Device& device, Precision requested) {
+  switch (requested) {
+    case Precision::Fp32:
+      return Precision::Fp32;
+    case Precision::Fp16:
+      if (!device.enabled().storage_16bit)
+        throw Error("fp16 precision requested but " + device.info().name +
+                    " has no 16-bit storage buffer access enabled (use fp32)");
+      return Precision::Fp16;
+    case Precision::Auto:
+      break;
+  }
+  // fp16 is never chosen just because it exists: it is 12x slower on lavapipe and
+  // wrong on some mobile drivers. Until a per-device measurement picks it, Auto is fp32.
+  return Precision::Fp32;
+}
+
+}  // namespace
+
+struct Network::Impl {
+  Device& device;
+  Model model;
+  NetworkOptions options;
+  Precision precision = Precision::Fp32;
+  std::vector<TensorShape> shapes;  // activation shape after each layer
+  uint32_t chunk = 1;               // images per submission
+
+  std::unique_ptr<PipelineCache> cache;
+  std::unique_ptr<DescriptorArena> descriptors;
+  std::vector<AnyOp> ops;
+  std::vector<std::string> op_names;
+  std::vector<size_t> act_bytes_per_image;  // output bytes of each layer for one image
+
+  // Layer i reads `inputs[i]`, writes `outputs[i]`.
+  std::vector<VkBuffer> inputs, outputs;
+  Buffer input;            // first layer's input, activation type
+  Buffer ping, pong;       // intermediate activations
+  Buffer logits, probs;    // fp32 outputs
+  Buffer input_staging, output_staging;  // only when the device buffers are not mappable
+  int logits_layer = -1;   // index of the layer that writes logits
+  bool has_softmax = false;
+
+  VkQueryPool timestamps = VK_NULL_HANDLE;
+  std::vector<double> layer_ms;
+  double total_ms = 0;
+  std::unique_ptr<CommandContext> commands;
+
+  Impl(Device& d, const Model& m, const NetworkOptions& o) : device(d), model(m), options(o) {}
+  ~Impl() {
+    if (timestamps) vkDestroyQueryPool(device.handle(), timestamps, nullptr);
+  }
+
+  bool fp16() const { return precision == Precision::Fp16; }
+  size_t act_elem_bytes() const { return fp16() ? 2 : 4; }
+
+  void build();
+  void record(VkCommandBuffer cmd, uint32_t batch, bool read_logits);
+  void run_chunk(const float* in, uint32_t batch, float* out, bool read_logits);
+  // Splits `batch` into chunks: short submissions keep integrated GPUs clear of
+  // driver watchdogs, and every buffer stays under maxStorageBufferRange.
+  std::vector<float> run(const float* in, uint32_t batch, bool read_logits);
+};
+
+std::vector<float> Network::Impl::run(const float* in, uint32_t batch, bool read_logits) {
+  const uint32_t classes = model.num_classes();
+  const size_t per_image = size_t(model.input.channels) * model.input.height * model.input.width;
+  std::vector<float> out(size_t(batch) * classes);
+  std::fill(layer_ms.begin(), layer_ms.end(), 0.0);
+  total_ms = 0;
+  for (uint32_t done = 0; done < batch;) {
+    const uint32_t n = std::min(chunk, batch - done);
+    run_chunk(in + done * per_image, n, out.data() + size_t(done) * classes, read_logits);
+    done += n;
+  }
+  return out;
+}
+
+void Network::Impl::build() {
+  shapes = validate_model(model, model.name.empty() ? "model" : model.name);
+  precision = resolve_precision(device, options.precision);
+  if (options.max_batch == 0) throw Error("NetworkOptions::max_batch must be at least 1");
+
+  const InputSpec& in = model.input;
+  const TensorShape input_shape{in.channels, in.height, in.width};
+  const size_t layers = model.layers.size();
+  has_softmax = model.layers.back().type == LayerType::Softmax;
+  logits_layer = static_cast<int>(has_softmax ? layers - 2 : layers - 1);
+
+  // Chunk size: as many images as fit every buffer under the device's limits.
+  uint64_t max_act = input_shape.elements() * act_elem_bytes();
+  for (size_t i = 0; i < layers; ++i) {
+    const bool fp32_out = static_cast<int>(i) >= logits_layer;
+    max_act = std::max<uint64_t>(max_act, shapes[i].elements() * (fp32_out ? 4 : act_elem_bytes()));
+  }
+  const uint64_t limit = std::min<uint64_t>(device.info().limits.max_storage_buffer_range,
+                                            device.info().limits.max_memory_allocation_size
+                                                ? device.info().limits.max_memory_allocation_size
+                                                : UINT64_MAX);
+  if (max_act > limit)
+    throw Error("one image's activations (" + std::to_string(max_act) +
+                " bytes) exceed the device's storage buffer limit (" + std::to_string(limit) + ")");
+  chunk = static_cast<uint32_t>(std::min<uint64_t>(options.max_batch, limit / max_act));
+  chunk = std::min<uint32_t>(chunk, device.info().limits.max_workgroup_count[2]);
+
+  cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path);
+  descriptors = std::make_unique<DescriptorArena>(device, static_cast<uint32_t>(layers),
+                                                  static_cast<uint32_t>(layers * 5));
+
+  const uint32_t classes = model.num_classes();
+  input = Buffer(device, input_shape.elements() * act_elem_bytes() * chunk, MemoryUsage::DeviceLocal);
+  ping = Buffer(device, max_act * chunk, MemoryUsage::DeviceLocal);
+  pong = Buffer(device, max_act * chunk, MemoryUsage::DeviceLocal);
+  logits = Buffer(device, uint64_t(classes) * 4 * chunk, MemoryUsage::DeviceLocal);
+  probs = Buffer(device, uint64_t(classes) * 4 * chunk, MemoryUsage::DeviceLocal);
+  if (!input.host_visible())
+    input_staging = Buffer(device, input.size(), MemoryUsage::Upload);
+  if (!logits.host_visible() || !probs.host_visible())
+    output_staging = Buffer(device, uint64_t(classes) * 4 * chunk, MemoryUsage::Readback);
+
+  TensorShape cur = input_shape;
+  VkBuffer src = input.handle();
+  for (size_t i = 0; i < layers; ++i) {
+    const Layer& layer = model.layers[i];
+    VkBuffer dst;
+    if (static_cast<int>(i) == logits_layer) dst = logits.handle();
+    else if (has_softmax && i == layers - 1) dst = probs.handle();
+    else dst = (src == ping.handle()) ? pong.handle() : ping.handle();
+    const bool fp16_in = fp16() && static_cast<int>(i) <= logits_layer;
+    switch (layer.type) {
+      case LayerType::Conv3x3: {
+        auto op = std::make_unique<Conv3x3Op>(device, cache->handle(), layer, cur, fp16());
+        op->bind(*descriptors, src, dst);
+        op_names.push_back(op->name());
+        ops.emplace_back(std::move(op));
+        break;
+      }
+      case LayerType::GlobalAvgPool: {
+        auto op = std::make_unique<GlobalAvgPoolOp>(device, cache->handle(), cur, fp16_in);
+        op->bind(*descriptors, src, dst);
+        op_names.push_back(op->name());
+        ops.emplace_back(std::move(op));
+        break;
+      }
+      case LayerType::FullyConnected: {
+        auto op = std::make_unique<FullyConnectedOp>(device, cache->handle(), layer, cur, fp16_in);
+        op->bind(*descriptors, src, dst);
+        op_names.push_back(op->name());
+        ops.emplace_back(std::move(op));
+        break;
+      }
+      case LayerType::Softmax: {
+        auto op = std::make_unique<SoftmaxOp>(device, cache->handle(), cur);
+        op->bind(*descriptors, src, dst);
+        op_names.push_back(op->name());
+        ops.emplace_back(std::move(op));
+        break;
+      }
+    }
+    inputs.push_back(src);
+    outputs.push_back(dst);
+    src = dst;
+    cur = shapes[i];
+  }
+
+  if (options.timestamps && device.enabled().timestamps) {
+    VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qci.queryCount = static_cast<uint32_t>(layers + 1);
+    vk_check(vkCreateQueryPool(device.handle(), &qci, nullptr, &timestamps), "vkCreateQueryPool");
+  }
+  layer_ms.assign(layers, 0.0);
+  commands = std::make_unique<CommandContext>(device);
+  try {
+    cache->save();
+  } catch (const Error&) {
+    // A read-only cache directory must not stop inference; the destructor warns.
+  }
+}
+
+void Network::Impl::record(VkCommandBuffer cmd, uint32_t batch, bool read_logits) {
+  const uint32_t classes = model.num_classes();
+  if (input_staging.valid()) {
+    VkBufferCopy region{0, 0, input.size() / chunk * batch};
+    vkCmdCopyBuffer(cmd, input_staging.handle(), input.handle(), 1, &region);
+    record_compute_barrier(cmd);
+  }
+  if (timestamps) {
+    vkCmdResetQueryPool(cmd, timestamps, 0, static_cast<uint32_t>(ops.size() + 1));
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, timestamps, 0);
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::visit([&](const auto& op) { op->record(cmd, batch); }, ops[i]);
+    if (timestamps)
+      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, timestamps,
+                          static_cast<uint32_t>(i + 1));
+    record_compute_barrier(cmd);
+  }
+  if (output_staging.valid()) {
+    const Buffer& src = (read_logits || !has_softmax) ? logits : probs;
+    VkBufferCopy region{0, 0, uint64_t(classes) * 4 * batch};
+    vkCmdCopyBuffer(cmd, src.handle(), output_staging.handle(), 1, &region);
+  }
+  VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  host.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 0, nullptr);
+}
+
+void Network::Impl::run_chunk(const float* in, uint32_t batch, float* out, bool read_logits) {
+  const uint32_t per_image = model.input.channels * model.input.height * model.input.width;
+  const size_t values = size_t(per_image) * batch;
+  Buffer& host_input = input_staging.valid() ? input_staging : input;
+  if (fp16()) {
+    auto* dst = static_cast<uint16_t*>(host_input.mapped());
+    for (size_t i = 0; i < values; ++i) dst[i] = float_to_half(in[i]);
+  } else {
+    std::memcpy(host_input.mapped(), in, values * sizeof(float));
+  }
+  host_input.flush_host_writes();
+
+  VkCommandBuffer cmd = commands->begin();
+  record(cmd, batch, read_logits);
+  commands->end_submit_wait();
+
+  const uint32_t classes = model.num_classes();
+  const Buffer& result =
+      output_staging.valid() ? output_staging : ((read_logits || !has_softmax) ? logits : probs);
+  result.invalidate_for_host_reads();
+  std::memcpy(out, result.mapped(), size_t(classes) * batch * sizeof(float));
+
+  if (timestamps) {
+    std::vector<uint64_t> ticks(ops.size() + 1);
+    vk_check(vkGetQueryPoolResults(device.handle(), timestamps, 0,
+                                   static_cast<uint32_t>(ticks.size()), ticks.size() * 8,
+                                   ticks.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+             "vkGetQueryPoolResults");
+    const double ns_per_tick = device.info().limits.timestamp_period_ns;
+    const uint32_t bits = device.info().limits.timestamp_valid_bits;
+    const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const uint64_t delta = (ticks[i + 1] - ticks[i]) & mask;
+      layer_ms[i] += double(delta) * ns_per_tick * 1e-6;
+    }
+    total_ms += double((ticks.back() - ticks.front()) & mask) * ns_per_tick * 1e-6;
+  }
+}
+
+Network::Network(Device& device, const Model& model, const NetworkOptions& options)
+    : impl_(std::make_unique<Impl>(device, model, options)) {
+  impl_->build();
+}
+
+Network::~Network() = default;
+
+const Model& Network::model() const { return impl_->model; }
+Precision Network::precision() const { return impl_->precision; }
+uint32_t Network::num_classes() const { return impl_->model.num_classes(); }
+uint32_t Network::input_size() const {
+  const InputSpec& in = impl_->model.input;
+  return in.channels * in.height * in.width;
+}
+
+std::vector<float> Network::infer_logits(const float* input, uint32_t batch) {
+  return impl_->run(input, batch, true);
+}
+
+std::vector<float> Network::infer(const float* input, uint32_t batch) {
+  return impl_->run(input, batch, false);
+}
+
+std::vector<float> Network::classify(const Image& image) {
+  const std::vector<float> x = preprocess(image, impl_->model.input);
+  return infer(x.data(), 1);
+}
+
+std::vector<LayerTiming> Network::last_timings() const {
+  std::vector<LayerTiming> out;
+  if (!impl_->timestamps) return out;
+  for (size_t i = 0; i < impl_->ops.size(); ++i) out.push_back({impl_->op_names[i], impl_->layer_ms[i]});
+  return out;
+}
+
+double Network::last_gpu_ms() const { return impl_->timestamps ? impl_->total_ms : 0.0; }
+
+}  // namespace repvk

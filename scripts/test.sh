@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine: install packages, build, run
+# every test under CTest on Mesa's lavapipe with the Khronos validation layer on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+./scripts/build.sh
+# No GPU is needed: tests run on whatever device is picked (lavapipe here).
+ctest --test-dir "${REPVK_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" "$@"

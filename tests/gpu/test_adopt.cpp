@@ -1,0 +1,162 @@
+// Bring-your-own-device: the host application creates instance, device and queue;
+// repvk adopts them, works on them, and never destroys them.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "memory.h"
+#include "repvk/device.h"
+#include "repvk/error.h"
+#include "repvk/network.h"
+#include "repvk/synthetic.h"
+#include "repvk/cpu_reference.h"
+
+namespace repvk {
+namespace {
+
+// A minimal "application": its own validated instance, device and queue.
+class App {
+ public:
+  explicit App(std::vector<std::string>* sink) : messages(*sink) {
+    VkDebugUtilsMessengerCreateInfoEXT mci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+    mci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                          VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    mci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                      VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT;
+    mci.pfnUserCallback = &App::callback;
+    mci.pUserData = this;
+    const char* layer = "VK_LAYER_KHRONOS_validation";
+    const char* ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+    app.apiVersion = VK_API_VERSION_1_1;
+    VkInstanceCreateInfo ici{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+    ici.pNext = &mci;
+    ici.pApplicationInfo = &app;
+    ici.enabledLayerCount = 1;
+    ici.ppEnabledLayerNames = &layer;
+    ici.enabledExtensionCount = 1;
+    ici.ppEnabledExtensionNames = &ext;
+    vk_check(vkCreateInstance(&ici, nullptr, &instance), "app vkCreateInstance");
+    auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
+    vk_check(create(instance, &mci, nullptr, &messenger), "app messenger");
+
+    uint32_t count = 1;
+    VkResult r = vkEnumeratePhysicalDevices(instance, &count, &physical);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) throw VulkanError(r, "app enumerate");
+    uint32_t families = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(physical, &families, nullptr);
+    std::vector<VkQueueFamilyProperties> props(families);
+    vkGetPhysicalDeviceQueueFamilyProperties(physical, &families, props.data());
+    for (uint32_t i = 0; i < families; ++i)
+      if (props[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+        family = i;
+        break;
+      }
+    const float priority = 1.0f;
+    VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+    qci.queueFamilyIndex = family;
+    qci.queueCount = 1;
+    qci.pQueuePriorities = &priority;
+    VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    dci.queueCreateInfoCount = 1;
+    dci.pQueueCreateInfos = &qci;
+    vk_check(vkCreateDevice(physical, &dci, nullptr, &device), "app vkCreateDevice");
+    vkGetDeviceQueue(device, family, 0, &queue);
+  }
+
+  ~App() {
+    vkDestroyDevice(device, nullptr);
+    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
+    destroy(instance, messenger, nullptr);
+    vkDestroyInstance(instance, nullptr);
+  }
+
+  AdoptedHandles handles() {
+    AdoptedHandles h;
+    h.instance = instance;
+    h.physical_device = physical;
+    h.device = device;
+    h.queue = queue;
+    h.queue_family = family;
+    h.queue_mutex = &queue_mutex;
+    return h;
+  }
+
+  static VKAPI_ATTR VkBool32 VKAPI_CALL callback(VkDebugUtilsMessageSeverityFlagBitsEXT,
+                                                 VkDebugUtilsMessageTypeFlagsEXT,
+                                                 const VkDebugUtilsMessengerCallbackDataEXT* d,
+                                                 void* user) {
+    auto* self = static_cast<App*>(user);
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->messages.emplace_back(d->pMessage ? d->pMessage : "");
+    return VK_FALSE;
+  }
+
+  VkInstance instance = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  VkPhysicalDevice physical = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;
+  uint32_t family = 0;
+  std::mutex queue_mutex;
+  std::mutex mutex;
+  std::vector<std::string>& messages;  // outlives the app: destroy-time reports count
+};
+
+TEST(AdoptDevice, UsesAndNeverDestroysBorrowedHandles) {
+  std::vector<std::string> messages;
+  {
+    App app(&messages);
+    {
+      auto device = Device::adopt(app.handles());
+      EXPECT_FALSE(device->owns_handles());
+      EXPECT_EQ(device->handle(), app.device);
+      EXPECT_EQ(device->queue(), app.queue);
+      // The app did not enable 16-bit storage, so repvk must not use it.
+      EXPECT_FALSE(device->enabled().storage_16bit);
+
+      Buffer buffer(*device, 1024, MemoryUsage::DeviceLocal);
+      std::vector<uint32_t> data(256);
+      for (uint32_t i = 0; i < 256; ++i) data[i] = i * 2654435761u;
+      upload(*device, buffer, data.data(), 1024);
+      std::vector<uint32_t> back(256);
+      download(*device, buffer, back.data(), 1024);
+      EXPECT_EQ(back, data);
+
+      // A whole network on the app's device, checked against the CPU reference.
+      SyntheticConfig cfg = synthetic_preset("small");
+      cfg.stage_widths = {8, 8, 16, 16, 32};
+      Model model = make_synthetic_model(cfg);
+      NetworkOptions opts;
+      opts.pipeline_cache_path = "none";
+      Network net(*device, model, opts);
+      std::vector<float> input(net.input_size() * 2);
+      for (size_t i = 0; i < input.size(); ++i) input[i] = float((i * 7919) % 255) / 255.0f - 0.5f;
+      const auto gpu = net.infer(input.data(), 2);
+      const auto cpu = cpu::forward(model, input.data(), 2);
+      ASSERT_EQ(gpu.size(), cpu.size());
+      for (size_t i = 0; i < gpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-4);
+    }
+    // repvk is gone; the app's device and queue must still work.
+    VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence = VK_NULL_HANDLE;
+    EXPECT_EQ(vkCreateFence(app.device, &fci, nullptr, &fence), VK_SUCCESS);
+    EXPECT_EQ(vkQueueSubmit(app.queue, 0, nullptr, fence), VK_SUCCESS);
+    EXPECT_EQ(vkWaitForFences(app.device, 1, &fence, VK_TRUE, UINT64_MAX), VK_SUCCESS);
+    vkDestroyFence(app.device, fence, nullptr);
+    EXPECT_EQ(vkDeviceWaitIdle(app.device), VK_SUCCESS);
+  }
+  for (const auto& m : messages) ADD_FAILURE() << "validation message: " << m;
+}
+
+TEST(AdoptDevice, RejectsMissingHandles) {
+  AdoptedHandles h;
+  EXPECT_THROW(Device::adopt(h), Error);
+}
+
+}  // namespace
+}  // namespace repvk

@@ -1,0 +1,133 @@
+// `repvk classify`: decode images, run them as one batch, print the top-k classes.
+#include <cstdio>
+#include <memory>
+
+#include "common.h"
+#include "repvk/cpu_reference.h"
+#include "repvk/image_io.h"
+
+namespace repvk::cli {
+namespace {
+
+struct ClassifyOptions {
+  std::string model;
+  std::vector<std::string> positionals;
+  uint32_t top = 5;
+  bool json = false;
+  bool cpu = false;
+  GpuOptions gpu;
+};
+
+const char* channels_name(uint32_t c) {
+  switch (c) {
+    case 1: return "gray";
+    case 3: return "RGB";
+    case 4: return "RGBA";
+    default: return "?";
+  }
+}
+
+int run(const ClassifyOptions& o) {
+  std::string model_path = o.model;
+  std::vector<std::string> images = o.positionals;
+  // A leading .rpvk positional is the model: `repvk classify m.rpvk a.png` reads
+  // naturally, and an image file never carries that extension.
+  if (model_path.empty() && !images.empty() && has_model_extension(images.front())) {
+    model_path = images.front();
+    images.erase(images.begin());
+  }
+  if (images.empty()) throw UsageError("classify needs at least one IMAGE");
+  for (const auto& p : images)
+    if (has_model_extension(p))
+      throw UsageError("'" + p + "' looks like a model; give the model first or with --model");
+
+  // Decode everything before starting the device: a bad image fails fast.
+  std::vector<Image> decoded;
+  decoded.reserve(images.size());
+  for (const auto& p : images) decoded.push_back(load_image(p));
+
+  const LoadedModel lm = load_model_or_default(model_path);
+  const Model& m = lm.model;
+  const uint32_t batch = uint32_t(decoded.size());
+  std::vector<float> input;
+  for (const auto& img : decoded) {
+    const auto t = preprocess(img, m.input);
+    input.insert(input.end(), t.begin(), t.end());
+  }
+
+  std::vector<float> probs;
+  std::string device = "CPU reference", precision = "fp32";
+  if (o.cpu) {
+    probs = cpu::forward(m, input.data(), batch);
+  } else {
+    GpuSession session(o.gpu);
+    {
+      Network net(session.device(), m, session.network_options(std::min<uint32_t>(batch, 16)));
+      probs = net.infer(input.data(), batch);
+      precision = precision_name(net.precision());
+    }
+    device = session.device_name();
+    session.finish();
+  }
+  const uint32_t classes = m.num_classes();
+  if (probs.size() != size_t(batch) * classes)
+    throw Error("inference returned " + std::to_string(probs.size()) + " values, expected " +
+                std::to_string(size_t(batch) * classes));
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = m.name;
+    j["model_source"] = lm.source;
+    j["synthetic"] = lm.synthetic;
+    j["device"] = device;
+    j["precision"] = precision;
+    j["results"] = nlohmann::json::array();
+    for (uint32_t i = 0; i < batch; ++i) {
+      nlohmann::json r;
+      r["image"] = images[i];
+      r["width"] = decoded[i].width;
+      r["height"] = decoded[i].height;
+      r["channels"] = decoded[i].channels;
+      r["top"] = nlohmann::json::array();
+      for (const auto& p : top_k(&probs[size_t(i) * classes], classes, o.top))
+        r["top"].push_back(
+            {{"label", p.label}, {"name", class_name(m, p.label)}, {"probability", p.probability}});
+      j["results"].push_back(r);
+    }
+    print_json(j);
+    return 0;
+  }
+
+  std::printf("model %s on %s (%s)\n", m.name.c_str(), device.c_str(), precision.c_str());
+  for (uint32_t i = 0; i < batch; ++i) {
+    std::printf("\n%s (%ux%u %s)\n", images[i].c_str(), decoded[i].width, decoded[i].height,
+                channels_name(decoded[i].channels));
+    int rank = 1;
+    for (const auto& p : top_k(&probs[size_t(i) * classes], classes, o.top))
+      std::printf("  %2d. %-24s %7.2f%%\n", rank++, class_name(m, p.label).c_str(),
+                  double(p.probability) * 100.0);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command register_classify(CLI::App& app) {
+  auto o = std::make_shared<ClassifyOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "classify",
+      "Classify image files (PNG, JPEG, BMP, ...) and print the most likely classes.\n"
+      "Usage: repvk classify [MODEL.rpvk] IMAGE... (a first argument ending in .rpvk is the "
+      "model; without one the bundled default model is used)");
+  sub->add_option("ARGS", o->positionals, "[MODEL.rpvk] IMAGE...")->required();
+  sub->add_option("--model", o->model, "Model file (.rpvk); then every ARG is an image");
+  sub->add_option("--top", o->top, "How many classes to show per image")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
+  sub->add_flag("--cpu", o->cpu, "Run the CPU reference implementation instead of the GPU");
+  add_gpu_options(*sub, o->gpu);
+  return {sub, [o] { return run(*o); }};
+}
+
+}  // namespace repvk::cli

@@ -1,0 +1,65 @@
+#include "progress.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <unistd.h>
+
+namespace repvk::cli {
+
+ProgressBar::ProgressBar(uint64_t total, bool enabled, std::FILE* out)
+    : total_(total), enabled_(enabled && total > 0), out_(out) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+bool ProgressBar::stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
+
+std::string ProgressBar::render(uint64_t done, uint64_t total, double seconds, unsigned width) {
+  done = std::min(done, total);
+  const double frac = total ? double(done) / double(total) : 1.0;
+  const unsigned filled = unsigned(std::lround(frac * width));
+  std::string s = "[" + std::string(filled, '#') + std::string(width - filled, ' ') + "] ";
+  s += std::to_string(done) + "/" + std::to_string(total);
+  char buf[96];
+  const double rate = seconds > 0 ? double(done) / seconds : 0.0;
+  std::snprintf(buf, sizeof buf, "  %.1f img/s", rate);
+  s += buf;
+  if (rate > 0 && done < total) {
+    const uint64_t eta = uint64_t(std::ceil(double(total - done) / rate));
+    std::snprintf(buf, sizeof buf, "  ETA %llu:%02llu", (unsigned long long)(eta / 60),
+                  (unsigned long long)(eta % 60));
+    s += buf;
+  }
+  return s;
+}
+
+void ProgressBar::update(uint64_t done) {
+  if (!enabled_ || finished_) return;
+  last_done_ = done;
+  draw(done, false);
+}
+
+void ProgressBar::draw(uint64_t done, bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  // Redrawing more than ~10 times a second only costs terminal bandwidth.
+  if (!force && drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  // Trailing spaces wipe leftovers of a longer previous line (e.g. the ETA).
+  std::fprintf(out_, "\r%s      ", render(done, total_, seconds).c_str());
+  std::fflush(out_);
+  drawn_ = true;
+}
+
+void ProgressBar::finish() {
+  if (!enabled_ || finished_) return;
+  finished_ = true;
+  if (!drawn_) return;
+  draw(last_done_, true);
+  std::fputc('\n', out_);
+  std::fflush(out_);
+}
+
+}  // namespace repvk::cli

@@ -51,3 +51,12 @@ float half_to_float(uint16_t h) {
 }
 
 }  // namespace repvk::detail
+
+namespace repvk {
+
+// Public names for the same conversions (declared in repvk/model.h), so the engine's
+// fp16 activations round exactly as fp16 codebooks do.
+uint16_t float_to_half(float f) { return detail::float_to_half(f); }
+float half_to_float(uint16_t h) { return detail::half_to_float(h); }
+
+}  // namespace repvk

@@ -28,36 +28,53 @@ uint64_t splitmix64(uint64_t x) {
 double uniform01(std::mt19937_64& g) { return double(g() >> 11) * 0x1.0p-53; }
 
 // Weighted k-means++ over distinct sorted candidates; returns k distinct values.
+// In 1-D a new centre only changes the distances of the candidates between it and
+// its neighbouring centres, so updates stay local and the total is kept incrementally;
+// only the sampling walk is linear.
 std::vector<double> kmeanspp(const std::vector<double>& cand, const std::vector<double>& weight,
                              size_t k, std::mt19937_64& g) {
   const size_t n = cand.size();
-  std::vector<double> d2(n, 0.0);
+  std::vector<double> mass(n);  // weight * squared distance to the nearest centre
   std::vector<double> centers;
   centers.reserve(k);
-  auto pick = [&](bool by_distance) {
-    double total = 0.0;
-    for (size_t j = 0; j < n; ++j) total += weight[j] * (by_distance ? d2[j] : 1.0);
+  auto sample = [&](const std::vector<double>& p, double total) {
     const double r = uniform01(g) * total;
     double acc = 0.0;
     size_t chosen = n;
     for (size_t j = 0; j < n; ++j) {
-      const double p = weight[j] * (by_distance ? d2[j] : 1.0);
-      if (p <= 0.0) continue;
+      if (p[j] <= 0.0) continue;
       chosen = j;  // rounding can leave r just above the final sum: keep the last viable
-      acc += p;
+      acc += p[j];
       if (acc > r) break;
     }
     return chosen;
   };
-  size_t first = pick(false);
-  centers.push_back(cand[first]);
-  for (size_t j = 0; j < n; ++j) d2[j] = (cand[j] - cand[first]) * (cand[j] - cand[first]);
+  double total = 0.0;
+  for (double w : weight) total += w;
+  size_t j = sample(weight, total);
+  total = 0.0;
+  for (size_t t = 0; t < n; ++t) {
+    const double d = cand[t] - cand[j];
+    mass[t] = weight[t] * d * d;
+    total += mass[t];
+  }
+  centers.push_back(cand[j]);
   while (centers.size() < k) {
-    const size_t j = pick(true);
-    if (j == n) break;  // unreachable while candidates outnumber centers
+    j = sample(mass, total);
+    if (j == n) break;  // unreachable while candidates outnumber centres
     const double c = cand[j];
     centers.push_back(c);
-    for (size_t t = 0; t < n; ++t) d2[t] = std::min(d2[t], (cand[t] - c) * (cand[t] - c));
+    auto relax = [&](size_t t) {
+      const double d = cand[t] - c;
+      const double m = weight[t] * d * d;
+      if (m >= mass[t]) return false;
+      total -= mass[t] - m;
+      mass[t] = m;
+      return true;
+    };
+    relax(j);
+    for (size_t t = j + 1; t < n && relax(t); ++t) {}
+    for (size_t t = j; t > 0 && relax(t - 1); --t) {}
   }
   std::sort(centers.begin(), centers.end());
   return centers;

@@ -64,7 +64,7 @@ class Cursor {
     uint64_t bytes = 0;
     if (!detail::mul_u64(count, 4, bytes)) fail(what + ": size overflows");
     need(bytes, what);
-    std::vector<float> v(size_t(count));
+    std::vector<float> v(static_cast<size_t>(count));
     for (auto& f : v) f = detail::bits_float(u32(what));
     return v;
   }
@@ -73,7 +73,7 @@ class Cursor {
     uint64_t bytes = 0;
     if (!detail::mul_u64(count, 4, bytes)) fail(what + ": size overflows");
     need(bytes, what);
-    std::vector<uint32_t> v(size_t(count));
+    std::vector<uint32_t> v(static_cast<size_t>(count));
     for (auto& w : v) w = u32(what);
     return v;
   }
@@ -81,7 +81,7 @@ class Cursor {
   std::vector<float> f16_array(uint64_t count, const std::string& what) {
     const uint64_t bytes = detail::pad4(count * 2);  // count is bounded by the caller
     need(bytes, what);
-    std::vector<float> v(size_t(count));
+    std::vector<float> v(static_cast<size_t>(count));
     for (auto& f : v) {
       uint16_t h = uint16_t(data_[pos_] | data_[pos_ + 1] << 8);
       pos_ += 2;
@@ -311,7 +311,7 @@ Model read_model(const std::string& path) {
     throw ModelError(path, -1, "file is " + std::to_string(size) +
                                    " bytes, above the limit of " +
                                    std::to_string(ModelLimits::kMaxFileBytes));
-  std::vector<uint8_t> bytes(size_t(size));
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
   size_t got = 0;
   while (got < bytes.size()) {
     const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);

@@ -7,8 +7,8 @@
 namespace repvk::cpu {
 
 void conv3x3(const float* in, uint32_t n, uint32_t cin, uint32_t h, uint32_t w,
-             const float* weights, const float* bias, uint32_t cout, uint32_t stride,
-             bool relu, float* out) {
+             const float* weights, const float* bias, uint32_t cout, uint32_t stride, bool relu,
+             float* out) {
   const uint32_t oh = (h - 1) / stride + 1;
   const uint32_t ow = (w - 1) / stride + 1;
   const size_t in_plane = size_t(h) * w;
@@ -49,8 +49,7 @@ void conv3x3(const float* in, uint32_t n, uint32_t cin, uint32_t h, uint32_t w,
   }
 }
 
-void global_avg_pool(const float* in, uint32_t n, uint32_t c, uint32_t h, uint32_t w,
-                     float* out) {
+void global_avg_pool(const float* in, uint32_t n, uint32_t c, uint32_t h, uint32_t w, float* out) {
   const size_t plane = size_t(h) * w;
   for (size_t p = 0; p < size_t(n) * c; ++p) {
     double s = 0;

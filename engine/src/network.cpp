@@ -125,10 +125,12 @@ void Network::Impl::build() {
   logits_layer = static_cast<int>(has_softmax ? layers - 2 : layers - 1);
 
   // Chunk size: as many images as fit every buffer under the device's limits.
+  // Only conv layers store fp16 activations; pooled features, logits and
+  // probabilities are always fp32 (see engine/src/ops/README.md).
   uint64_t max_act = input_shape.elements() * act_elem_bytes();
   for (size_t i = 0; i < layers; ++i) {
-    const bool fp32_out = static_cast<int>(i) >= logits_layer;
-    max_act = std::max<uint64_t>(max_act, shapes[i].elements() * (fp32_out ? 4 : act_elem_bytes()));
+    const bool fp16_out = model.layers[i].type == LayerType::Conv3x3;
+    max_act = std::max<uint64_t>(max_act, shapes[i].elements() * (fp16_out ? act_elem_bytes() : 4));
   }
   const uint64_t limit = std::min<uint64_t>(device.info().limits.max_storage_buffer_range,
                                             device.info().limits.max_memory_allocation_size
@@ -139,6 +141,15 @@ void Network::Impl::build() {
                 " bytes) exceed the device's storage buffer limit (" + std::to_string(limit) + ")");
   chunk = static_cast<uint32_t>(std::min<uint64_t>(options.max_batch, limit / max_act));
   chunk = std::min<uint32_t>(chunk, device.info().limits.max_workgroup_count[2]);
+  if (options.max_submit_gflop > 0) {
+    double gflop_per_image = 0;
+    for (const LayerStats& s : model_stats(model)) gflop_per_image += double(s.flops) * 1e-9;
+    if (gflop_per_image > 0) {
+      const double fit = options.max_submit_gflop / gflop_per_image;
+      chunk = std::min<uint32_t>(chunk, static_cast<uint32_t>(std::max(1.0, fit)));
+    }
+  }
+  chunk = std::max<uint32_t>(chunk, 1);
 
   cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path);
   descriptors = std::make_unique<DescriptorArena>(device, static_cast<uint32_t>(layers),
@@ -163,7 +174,8 @@ void Network::Impl::build() {
     if (static_cast<int>(i) == logits_layer) dst = logits.handle();
     else if (has_softmax && i == layers - 1) dst = probs.handle();
     else dst = (src == ping.handle()) ? pong.handle() : ping.handle();
-    const bool fp16_in = fp16() && static_cast<int>(i) <= logits_layer;
+    // Conv layers exchange fp16 activations among themselves; everything from the
+    // pool on is fp32, so only the pool reads fp16.
     switch (layer.type) {
       case LayerType::Conv3x3: {
         auto op = std::make_unique<Conv3x3Op>(device, cache->handle(), layer, cur, fp16());
@@ -173,14 +185,14 @@ void Network::Impl::build() {
         break;
       }
       case LayerType::GlobalAvgPool: {
-        auto op = std::make_unique<GlobalAvgPoolOp>(device, cache->handle(), cur, fp16_in);
+        auto op = std::make_unique<GlobalAvgPoolOp>(device, cache->handle(), cur, fp16());
         op->bind(*descriptors, src, dst);
         op_names.push_back(op->name());
         ops.emplace_back(std::move(op));
         break;
       }
       case LayerType::FullyConnected: {
-        auto op = std::make_unique<FullyConnectedOp>(device, cache->handle(), layer, cur, fp16_in);
+        auto op = std::make_unique<FullyConnectedOp>(device, cache->handle(), layer, cur, false);
         op->bind(*descriptors, src, dst);
         op_names.push_back(op->name());
         ops.emplace_back(std::move(op));

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "repvk/cpu_reference.h"
+#include "repvk/error.h"
 #include "repvk/image_io.h"
 
 namespace repvk::cli {
@@ -74,6 +75,10 @@ int run(const ClassifyOptions& o) {
     throw Error("inference returned " + std::to_string(probs.size()) + " values, expected " +
                 std::to_string(size_t(batch) * classes));
 
+  // A model may end at its logits; the user asked for probabilities either way.
+  if (!m.layers.empty() && m.layers.back().type != LayerType::Softmax)
+    cpu::softmax(probs.data(), batch, classes, probs.data());
+
   if (o.json) {
     nlohmann::json j;
     j["model"] = m.name;
@@ -114,14 +119,18 @@ int run(const ClassifyOptions& o) {
 
 Command register_classify(CLI::App& app) {
   auto o = std::make_shared<ClassifyOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "classify",
-      "Classify image files (PNG, JPEG, BMP, ...) and print the most likely classes.\n"
-      "Usage: repvk classify [MODEL.rpvk] IMAGE... (a first argument ending in .rpvk is the "
-      "model; without one the bundled default model is used)");
+  CLI::App* sub =
+      app.add_subcommand("classify", "Classify image files (PNG, JPEG, BMP, ...): top-k classes");
+  sub->footer(
+      "Usage: repvk classify [MODEL.rpvk] IMAGE...\n"
+      "A first argument ending in .rpvk is the model; without one the default model is used.\n"
+      "All images run as one batch. Images are resized (bilinear) to the model input and\n"
+      "converted to its channel count (gray <-> RGB, alpha dropped).");
   sub->add_option("ARGS", o->positionals, "[MODEL.rpvk] IMAGE...")->required();
-  sub->add_option("--model", o->model, "Model file (.rpvk); then every ARG is an image");
+  sub->add_option("--model", o->model, "Model file (.rpvk); then every ARG is an image")
+      ->type_name("PATH");
   sub->add_option("--top", o->top, "How many classes to show per image")
+      ->type_name("K")
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");

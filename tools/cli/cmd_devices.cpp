@@ -127,9 +127,10 @@ int run(const DevicesOptions& o) {
 
 Command register_devices(CLI::App& app) {
   auto o = std::make_shared<DevicesOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "devices", "List Vulkan devices with their limits and optional features, and mark the "
-                 "one repvk would pick");
+  CLI::App* sub =
+      app.add_subcommand("devices", "List Vulkan devices with their limits and features");
+  sub->footer("The device marked * is the one the other commands use with the same --device "
+              "(or $REPVK_DEVICE).");
   add_device_option(*sub, o->device);
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
   return {sub, [o] { return run(*o); }};

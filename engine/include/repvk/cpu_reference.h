@@ -14,12 +14,11 @@ namespace repvk::cpu {
 // in [n][cin][h][w], weights [cout][cin][3][3], bias [cout],
 // out [n][cout][(h-1)/stride+1][(w-1)/stride+1].
 void conv3x3(const float* in, uint32_t n, uint32_t cin, uint32_t h, uint32_t w,
-             const float* weights, const float* bias, uint32_t cout, uint32_t stride,
-             bool relu, float* out);
+             const float* weights, const float* bias, uint32_t cout, uint32_t stride, bool relu,
+             float* out);
 
 // in [n][c][h][w] -> out [n][c], the mean of each plane.
-void global_avg_pool(const float* in, uint32_t n, uint32_t c, uint32_t h, uint32_t w,
-                     float* out);
+void global_avg_pool(const float* in, uint32_t n, uint32_t c, uint32_t h, uint32_t w, float* out);
 
 // in [n][in_features], weights [out_features][in_features], bias [out_features]
 // -> out [n][out_features].

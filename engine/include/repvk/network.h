@@ -24,6 +24,9 @@ const char* precision_name(Precision p);
 struct NetworkOptions {
   Precision precision = Precision::Auto;
   uint32_t max_batch = 16;           // images per recorded command buffer (chunk)
+  // Caps the work in one submission: APU drivers kill jobs after ~2 s, so a large
+  // batch of a heavy model is split further. 0 = no cap beyond max_batch.
+  double max_submit_gflop = 16.0;
   bool timestamps = true;            // per-layer GPU timing when the device supports it
   // Pipeline cache file. "" = default ($XDG_CACHE_HOME or ~/.cache)/repvk/pipelines-<device>.bin;
   // "none" disables persistence.

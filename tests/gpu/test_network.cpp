@@ -1,0 +1,170 @@
+// Whole networks end to end: GPU logits and probabilities against the CPU reference
+// on random models, random inputs, batches that span several submissions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_fixture.h"
+#include "repvk/cpu_reference.h"
+#include "repvk/error.h"
+#include "repvk/network.h"
+#include "repvk/synthetic.h"
+
+namespace repvk {
+namespace {
+
+using test::GpuTest;
+
+uint64_t test_seed() {
+  if (const char* s = std::getenv("REPVK_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  return std::random_device{}();
+}
+
+double max_rel_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double scale = 1e-6;
+  for (float v : want) scale = std::max(scale, double(std::fabs(v)));
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / scale);
+  }
+  return worst;
+}
+
+SyntheticConfig random_config(std::mt19937_64& rng) {
+  SyntheticConfig c;
+  c.name = "random";
+  c.in_channels = 1 + rng() % 3;
+  c.height = 5 + rng() % 28;
+  c.width = 5 + rng() % 28;
+  c.num_classes = 2 + rng() % 20;
+  const uint32_t stages = 2 + rng() % 3;
+  for (uint32_t s = 0; s < stages; ++s) {
+    c.stage_depths.push_back(1 + rng() % 2);
+    c.stage_widths.push_back(1 + rng() % 40);
+    c.stage_strides.push_back(1 + rng() % 2);
+  }
+  c.quantized = rng() % 5 != 0;
+  c.bits = 1 + rng() % 8;
+  c.granularity = rng() % 2 ? CodebookGranularity::PerLayer : CodebookGranularity::PerOutputChannel;
+  c.seed = rng();
+  return c;
+}
+
+std::string describe(const SyntheticConfig& c) {
+  std::string s = std::to_string(c.in_channels) + "x" + std::to_string(c.height) + "x" +
+                  std::to_string(c.width) + " widths";
+  for (uint32_t w : c.stage_widths) s += " " + std::to_string(w);
+  s += c.quantized ? " bits " + std::to_string(c.bits) : " fp32";
+  s += c.granularity == CodebookGranularity::PerLayer ? " per-layer" : " per-channel";
+  return s;
+}
+
+void check_random_networks(Device& device, Precision precision, double tolerance) {
+  const uint64_t seed = test_seed();
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 6; ++trial) {
+    const SyntheticConfig cfg = random_config(rng);
+    SCOPED_TRACE("seed " + std::to_string(seed) + " trial " + std::to_string(trial) + ": " +
+                 describe(cfg));
+    const Model model = make_synthetic_model(cfg);
+    NetworkOptions opts;
+    opts.precision = precision;
+    opts.max_batch = 1 + rng() % 4;  // forces several submissions per call
+    opts.pipeline_cache_path = "none";
+    Network net(device, model, opts);
+    const uint32_t batch = 1 + rng() % 7;
+    std::vector<float> input(size_t(net.input_size()) * batch);
+    std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+    for (float& v : input) v = u(rng);
+    if (precision == Precision::Fp16)  // the fair reference sees the same rounded input
+      for (float& v : input) v = half_to_float(float_to_half(v));
+
+    const auto logits = net.infer_logits(input.data(), batch);
+    const auto ref_logits = cpu::forward(model, input.data(), batch, true);
+    ASSERT_EQ(logits.size(), ref_logits.size());
+    EXPECT_LE(max_rel_error(logits, ref_logits), tolerance);
+
+    const auto probs = net.infer(input.data(), batch);
+    const auto ref_probs = cpu::forward(model, input.data(), batch);
+    ASSERT_EQ(probs.size(), ref_probs.size());
+    EXPECT_LE(max_rel_error(probs, ref_probs), tolerance);
+    for (uint32_t b = 0; b < batch; ++b) {
+      double sum = 0;
+      for (uint32_t k = 0; k < net.num_classes(); ++k) sum += probs[b * net.num_classes() + k];
+      EXPECT_NEAR(sum, 1.0, 1e-4);
+    }
+  }
+}
+
+TEST_F(GpuTest, RandomNetworksMatchCpuReferenceFp32) {
+  check_random_networks(device(), Precision::Fp32, 1e-4);
+}
+
+TEST_F(GpuTest, RandomNetworksMatchCpuReferenceFp16) {
+  if (!device().enabled().storage_16bit)
+    GTEST_SKIP() << device().info().name << " has no storageBuffer16BitAccess: fp16 path not testable";
+  check_random_networks(device(), Precision::Fp16, 1e-2);
+}
+
+TEST_F(GpuTest, TimingsCoverEveryLayer) {
+  if (!device().enabled().timestamps)
+    GTEST_SKIP() << device().info().name << " has no compute timestamps";
+  const Model model = make_synthetic_model(synthetic_preset("small"));
+  NetworkOptions opts;
+  opts.pipeline_cache_path = "none";
+  Network net(device(), model, opts);
+  std::vector<float> input(net.input_size() * 3, 0.25f);
+  net.infer(input.data(), 3);
+  const auto timings = net.last_timings();
+  ASSERT_EQ(timings.size(), model.layers.size());
+  double sum = 0;
+  for (const auto& t : timings) {
+    EXPECT_GE(t.gpu_ms, 0.0);
+    EXPECT_FALSE(t.name.empty());
+    sum += t.gpu_ms;
+  }
+  EXPECT_GT(net.last_gpu_ms(), 0.0);
+  EXPECT_LE(sum, net.last_gpu_ms() * 1.0001 + 1e-6);
+}
+
+TEST_F(GpuTest, ClassifyImageUsesPreprocessing) {
+  const Model model = make_synthetic_model(synthetic_preset("small"));
+  NetworkOptions opts;
+  opts.pipeline_cache_path = "none";
+  Network net(device(), model, opts);
+  Image img;
+  img.width = img.height = 28;
+  img.channels = 1;
+  img.pixels.resize(28 * 28);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 37);
+  const auto probs = net.classify(img);
+  const auto x = preprocess(img, model.input);
+  const auto ref = cpu::forward(model, x.data(), 1);
+  EXPECT_LE(max_rel_error(probs, ref), 1e-4);
+}
+
+TEST_F(GpuTest, Fp16RequestWithoutSupportIsAClearError) {
+  DeviceOptions o;
+  o.force_fp32 = true;
+  o.validation = true;
+  o.on_debug_message = [this](const DebugMessage& m) { messages_.push_back(m.text); };
+  auto fp32_only = Device::create(o);
+  NetworkOptions opts;
+  opts.precision = Precision::Fp16;
+  opts.pipeline_cache_path = "none";
+  try {
+    Network net(*fp32_only, make_synthetic_model(synthetic_preset("small")), opts);
+    FAIL() << "expected repvk::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fp16"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace repvk

@@ -1,0 +1,193 @@
+// conv3x3 op vs the CPU reference: every bit width (and dense fp32), both codebook
+// granularities, fp32 and fp16 activations, random shapes with fresh data each run.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "gpu_fixture.h"
+#include "ops/conv3x3.h"
+#include "repvk/cpu_reference.h"
+#include "repvk/error.h"
+#include "test_ops_util.h"
+
+namespace repvk {
+namespace {
+
+using test::GpuTest;
+
+constexpr double kTolFp32 = 1e-4;
+constexpr double kTolFp16 = 1e-2;
+
+struct ConvShape {
+  uint32_t n, cin, h, w, cout, stride;
+  bool relu;
+  uint64_t macs() const {
+    const uint64_t oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+    return uint64_t(n) * cout * oh * ow * cin * 9;
+  }
+};
+
+std::string describe(const ConvShape& s, uint32_t bits, CodebookGranularity g, bool fp16) {
+  std::ostringstream o;
+  o << "n=" << s.n << " cin=" << s.cin << " " << s.h << "x" << s.w << " cout=" << s.cout
+    << " stride=" << s.stride << (s.relu ? " relu" : "") << " bits=" << bits
+    << (bits ? (g == CodebookGranularity::PerOutputChannel ? " per-channel" : " per-layer") : "")
+    << (fp16 ? " fp16" : " fp32");
+  return o.str();
+}
+
+// Random shape under a multiply-accumulate budget: usually modest (lavapipe is slow
+// and the CPU reference runs in double), one draw in six allowed to be large.
+// Planes are square three times in four, like real classifier inputs.
+ConvShape random_shape(std::mt19937_64& rng) {
+  const uint64_t budget = (rng() % 6 == 0) ? 30'000'000 : 3'000'000;
+  for (;;) {
+    ConvShape s;
+    s.n = test::log_uniform_u32(rng, 1, 8);
+    s.cin = test::log_uniform_u32(rng, 1, 256);
+    s.cout = test::log_uniform_u32(rng, 1, 256);
+    s.h = test::log_uniform_u32(rng, 1, 64);
+    s.w = rng() % 4 ? s.h : test::log_uniform_u32(rng, 1, 64);
+    s.stride = test::uniform_u32(rng, 1, 2);
+    s.relu = rng() % 2 == 0;
+    if (s.macs() <= budget) return s;
+  }
+}
+
+void check_conv(Device& device, std::mt19937_64& rng, const ConvShape& s, uint32_t bits,
+                CodebookGranularity g, bool fp16) {
+  const std::string what = describe(s, bits, g, fp16) + "; " + test::seed_note();
+  const Layer layer =
+      test::random_layer(rng, LayerType::Conv3x3, s.cin, s.cout, s.stride, s.relu, bits, g);
+  std::vector<float> input = test::random_floats(rng, size_t(s.n) * s.cin * s.h * s.w, 1.0f);
+  // The f16 kernel sees half inputs; the fair reference starts from the same values.
+  if (fp16) input = test::round_to_half(input);
+
+  Conv3x3Op op(device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16);
+  const TensorShape out = op.output_shape();
+  std::vector<float> ref(size_t(s.n) * out.elements());
+  const std::vector<float> dense = decode_weights(layer);
+  cpu::conv3x3(input.data(), s.n, s.cin, s.h, s.w, dense.data(), layer.bias.data(), s.cout,
+               s.stride, s.relu, ref.data());
+
+  const test::OpRun run = test::run_op(device, op, input, fp16, ref.size(), fp16, s.n);
+  const test::Comparison c = test::compare(run.output, ref, fp16 ? kTolFp16 : kTolFp32);
+  EXPECT_EQ(c.bad, 0u) << what << "\n  tiles: " << op.workgroup_pixels() << " px x "
+                       << op.channel_tile() << " ch; max rel err " << c.max_rel << " at " << c.worst
+                       << " (gpu " << run.output[c.worst] << ", ref " << ref[c.worst] << ")";
+  EXPECT_TRUE(run.guard_intact) << what << ": wrote past the end of the output";
+}
+
+// One test per (bit width, activation precision); both codebook granularities run
+// inside it. Each GpuTest creates a device, whose first dispatch costs lavapipe
+// most of a second, so fewer, fuller tests keep the suite fast.
+struct ConvParam {
+  uint32_t bits;  // 0 = dense fp32 weights
+  bool fp16;
+};
+
+void PrintTo(const ConvParam& p, std::ostream* os) {
+  *os << "bits=" << p.bits << (p.fp16 ? " fp16" : " fp32");
+}
+
+std::string param_name(const ::testing::TestParamInfo<ConvParam>& info) {
+  const ConvParam& p = info.param;
+  return (p.bits == 0 ? std::string("dense") : "q" + std::to_string(p.bits)) +
+         (p.fp16 ? "_f16" : "_f32");
+}
+
+std::vector<ConvParam> all_params() {
+  std::vector<ConvParam> v;
+  for (bool fp16 : {false, true})
+    for (uint32_t bits = 0; bits <= 8; ++bits) v.push_back({bits, fp16});
+  return v;
+}
+
+class Conv3x3OpTest : public GpuTest, public ::testing::WithParamInterface<ConvParam> {};
+
+TEST_P(Conv3x3OpTest, RandomShapesMatchCpuReference) {
+  const ConvParam& p = GetParam();
+  if (p.fp16 && !device().enabled().storage_16bit)
+    GTEST_SKIP() << device().info().name << " lacks storageBuffer16BitAccess: fp16 conv untested";
+  std::mt19937_64 r(test::test_seed() * 1000003u + p.bits * 2 + (p.fp16 ? 1 : 0));
+  if (p.bits == 0) {
+    for (int i = 0; i < 3; ++i)
+      check_conv(device(), r, random_shape(r), 0, CodebookGranularity::PerLayer, p.fp16);
+    return;
+  }
+  for (auto g : {CodebookGranularity::PerLayer, CodebookGranularity::PerOutputChannel})
+    for (int i = 0; i < 2; ++i) check_conv(device(), r, random_shape(r), p.bits, g, p.fp16);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, Conv3x3OpTest, ::testing::ValuesIn(all_params()), param_name);
+
+// 1x1 planes, odd sizes under stride 2, single rows/columns, channel counts that are
+// neither multiples of the 4-channel tile nor of an index word, a plane spanning
+// several 64-pixel workgroups with a partial last one. Each shape gets a different
+// weight format so the whole list stays cheap (one pipeline per shape).
+void check_edge_shapes(Device& device, bool fp16) {
+  std::mt19937_64 r(test::test_seed() * 7919u + (fp16 ? 1 : 0));
+  const ConvShape shapes[] = {
+      {1, 1, 1, 1, 1, 1, false},  {2, 3, 1, 1, 5, 2, true},   {1, 5, 2, 3, 7, 2, false},
+      {3, 7, 1, 17, 2, 1, true},  {1, 13, 9, 1, 6, 2, false}, {1, 2, 11, 13, 9, 1, true},
+      {2, 33, 5, 7, 3, 2, false}, {1, 1, 65, 3, 1, 1, false}, {1, 4, 8, 8, 4, 2, true},
+  };
+  uint32_t i = 0;
+  for (const ConvShape& s : shapes) {
+    const uint32_t bits = (i * 5) % 9;  // 0, 5, 1, 6, 2, 7, 3, 8, 4
+    const auto g = i % 2 ? CodebookGranularity::PerOutputChannel : CodebookGranularity::PerLayer;
+    check_conv(device, r, s, bits, g, fp16);
+    ++i;
+  }
+}
+
+TEST_F(GpuTest, Conv3x3EdgeShapesFp32) { check_edge_shapes(device(), false); }
+
+TEST_F(GpuTest, Conv3x3EdgeShapesFp16) {
+  if (!device().enabled().storage_16bit)
+    GTEST_SKIP() << device().info().name << " lacks storageBuffer16BitAccess: fp16 conv untested";
+  check_edge_shapes(device(), true);
+}
+
+TEST_F(GpuTest, Conv3x3DescribesItself) {
+  std::mt19937_64 rng(test::test_seed());
+  const Layer layer = test::random_layer(rng, LayerType::Conv3x3, 8, 16, 2, true, 4,
+                                         CodebookGranularity::PerOutputChannel);
+  const Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false);
+  EXPECT_EQ(op.output_shape().c, 16u);
+  EXPECT_EQ(op.output_shape().h, 5u);
+  EXPECT_EQ(op.output_shape().w, 5u);
+  EXPECT_EQ(op.flops(3), 2ull * 3 * 16 * 5 * 5 * 8 * 9);
+  EXPECT_NE(op.name().find("conv3x3 8->16 s2"), std::string::npos) << op.name();
+  EXPECT_LE(op.channel_tile() * 16u * 4u, device().info().limits.max_shared_memory);
+}
+
+TEST_F(GpuTest, Conv3x3RejectsMismatchedInput) {
+  std::mt19937_64 rng(test::test_seed());
+  const Layer layer =
+      test::random_layer(rng, LayerType::Conv3x3, 8, 4, 1, false, 0, CodebookGranularity::PerLayer);
+  EXPECT_THROW(Conv3x3Op(device(), VK_NULL_HANDLE, layer, TensorShape{7, 4, 4}, false), Error);
+}
+
+TEST_F(GpuTest, Conv3x3BatchAboveDispatchLimitThrows) {
+  std::mt19937_64 rng(test::test_seed());
+  const Layer layer =
+      test::random_layer(rng, LayerType::Conv3x3, 2, 2, 1, false, 2, CodebookGranularity::PerLayer);
+  Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{2, 4, 4}, false);
+  Buffer in(device(), 1024, MemoryUsage::DeviceLocal),
+      out(device(), 1024, MemoryUsage::DeviceLocal);
+  DescriptorArena arena(device(), 1, 5);
+  op.bind(arena, in.handle(), out.handle());
+  const uint64_t limit = device().info().limits.max_workgroup_count[2];
+  if (limit >= UINT32_MAX) GTEST_SKIP() << "no representable batch exceeds the z limit";
+  try {
+    op.record(VK_NULL_HANDLE, uint32_t(limit + 1));  // throws before touching the command buffer
+    FAIL() << "expected repvk::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("maxComputeWorkGroupCount"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace repvk

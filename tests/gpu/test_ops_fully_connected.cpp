@@ -1,0 +1,102 @@
+// fully_connected op vs the CPU reference: dense and every codebook format.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "gpu_fixture.h"
+#include "ops/fully_connected.h"
+#include "repvk/cpu_reference.h"
+#include "repvk/error.h"
+#include "test_ops_util.h"
+
+namespace repvk {
+namespace {
+
+using test::GpuTest;
+
+constexpr double kTolFp32 = 1e-4;
+
+void check_fc(Device& device, std::mt19937_64& rng, uint32_t n, uint32_t in, uint32_t out,
+              bool relu, uint32_t bits, CodebookGranularity g) {
+  std::ostringstream what;
+  what << "n=" << n << " in=" << in << " out=" << out << (relu ? " relu" : "") << " bits=" << bits
+       << (bits ? (g == CodebookGranularity::PerOutputChannel ? " per-channel" : " per-layer") : "")
+       << "; " << test::seed_note();
+  const Layer layer = test::random_layer(rng, LayerType::FullyConnected, in, out, 1, relu, bits, g);
+  const std::vector<float> input = test::random_floats(rng, size_t(n) * in, 1.0f);
+
+  FullyConnectedOp op(device, VK_NULL_HANDLE, layer, TensorShape{in, 1, 1}, false);
+  std::vector<float> ref(size_t(n) * out);
+  const std::vector<float> dense = decode_weights(layer);
+  cpu::fully_connected(input.data(), n, in, dense.data(), layer.bias.data(), out, relu, ref.data());
+  const test::OpRun run = test::run_op(device, op, input, false, ref.size(), false, n);
+  const test::Comparison c = test::compare(run.output, ref, kTolFp32);
+  EXPECT_EQ(c.bad, 0u) << what.str() << "\n  workgroup " << op.workgroup_size() << "; max rel err "
+                       << c.max_rel << " at " << c.worst << " (gpu " << run.output[c.worst]
+                       << ", ref " << ref[c.worst] << ")";
+  EXPECT_TRUE(run.guard_intact) << what.str() << ": wrote past the end of the output";
+}
+
+// Random sizes under a multiply-accumulate budget, In up to the 4096-channel limit.
+void random_fc(Device& device, std::mt19937_64& rng, uint32_t bits, CodebookGranularity g) {
+  for (;;) {
+    const uint32_t n = test::log_uniform_u32(rng, 1, 8);
+    const uint32_t in = test::log_uniform_u32(rng, 1, 4096);
+    const uint32_t out = test::log_uniform_u32(rng, 1, 2048);
+    if (uint64_t(n) * in * out > 4'000'000) continue;
+    check_fc(device, rng, n, in, out, rng() % 2 == 0, bits, g);
+    return;
+  }
+}
+
+TEST_F(GpuTest, FullyConnectedDenseMatchesCpuReference) {
+  std::mt19937_64 rng(test::test_seed() * 17u);
+  for (int i = 0; i < 4; ++i) random_fc(device(), rng, 0, CodebookGranularity::PerLayer);
+  // Rows shorter and longer than the workgroup, a single output.
+  check_fc(device(), rng, 2, 1, 1, false, 0, CodebookGranularity::PerLayer);
+  check_fc(device(), rng, 3, 4096, 3, true, 0, CodebookGranularity::PerLayer);
+}
+
+TEST_F(GpuTest, FullyConnectedCodebooksMatchCpuReference) {
+  std::mt19937_64 rng(test::test_seed() * 19u);
+  for (uint32_t bits = 1; bits <= 8; ++bits)
+    for (auto g : {CodebookGranularity::PerLayer, CodebookGranularity::PerOutputChannel})
+      random_fc(device(), rng, bits, g);
+  // Row lengths around whole index words (3-bit: 10 per word, 5-bit: 6 per word).
+  check_fc(device(), rng, 1, 10, 5, false, 3, CodebookGranularity::PerOutputChannel);
+  check_fc(device(), rng, 1, 11, 5, false, 3, CodebookGranularity::PerLayer);
+  check_fc(device(), rng, 2, 7, 65, true, 5, CodebookGranularity::PerOutputChannel);
+}
+
+TEST_F(GpuTest, FullyConnectedManyClasses) {
+  // The largest class count the format allows, and 8-bit per-channel codebooks, for
+  // which the workgroup shrinks to fit one 256-entry codebook per output into shared
+  // memory (kept to 4096 outputs: generating 100000 such codebooks dominates the test).
+  std::mt19937_64 rng(test::test_seed() * 23u);
+  check_fc(device(), rng, 2, 16, 100000, false, 8, CodebookGranularity::PerLayer);
+  check_fc(device(), rng, 1, 64, 100000, false, 0, CodebookGranularity::PerLayer);
+  check_fc(device(), rng, 2, 33, 4096, true, 8, CodebookGranularity::PerOutputChannel);
+}
+
+TEST_F(GpuTest, FullyConnectedSharedMemoryFitsDevice) {
+  std::mt19937_64 rng(test::test_seed() * 29u);
+  const Layer layer = test::random_layer(rng, LayerType::FullyConnected, 32, 1000, 1, false, 8,
+                                         CodebookGranularity::PerOutputChannel);
+  FullyConnectedOp op(device(), VK_NULL_HANDLE, layer, TensorShape{32, 1, 1}, false);
+  EXPECT_LE(uint64_t(op.workgroup_size()) * 256 * 4, device().info().limits.max_shared_memory);
+  EXPECT_EQ(op.flops(2), 2ull * 2 * 32 * 1000);
+  EXPECT_NE(op.name().find("fully_connected 32->1000"), std::string::npos) << op.name();
+}
+
+TEST_F(GpuTest, FullyConnectedRejectsFp16Input) {
+  std::mt19937_64 rng(test::test_seed());
+  const Layer layer = test::random_layer(rng, LayerType::FullyConnected, 8, 4, 1, false, 0,
+                                         CodebookGranularity::PerLayer);
+  EXPECT_THROW(FullyConnectedOp(device(), VK_NULL_HANDLE, layer, TensorShape{8, 1, 1}, true),
+               Error);
+  EXPECT_THROW(FullyConnectedOp(device(), VK_NULL_HANDLE, layer, TensorShape{9, 1, 1}, false),
+               Error);
+}
+
+}  // namespace
+}  // namespace repvk

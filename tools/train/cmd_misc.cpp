@@ -1,0 +1,58 @@
+// `repvk-train report` (outlier statistics of a checkpoint's merged weights) and
+// `repvk-train bench` (training throughput on random data, for the Python comparison).
+#include <chrono>
+#include <iostream>
+
+#include "commands.h"
+#include "report.h"
+
+namespace repvk::train {
+
+int run_report(const ReportCommand& c) {
+  Logger log;
+  const torch::Device dev = pick_device(c.common.threads, log);
+  Trained tr = load_trained(c.checkpoint, dev);
+  DeployNet deploy = tr.net->merge();
+  const auto stats = outlier_stats(effective_weights(*deploy));
+  std::cout << "norm: " << (tr.config.norm == NormKind::Oabn ? "oabn" : "bn") << "\n"
+            << outlier_table(stats);
+  if (!c.json_path.empty()) {
+    std::ofstream f(c.json_path);
+    if (!f) throw TrainError(c.json_path + ": cannot write");
+    f << outlier_json(stats).dump(2) << "\n";
+  }
+  return 0;
+}
+
+int run_bench(const BenchCommand& c) {
+  Logger log;
+  const torch::Device dev = pick_device(c.common.threads, log);
+  if (c.batch < 1 || c.steps < 1) throw TrainError("--batch and --steps must be >= 1");
+  validate_config(c.model);
+  torch::manual_seed(c.seed);
+  RepVGG net(c.model);
+  net->to(dev);
+  net->train();
+  torch::optim::SGD opt(net->parameters(),
+                        torch::optim::SGDOptions(0.01).momentum(0.9).nesterov(true).weight_decay(1e-4));
+  torch::Tensor x = torch::randn({c.batch, c.model.in_channels, c.model.height, c.model.width}).to(dev);
+  torch::Tensor y = torch::randint(0, c.model.num_classes, {c.batch}, torch::kInt64).to(dev);
+  auto step = [&] {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    loss.backward();
+    opt.step();
+    return loss.item<double>();
+  };
+  for (int64_t i = 0; i < c.warmup; ++i) step();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < c.steps; ++i) step();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "model: " << c.model.describe() << "\n"
+            << "threads " << at::get_num_threads() << ", batch " << c.batch << ", " << c.steps
+            << " steps: " << double(c.batch * c.steps) / s << " images/s (train step: forward, "
+            << "backward, SGD)\n";
+  return 0;
+}
+
+}  // namespace repvk::train

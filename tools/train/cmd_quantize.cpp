@@ -1,0 +1,105 @@
+// `repvk-train quantize`: quantizes the merged network of a training checkpoint
+// (uniform PTQ, uniform QAT, or ClusterQAT), reports accuracy and exports it.
+#include <filesystem>
+
+#include "commands.h"
+#include "export.h"
+#include "quant/uniform.h"
+
+namespace repvk::train {
+
+int run_quantize(const QuantizeCommand& cmd) {
+  if (cmd.method != "ptq" && cmd.method != "qat" && cmd.method != "cluster")
+    throw TrainError("--method '" + cmd.method + "' unknown (use ptq, qat or cluster)");
+  check_bits(cmd.bits, "--bits");
+  if (cmd.first_last_bits != 0) check_bits(cmd.first_last_bits, "--first-last-bits");
+  if (cmd.method != "ptq" && cmd.train.epochs < 0) throw TrainError("--epochs must be >= 0");
+  const std::string out = cmd.out_dir.empty() ? "." : cmd.out_dir;
+  std::filesystem::create_directories(out);
+  Logger log(out + "/quantize.log");
+  const torch::Device dev = pick_device(cmd.common.threads, log);
+
+  Trained tr = load_trained(cmd.checkpoint, dev);
+  const DataOptions dopt = cmd.data_given ? cmd.data : tr.data;
+  DatasetPair data = load_dataset(dopt.kind, dopt.dir, dopt.image_size, dopt.channels);
+  ModelConfig check = tr.config;
+  fit_config_to_data(check, data.train, true);
+  if (check.num_classes != tr.config.num_classes)
+    throw TrainError("dataset has " + std::to_string(check.num_classes) +
+                     " classes but the checkpoint was trained with " +
+                     std::to_string(tr.config.num_classes));
+
+  DeployNet deploy = tr.net->merge();
+  deploy->to(dev);
+  auto fwd = [&](const torch::Tensor& x) { return deploy->forward(x); };
+  const double acc_fp32 = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
+  log.log("merged fp32 test accuracy: " + std::to_string(100 * acc_fp32) + "%");
+
+  const size_t layers = deploy->num_layers();
+  std::vector<int> bits(layers, cmd.bits);
+  if (cmd.first_last_bits > 0) bits.front() = bits.back() = cmd.first_last_bits;
+  const Granularity gran = cmd.method == "cluster" ? cmd.granularity : Granularity::Channel;
+  std::vector<LayerEncoding> enc;
+  for (int b : bits) enc.push_back({b, gran});
+
+  TrainOptions topt = cmd.train;
+  topt.checkpoint = out + "/quant-checkpoint.pt";
+  topt.progress = cmd.common.progress;
+  TrainTarget t;
+  t.module = deploy.ptr().get();
+  t.forward = fwd;
+  t.meta = {{"stage", "quantize"}, {"source", cmd.checkpoint}, {"method", cmd.method},
+            {"bits", bits}};
+
+  std::unique_ptr<ClusterQAT> cq;
+  if (cmd.method == "ptq") {
+    deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
+  } else if (cmd.method == "qat") {
+    deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_ste(w, bits[l]); };
+  } else {
+    ClusterOptions co = cmd.cluster;
+    co.granularity = gran;
+    co.seed = topt.seed;
+    cq = std::make_unique<ClusterQAT>(*deploy, bits, co);
+    deploy->hook = [&](size_t l, const torch::Tensor& w) { return cq->forward_weight(l, w); };
+    t.after_step = [&] { cq->after_step(*deploy); };
+    t.save_extra = [&](torch::serialize::OutputArchive& a) {
+      for (size_t l = 0; l < layers; ++l) {
+        a.write("c" + std::to_string(l), cq->centroids[l]);
+        a.write("a" + std::to_string(l), cq->assign[l]);
+      }
+      a.write("steps", torch::tensor(cq->steps));
+    };
+    t.load_extra = [&](torch::serialize::InputArchive& a) {
+      for (size_t l = 0; l < layers; ++l) {
+        a.read("c" + std::to_string(l), cq->centroids[l]);
+        a.read("a" + std::to_string(l), cq->assign[l]);
+      }
+      torch::Tensor s;
+      a.read("steps", s);
+      cq->steps = s.item<int64_t>();
+    };
+  }
+  const double acc_start = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
+  log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit before fine-tuning: " +
+          std::to_string(100 * acc_start) + "%");
+  if (cmd.method != "ptq" && topt.epochs > 0) {
+    Trainer trainer(t, data.train, &data.test, tr.norm, topt, dev, log);
+    trainer.run(cmd.resume ? topt.checkpoint : "");
+  }
+  if (cq) cq->finalize(*deploy);
+  if (cmd.method == "qat")  // export the fake-quantized weights themselves
+    deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
+  const double acc_q = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
+  log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit test accuracy: " +
+          std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)");
+  if (!cmd.export_path.empty()) {
+    ExportSpec spec{"repvgg-" + tr.config.preset + "-" + cmd.method + std::to_string(cmd.bits),
+                    tr.config.in_channels, tr.config.height, tr.config.width, tr.norm, tr.classes};
+    export_model(*deploy, spec, enc, cmd.export_path);
+    log.log("exported to " + cmd.export_path);
+  }
+  return 0;
+}
+
+}  // namespace repvk::train

@@ -1,0 +1,61 @@
+// The subcommands of repvk-train. main.cpp parses flags into these structs.
+#pragma once
+
+#include "model/config.h"
+#include "quant/cluster.h"
+#include "session.h"
+#include "trainer.h"
+
+namespace repvk::train {
+
+struct CommonOptions {
+  int threads = 0;  // 0: all cores
+  bool progress = true;
+};
+
+struct TrainCommand {
+  CommonOptions common;
+  DataOptions data;
+  ModelConfig model;
+  bool input_fixed = false;
+  TrainOptions train;
+  std::string out_dir;
+  bool resume = false;
+  std::string export_path;  // fp32 model file, optional
+};
+
+struct QuantizeCommand {
+  CommonOptions common;
+  std::string checkpoint;
+  DataOptions data;          // defaults to the training checkpoint's data
+  bool data_given = false;
+  std::string method = "cluster";  // ptq | qat | cluster
+  int bits = 4;
+  int first_last_bits = 8;   // 0: same as bits
+  Granularity granularity = Granularity::Channel;
+  ClusterOptions cluster;
+  TrainOptions train;        // fine-tuning (qat, cluster)
+  std::string out_dir;
+  bool resume = false;
+  std::string export_path;
+};
+
+struct ReportCommand {
+  CommonOptions common;
+  std::string checkpoint;
+  std::string json_path;
+};
+
+struct BenchCommand {
+  CommonOptions common;
+  ModelConfig model;
+  int64_t batch = 128, steps = 20, warmup = 3;
+  uint64_t seed = 1;
+};
+
+int run_train(const TrainCommand& c);
+int run_quantize(const QuantizeCommand& c);
+int run_report(const ReportCommand& c);
+int run_bench(const BenchCommand& c);
+
+}  // namespace repvk::train

@@ -1,0 +1,214 @@
+// repvk-train: command-line front end. Flags are parsed here; the work is in cmd_*.cpp.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+
+using namespace repvk::train;
+
+namespace {
+
+const char* kIntro = R"(repvk-train: train low-bit RepVGG classifiers for the repvk engine.
+
+Typical session (Fashion-MNIST, the default dataset):
+  repvk-train train --preset small --norm oabn --epochs 10 --out runs/oabn
+  repvk-train report --checkpoint runs/oabn/checkpoint.pt
+  repvk-train quantize --checkpoint runs/oabn/checkpoint.pt --method cluster --bits 4 \
+      --epochs 1 --out runs/oabn-c4 --export runs/oabn-c4/model.rpvk
+  repvk classify --model runs/oabn-c4/model.rpvk image.png
+
+Run `repvk-train <command> --help` for the flags of each command.
+See docs/method.md for OABN and ClusterQAT.)";
+
+std::vector<int64_t> parse_list(const std::string& s, const std::string& flag) {
+  std::vector<int64_t> v;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) {
+    try {
+      size_t used = 0;
+      v.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw TrainError(flag + ": '" + item + "' is not an integer (expected e.g. 1,2,2,2,1)");
+    }
+  }
+  return v;
+}
+
+struct ModelFlags {
+  std::string preset = "small", depths, widths, strides, norm = "oabn", input;
+  double width_a = 0, width_b = 0;
+  int64_t first_stride = 0;
+  OabnParams oabn;
+
+  void add(CLI::App* app, bool with_norm) {
+    app->add_option("--preset", preset, "small | A0 | A0-32")->capture_default_str();
+    app->add_option("--depths", depths, "blocks per stage, e.g. 1,2,2,2,1");
+    app->add_option("--base-widths", widths, "base widths per stage before a/b scaling");
+    app->add_option("--width-a", width_a, "RepVGG width multiplier a (stages 0-3)");
+    app->add_option("--width-b", width_b, "RepVGG width multiplier b (last stage)");
+    app->add_option("--first-stride", first_stride, "stride of the first stage (1 or 2)");
+    app->add_option("--strides", strides, "stride of each stage's first block, e.g. 1,2,2,2,1");
+    app->add_option("--input", input, "CxHxW the model expects; must match the data");
+    if (!with_norm) return;
+    app->add_option("--norm", norm, "bn (plain BatchNorm) | oabn (outlier-aware)")->capture_default_str();
+    app->add_option("--oabn-kappa", oabn.kappa, "3x3 scale bound, multiple of the median")->capture_default_str();
+    app->add_option("--oabn-lambda-1x1", oabn.lambda_1x1, "1x1 centre bound, multiple of r_o")->capture_default_str();
+    app->add_option("--oabn-lambda-id", oabn.lambda_id, "identity centre bound, multiple of r_o")->capture_default_str();
+  }
+
+  // Returns the config and whether the input shape is fixed (preset or --input).
+  std::pair<ModelConfig, bool> build() const {
+    ModelConfig c = model_preset(preset);
+    bool fixed = preset != "small";
+    if (!depths.empty()) c.depths = parse_list(depths, "--depths");
+    if (!widths.empty()) c.base_widths = parse_list(widths, "--base-widths");
+    if (!strides.empty()) c.strides = parse_list(strides, "--strides");
+    if (width_a != 0) c.width_a = width_a;
+    if (width_b != 0) c.width_b = width_b;
+    if (width_a < 0 || width_b < 0) throw TrainError("--width-a/--width-b must be > 0");
+    if (first_stride != 0) {
+      if (c.strides.empty()) throw TrainError("--first-stride needs stages");
+      c.strides[0] = first_stride;
+    }
+    if (norm != "bn" && norm != "oabn") throw TrainError("--norm must be bn or oabn, got '" + norm + "'");
+    c.norm = norm == "oabn" ? NormKind::Oabn : NormKind::Bn;
+    c.oabn = oabn;
+    if (!input.empty()) {
+      int64_t ch = 0, h = 0, w = 0;
+      char x1 = 0, x2 = 0;
+      std::stringstream ss(input);
+      if (!(ss >> ch >> x1 >> h >> x2 >> w) || x1 != 'x' || x2 != 'x')
+        throw TrainError("--input must look like 1x28x28, got '" + input + "'");
+      c.in_channels = ch;
+      c.height = h;
+      c.width = w;
+      fixed = true;
+    }
+    // Widths of 0 are rejected by name here; validate_config catches the rest.
+    for (int64_t w : c.base_widths)
+      if (w <= 0) throw TrainError("--base-widths: widths must be > 0");
+    return {c, fixed};
+  }
+};
+
+void add_data(CLI::App* app, DataOptions& d) {
+  app->add_option("--dataset", d.kind, "fashion-mnist | cifar10 | folder")->capture_default_str();
+  app->add_option("--data-dir", d.dir,
+                  "dataset folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist)");
+  app->add_option("--image-size", d.image_size, "folder datasets: resize images to NxN");
+  app->add_option("--channels", d.channels, "folder datasets: 1 (grey) or 3 (RGB)")->capture_default_str();
+}
+
+void add_train(CLI::App* app, TrainOptions& t, bool fine_tune) {
+  app->add_option("--epochs", t.epochs, "training epochs")->capture_default_str();
+  app->add_option("--batch", t.batch, "batch size")->capture_default_str();
+  app->add_option("--lr", t.lr, "peak learning rate (cosine schedule)")->capture_default_str();
+  app->add_option("--momentum", t.momentum, "SGD Nesterov momentum")->capture_default_str();
+  app->add_option("--weight-decay", t.weight_decay, "on kernels only")->capture_default_str();
+  app->add_option("--seed", t.seed, "seed: same seed, same weights")->capture_default_str();
+  app->add_option("--steps-per-epoch", t.steps_per_epoch, "cap steps per epoch (0: full epoch)");
+  if (fine_tune) return;
+  app->add_option("--crop-padding", t.aug.crop_padding, "random crop from an image padded by N pixels (0: off)")
+      ->capture_default_str();
+  app->add_flag("--hflip", t.aug.hflip, "random horizontal flips (not for Fashion-MNIST text-like classes)");
+}
+
+void add_common(CLI::App* app, CommonOptions& c) {
+  app->add_option("--threads", c.threads, "CPU threads (default: all cores)");
+  app->add_flag("!--no-progress", c.progress, "no progress bar");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{kIntro, "repvk-train"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every command");
+
+  TrainCommand train;
+  train.train.aug.crop_padding = 2;
+  ModelFlags train_model;
+  auto* tr = app.add_subcommand("train", "train a RepVGG (training form) and report its merged weights");
+  add_data(tr, train.data);
+  train_model.add(tr, true);
+  add_train(tr, train.train, false);
+  add_common(tr, train.common);
+  tr->add_option("--out", train.out_dir, "output folder: checkpoint.pt, train.log, outliers.json")->required();
+  tr->add_flag("--resume", train.resume, "continue the run in --out from its checkpoint");
+  tr->add_option("--export", train.export_path, "also write the merged fp32 model (.rpvk)");
+
+  QuantizeCommand quant;
+  quant.train.epochs = 1;
+  quant.train.lr = 0.01;
+  quant.train.weight_decay = 0;
+  std::string gran = "channel";
+  auto* qu = app.add_subcommand("quantize", "quantize the merged network: ptq | qat | cluster");
+  qu->add_option("--checkpoint", quant.checkpoint, "checkpoint.pt from `train`")->required();
+  qu->add_option("--method", quant.method,
+                 "ptq: uniform per-channel PTQ; qat: uniform QAT (STE); cluster: ClusterQAT")
+      ->capture_default_str();
+  qu->add_option("--bits", quant.bits, "bits per weight, 1..8")->capture_default_str();
+  qu->add_option("--first-last-bits", quant.first_last_bits,
+                 "bits of the first conv and the fc (0: same as --bits)")->capture_default_str();
+  qu->add_option("--granularity", gran, "cluster codebooks: layer | channel")->capture_default_str();
+  qu->add_option("--reassign-every", quant.cluster.reassign_every,
+                 "cluster: steps between nearest-centroid re-assignments")->capture_default_str();
+  add_train(qu, quant.train, true);
+  add_data(qu, quant.data);
+  add_common(qu, quant.common);
+  qu->add_option("--out", quant.out_dir, "folder for quantize.log and quant-checkpoint.pt")->capture_default_str();
+  qu->add_flag("--resume", quant.resume, "continue fine-tuning from --out/quant-checkpoint.pt");
+  qu->add_option("--export", quant.export_path, "write the quantized model (.rpvk)");
+
+  ReportCommand report;
+  auto* re = app.add_subcommand("report", "outlier statistics of a checkpoint's merged weights");
+  re->add_option("--checkpoint", report.checkpoint, "checkpoint.pt from `train`")->required();
+  re->add_option("--json", report.json_path, "also write the statistics as JSON");
+  add_common(re, report.common);
+
+  BenchCommand bench;
+  ModelFlags bench_model;
+  bench_model.norm = "bn";
+  auto* be = app.add_subcommand("bench", "training throughput on random data (images/s)");
+  bench_model.add(be, true);
+  be->add_option("--batch", bench.batch)->capture_default_str();
+  be->add_option("--steps", bench.steps)->capture_default_str();
+  be->add_option("--warmup", bench.warmup)->capture_default_str();
+  add_common(be, bench.common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*tr) {
+      std::tie(train.model, train.input_fixed) = train_model.build();
+      return run_train(train);
+    }
+    if (*qu) {
+      if (gran != "layer" && gran != "channel")
+        throw TrainError("--granularity must be layer or channel, got '" + gran + "'");
+      quant.granularity = gran == "layer" ? Granularity::Layer : Granularity::Channel;
+      quant.data_given = qu->count("--dataset") + qu->count("--data-dir") > 0;
+      return run_quantize(quant);
+    }
+    if (*re) return run_report(report);
+    if (*be) {
+      bench.model = bench_model.build().first;
+      return run_bench(bench);
+    }
+  } catch (const Interrupted& e) {
+    std::cerr << "repvk-train: " << e.what() << "\n";
+    return 130;
+  } catch (const TrainError& e) {
+    std::cerr << "repvk-train: error: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "repvk-train: torch error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+#include "quant/cluster.h"
+
+#include "quant/kmeans.h"
+#include "quant/uniform.h"
+
+namespace repvk::train {
+
+ClusterQAT::ClusterQAT(DeployNetImpl& net, std::vector<int> bits, const ClusterOptions& opt)
+    : bits_(std::move(bits)), opt_(opt) {
+  if (bits_.size() != net.num_layers())
+    throw std::logic_error("ClusterQAT: one bit width per layer expected");
+  if (opt.reassign_every < 1) throw TrainError("--reassign-every must be >= 1");
+  for (size_t l = 0; l < bits_.size(); ++l) {
+    check_bits(bits_[l], "--bits");
+    auto km = kmeans_1d(rows(net.weights[l].detach()), int64_t(1) << bits_[l],
+                        mix_seed(opt.seed, 0xC0DEB00C, l), opt.kmeans_iters);
+    centroids.push_back(km.centroids);
+    assign.push_back(km.assign);
+  }
+}
+
+torch::Tensor ClusterQAT::rows(const torch::Tensor& w) const {
+  return opt_.granularity == Granularity::Channel ? w.reshape({w.size(0), -1})
+                                                  : w.reshape({1, -1});
+}
+
+torch::Tensor ClusterQAT::forward_weight(size_t l, const torch::Tensor& latent) const {
+  torch::Tensor q = centroids[l].gather(1, assign[l]).view_as(latent);
+  return latent + (q - latent).detach();
+}
+
+void ClusterQAT::after_step(DeployNetImpl& net) {
+  torch::NoGradGuard ng;
+  ++steps;
+  const bool reassign = steps % opt_.reassign_every == 0;
+  for (size_t l = 0; l < bits_.size(); ++l) {
+    torch::Tensor w = rows(net.weights[l].detach());
+    if (reassign) {
+      assign[l] = assign_nearest(w, centroids[l]);
+      fill_empty_clusters(w, centroids[l], assign[l]);
+    }
+    centroids[l] = cluster_means(w, assign[l], centroids[l]);
+  }
+}
+
+void ClusterQAT::finalize(DeployNetImpl& net) {
+  torch::NoGradGuard ng;
+  for (size_t l = 0; l < bits_.size(); ++l) {
+    torch::Tensor w = rows(net.weights[l].detach());
+    assign[l] = assign_nearest(w, centroids[l]);
+    fill_empty_clusters(w, centroids[l], assign[l]);
+    centroids[l] = cluster_means(w, assign[l], centroids[l]);
+  }
+}
+
+}  // namespace repvk::train

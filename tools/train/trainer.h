@@ -1,0 +1,80 @@
+// The training loop shared by full training and quantization-aware fine-tuning:
+// SGD with Nesterov momentum and a per-step cosine schedule, per-epoch atomic
+// checkpoints, exact --resume (the batch order and augmentation are functions of
+// (seed, epoch, step)) and a checkpoint on Ctrl-C.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "checkpoint.h"
+#include "data/augment.h"
+#include "progress.h"
+
+namespace repvk::train {
+
+struct TrainOptions {
+  int64_t epochs = 10, batch = 128;
+  double lr = 0.1, momentum = 0.9, weight_decay = 1e-4;
+  uint64_t seed = 1;
+  Augmentation aug;
+  int64_t steps_per_epoch = 0;   // 0: the whole training set; >0: cap (benchmarks, tests)
+  int64_t eval_batch = 1000;
+  bool progress = true;
+  std::string checkpoint;        // path written every epoch and on Ctrl-C; empty: none
+};
+
+// What the loop trains. `module` owns the parameters and is checkpointed.
+struct TrainTarget {
+  torch::nn::Module* module = nullptr;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  std::function<void()> after_step;        // e.g. ClusterQAT centroid updates
+  ArchiveWriter save_extra;
+  ArchiveReader load_extra;
+  nlohmann::json meta;                     // stored in checkpoints (config etc.)
+};
+
+struct EpochReport {
+  int64_t epoch = 0;
+  double loss = 0, train_acc = 0, test_acc = -1, images_per_s = 0, seconds = 0;
+};
+
+// Thrown after the Ctrl-C checkpoint is written; main() exits with status 130.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Trainer {
+ public:
+  Trainer(TrainTarget target, const Dataset& train, const Dataset* test, Normalization norm,
+          TrainOptions opt, torch::Device device, Logger& log);
+
+  // Continues from `resume` when non-empty. Returns one report per epoch run.
+  std::vector<EpochReport> run(const std::string& resume = "");
+
+ private:
+  void save(int64_t epoch, int64_t step);
+  TrainTarget t_;
+  const Dataset& train_;
+  const Dataset* test_;
+  Normalization norm_;
+  TrainOptions opt_;
+  torch::Device device_;
+  Logger& log_;
+  std::unique_ptr<torch::optim::SGD> optim_;
+};
+
+// Top-1 accuracy of `forward` on `d` (module put in eval mode, no gradients).
+double evaluate(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                const Dataset& d, const Normalization& norm, int64_t batch, torch::Device device);
+
+// Logits for images [begin, begin+count) of `d`, normalized, in eval mode.
+torch::Tensor predict(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                      const Dataset& d, const Normalization& norm, int64_t begin, int64_t count,
+                      torch::Device device);
+
+// CUDA when this libtorch has it and a GPU is present, else the CPU with `threads`
+// threads (0: all cores). Returns the device and logs the choice.
+torch::Device pick_device(int threads, Logger& log);
+
+}  // namespace repvk::train

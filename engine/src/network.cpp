@@ -30,7 +30,35 @@ const char* precision_name(Precision p) {
   return "?";
 }
 
+const char* conv_algorithm_name(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::Auto: return "auto";
+    case ConvAlgorithm::Direct: return "direct";
+    case ConvAlgorithm::Tiled: return "tiled";
+  }
+  return "?";
+}
+
+ConvAlgorithm parse_conv_algorithm(const std::string& name) {
+  if (name == "auto") return ConvAlgorithm::Auto;
+  if (name == "direct") return ConvAlgorithm::Direct;
+  if (name == "tiled") return ConvAlgorithm::Tiled;
+  throw Error("unknown conv algorithm '" + name + "' (known: auto, direct, tiled)");
+}
+
 namespace {
+
+// An explicit option wins; Auto defers to $REPVK_CONV, then to the measured default.
+ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested) {
+  if (requested != ConvAlgorithm::Auto) return requested;
+  if (const char* env = std::getenv("REPVK_CONV"); env && *env) {
+    const ConvAlgorithm a = parse_conv_algorithm(env);
+    if (a != ConvAlgorithm::Auto) return a;
+  }
+  // Tiled beat Direct on every layer measured on lavapipe (docs/benchmarks.md,
+  // "Kernel log (issue 6 groundwork)"); Direct stays as the baseline.
+  return ConvAlgorithm::Tiled;
+}
 
 // Runtime polymorphism over the op classes without forcing them into a hierarchy.
 using AnyOp = std::variant<std::unique_ptr<Conv3x3Op>, std::unique_ptr<GlobalAvgPoolOp>,
@@ -60,6 +88,7 @@ struct Network::Impl {
   Model model;
   NetworkOptions options;
   Precision precision = Precision::Fp32;
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::Tiled;
   std::vector<TensorShape> shapes;  // activation shape after each layer
   uint32_t chunk = 1;               // images per submission
 
@@ -116,6 +145,7 @@ std::vector<float> Network::Impl::run(const float* in, uint32_t batch, bool read
 void Network::Impl::build() {
   shapes = validate_model(model, model.name.empty() ? "model" : model.name);
   precision = resolve_precision(device, options.precision);
+  conv_algorithm = resolve_conv_algorithm(options.conv_algorithm);
   if (options.max_batch == 0) throw Error("NetworkOptions::max_batch must be at least 1");
 
   const InputSpec& in = model.input;
@@ -178,7 +208,8 @@ void Network::Impl::build() {
     // pool on is fp32, so only the pool reads fp16.
     switch (layer.type) {
       case LayerType::Conv3x3: {
-        auto op = std::make_unique<Conv3x3Op>(device, cache->handle(), layer, cur, fp16());
+        auto op = std::make_unique<Conv3x3Op>(device, cache->handle(), layer, cur, fp16(),
+                                              conv_algorithm, chunk);
         op->bind(*descriptors, src, dst);
         op_names.push_back(op->name());
         ops.emplace_back(std::move(op));
@@ -305,6 +336,7 @@ Network::~Network() = default;
 
 const Model& Network::model() const { return impl_->model; }
 Precision Network::precision() const { return impl_->precision; }
+ConvAlgorithm Network::conv_algorithm() const { return impl_->conv_algorithm; }
 uint32_t Network::num_classes() const { return impl_->model.num_classes(); }
 uint32_t Network::input_size() const {
   const InputSpec& in = impl_->model.input;

@@ -1,4 +1,4 @@
-// Weight bindings and decoding shared by conv3x3 and fully_connected.
+// Weight bindings and decoding shared by conv3x3, conv3x3_tiled and fully_connected.
 //
 // Bindings (set 0):
 //   2  uint  weight_words[]  BITS 1..8: packed codebook indices, LSB-first,
@@ -59,6 +59,16 @@ float decode_weight(uint word, uint index_in_word, uint row_slot) {
   if (BITS == 0u) return uintBitsToFloat(word);
   const uint idx = bitfieldExtract(word, int(index_in_word * BITS), int(BITS));
   return s_codebook[(PER_CHANNEL ? row_slot : 0u) * CB_CAPACITY + idx];
+}
+
+// Weight `e` of output row `row`, read from the packed buffer and decoded: one whole
+// word load, then bitfieldExtract. For kernels that decode a tile of weights once per
+// workgroup (conv3x3_tiled) rather than streaming words through registers.
+float fetch_weight(uint row, uint e, uint row_slot, uint words_per_row) {
+  if (BITS == 0u) return uintBitsToFloat(weight_words[row * words_per_row + e]);
+  const uint per_word = 32u / BITS;
+  const uint q = e / per_word;
+  return decode_weight(weight_words[row * words_per_row + q], e - q * per_word, row_slot);
 }
 
 #endif  // REPVK_COMMON_WEIGHTS_GLSL

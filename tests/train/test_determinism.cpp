@@ -11,11 +11,11 @@ namespace {
 
 using namespace testing;
 
-struct Run {
+struct Outcome {
   std::vector<torch::Tensor> params;
 };
 
-Run train_tiny(uint64_t seed, int64_t epochs, const std::string& ckpt, bool resume,
+Outcome train_tiny(uint64_t seed, int64_t epochs, const std::string& ckpt, bool resume,
                int interrupt_at = -1) {
   const Dataset train = synthetic_dataset(96, 3, 8, 5, 100);
   const Normalization norm = compute_normalization(train);
@@ -42,13 +42,13 @@ Run train_tiny(uint64_t seed, int64_t epochs, const std::string& ckpt, bool resu
   Logger log;
   Trainer trainer(t, train, nullptr, norm, opt, torch::kCPU, log);
   trainer.run(resume ? ckpt : "");
-  Run r;
+  Outcome r;
   for (const auto& p : net->parameters()) r.params.push_back(p.detach().clone());
   for (const auto& b : net->buffers()) r.params.push_back(b.detach().clone());
   return r;
 }
 
-bool same(const Run& a, const Run& b) {
+bool same(const Outcome& a, const Outcome& b) {
   if (a.params.size() != b.params.size()) return false;
   for (size_t i = 0; i < a.params.size(); ++i)
     if (!a.params[i].equal(b.params[i])) return false;
@@ -56,7 +56,7 @@ bool same(const Run& a, const Run& b) {
 }
 
 TEST(Determinism, SameSeedSameWeights) {
-  const Run a = train_tiny(5, 2, "", false), b = train_tiny(5, 2, "", false);
+  const Outcome a = train_tiny(5, 2, "", false), b = train_tiny(5, 2, "", false);
   EXPECT_TRUE(same(a, b));
   EXPECT_FALSE(same(a, train_tiny(6, 2, "", false)));
 }
@@ -64,12 +64,12 @@ TEST(Determinism, SameSeedSameWeights) {
 TEST(Determinism, CtrlCThenResumeContinuesTheSameRun) {
   const std::string ckpt = (std::filesystem::temp_directory_path() / "repvk_train_resume.pt").string();
   std::filesystem::remove(ckpt);
-  const Run full = train_tiny(7, 3, "", false);
+  const Outcome full = train_tiny(7, 3, "", false);
   EXPECT_THROW(train_tiny(7, 3, ckpt, false, 5), Interrupted);
   const auto meta = read_checkpoint_meta(ckpt);
   EXPECT_EQ(meta.at("epoch"), 1);
   EXPECT_EQ(meta.at("step"), 2);
-  const Run resumed = train_tiny(7, 3, ckpt, true);
+  const Outcome resumed = train_tiny(7, 3, ckpt, true);
   std::filesystem::remove(ckpt);
   EXPECT_TRUE(same(full, resumed));
 }

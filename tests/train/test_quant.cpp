@@ -107,8 +107,9 @@ TEST(UniformQuant, PerChannelLevels) {
       EXPECT_LE(levels, bits == 1 ? 2u : (size_t(1) << bits) - 1);
     }
     // Symmetric: the largest magnitude of each row is represented exactly (b >= 2).
-    if (bits >= 2)
+    if (bits >= 2) {
       EXPECT_TRUE(q.abs().amax({1, 2, 3}).allclose(w.abs().amax({1, 2, 3}), 1e-5, 1e-6));
+    }
   }
 }
 

@@ -68,6 +68,7 @@ LoadedModel bench_model(const BenchOptions& o, bool bits_given) {
 }
 
 int run(const BenchOptions& o, bool bits_given) {
+  parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
   const LoadedModel lm = bench_model(o, bits_given);
   const Model& m = lm.model;
   const auto stats = model_stats(m);

@@ -29,6 +29,7 @@ const char* channels_name(uint32_t c) {
 }
 
 int run(const ClassifyOptions& o) {
+  parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
   std::string model_path = o.model;
   std::vector<std::string> images = o.positionals;
   // A leading .rpvk positional is the model: `repvk classify m.rpvk a.png` reads
@@ -63,7 +64,7 @@ int run(const ClassifyOptions& o) {
   } else {
     GpuSession session(o.gpu);
     {
-      Network net(session.device(), m, session.network_options(std::min<uint32_t>(batch, 16)));
+      Network net(session.device(), m, session.network_options(batch));
       probs = net.infer(input.data(), batch);
       precision = precision_name(net.precision());
     }
@@ -103,7 +104,7 @@ int run(const ClassifyOptions& o) {
     return 0;
   }
 
-  std::printf("model %s on %s (%s)\n", m.name.c_str(), device.c_str(), precision.c_str());
+  std::printf("model %s on %s, precision %s\n", m.name.c_str(), device.c_str(), precision.c_str());
   for (uint32_t i = 0; i < batch; ++i) {
     std::printf("\n%s (%ux%u %s)\n", images[i].c_str(), decoded[i].width, decoded[i].height,
                 channels_name(decoded[i].channels));

@@ -66,7 +66,8 @@ void print_device(const PhysicalDeviceInfo& d, bool selected) {
               format_api_version(d.api_version).c_str(), d.vendor_id, d.device_id);
   std::printf("    driver: %s%s%s\n", d.driver_name.c_str(), d.driver_info.empty() ? "" : ", ",
               d.driver_info.c_str());
-  std::printf("    memory: largest device-local heap %s, unified (device-local + host-visible) %s\n",
+  std::printf("    memory: largest device-local heap %s, "
+              "unified (device-local + host-visible) %s\n",
               format_bytes(l.device_local_bytes).c_str(), yes_no(l.unified_memory));
   std::printf("    limits: storage buffer range %s, allocation %s, shared memory %s, "
               "push constants %u B\n",
@@ -79,7 +80,8 @@ void print_device(const PhysicalDeviceInfo& d, bool selected) {
               l.max_workgroup_count[2]);
   std::printf("            timestamp period %g ns, %u valid bits\n", double(l.timestamp_period_ns),
               l.timestamp_valid_bits);
-  std::printf("    features: 16-bit storage %s, float16 %s, integer dot product %s, timestamps %s\n",
+  std::printf("    features: 16-bit storage %s, float16 %s, integer dot product %s, "
+              "timestamps %s\n",
               yes_no(f.storage_16bit), yes_no(f.float16), yes_no(f.integer_dot_product),
               yes_no(f.timestamps));
   std::printf("              subgroups: basic %s, arithmetic %s, shuffle %s, size %u\n",
@@ -110,7 +112,8 @@ int run(const DevicesOptions& o) {
       j["devices"].push_back(device_json(devices[i], int64_t(i) == chosen));
     print_json(j);
   } else if (devices.empty()) {
-    std::printf("no Vulkan devices found (is a Vulkan driver, e.g. mesa-vulkan-drivers, installed?)\n");
+    std::printf("no Vulkan devices found "
+                "(is a Vulkan driver, e.g. mesa-vulkan-drivers, installed?)\n");
   } else {
     for (size_t i = 0; i < devices.size(); ++i) print_device(devices[i], int64_t(i) == chosen);
     if (chosen >= 0)

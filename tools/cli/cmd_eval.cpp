@@ -36,6 +36,7 @@ struct Confusion {
 };
 
 int run(const EvalOptions& o) {
+  parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
   const LoadedModel lm = load_model_or_default(o.model);
   const Model& m = lm.model;
   const InputSpec& in = m.input;

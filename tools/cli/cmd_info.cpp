@@ -128,7 +128,9 @@ Command register_info(CLI::App& app) {
       app.add_subcommand("info", "Show a model's layers, weight encodings, sizes and FLOPs");
   sub->footer("Bytes are as stored in the file (indices + codebooks + bias); 'fp32 bytes' is "
               "the same layer with dense fp32 weights. FLOPs count 2 per multiply-add.");
-  sub->add_option("MODEL", o->model, "Model file (.rpvk); default: the bundled model");
+  CLI::Option* pos =
+      sub->add_option("MODEL", o->model, "Model file (.rpvk); default: the bundled model");
+  sub->add_option("--model", o->model, "Same as MODEL")->type_name("PATH")->excludes(pos);
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
   return {sub, [o] { return run(*o); }};
 }

@@ -94,10 +94,10 @@ GpuSession::GpuSession(const GpuOptions& options)
 
 GpuSession::~GpuSession() = default;
 
-NetworkOptions GpuSession::network_options(uint32_t max_batch) const {
+NetworkOptions GpuSession::network_options(uint32_t batch) const {
   NetworkOptions n;
   n.precision = parse_precision(options_);
-  n.max_batch = std::max<uint32_t>(1, max_batch);
+  n.max_batch = std::max<uint32_t>(1, batch);
   n.pipeline_cache_path = options_.pipeline_cache;
   return n;
 }

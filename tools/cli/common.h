@@ -67,7 +67,9 @@ class GpuSession {
   GpuSession& operator=(const GpuSession&) = delete;
 
   Device& device() { return *device_; }
-  NetworkOptions network_options(uint32_t max_batch) const;
+  // Options for running batches of `batch` images; the Network itself splits a
+  // batch further when its activations would exceed the device's buffer limits.
+  NetworkOptions network_options(uint32_t batch) const;
   std::string device_name() const { return device_name_; }
   void finish();
 

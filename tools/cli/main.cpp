@@ -20,6 +20,7 @@
 namespace {
 
 int report(const char* message, int status) {
+  std::fflush(stdout);  // keep partial output before the error when both go to one place
   std::fprintf(stderr, "repvk: error: %s\n", message);
   return status;
 }

@@ -51,13 +51,15 @@ void ProgressBar::draw(uint64_t done, bool force) {
   std::fprintf(out_, "\r%s      ", render(done, total_, seconds).c_str());
   std::fflush(out_);
   drawn_ = true;
+  drawn_done_ = done;
 }
 
 void ProgressBar::finish() {
   if (!enabled_ || finished_) return;
   finished_ = true;
   if (!drawn_) return;
-  draw(last_done_, true);
+  // The last update may have been skipped by the rate limit; show the final count.
+  if (drawn_done_ != last_done_) draw(last_done_, true);
   std::fputc('\n', out_);
   std::fflush(out_);
 }

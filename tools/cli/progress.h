@@ -35,6 +35,7 @@ class ProgressBar {
   bool drawn_ = false;
   bool finished_ = false;
   uint64_t last_done_ = 0;
+  uint64_t drawn_done_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

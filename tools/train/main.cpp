@@ -112,7 +112,7 @@ void add_train(CLI::App* app, TrainOptions& t, bool fine_tune) {
   if (fine_tune) return;
   app->add_option("--crop-padding", t.aug.crop_padding, "random crop from an image padded by N pixels (0: off)")
       ->capture_default_str();
-  app->add_flag("--hflip", t.aug.hflip, "random horizontal flips (not for Fashion-MNIST text-like classes)");
+  app->add_flag("--hflip", t.aug.hflip, "random horizontal flips");
 }
 
 void add_common(CLI::App* app, CommonOptions& c) {

@@ -21,8 +21,18 @@ enum class Precision {
 };
 const char* precision_name(Precision p);
 
+// The conv3x3 kernel. Direct is the first correct version (shaders/conv3x3.comp), kept
+// as the baseline that speedups are measured against; Tiled is the register-blocked
+// kernel (shaders/conv3x3_tiled.comp). Auto takes $REPVK_CONV (direct|tiled) when set,
+// else Tiled, which measured faster on every layer (docs/benchmarks.md, "Kernel log").
+enum class ConvAlgorithm { Auto, Direct, Tiled };
+const char* conv_algorithm_name(ConvAlgorithm a);
+// "auto", "direct", "tiled"; throws repvk::Error on anything else.
+ConvAlgorithm parse_conv_algorithm(const std::string& name);
+
 struct NetworkOptions {
   Precision precision = Precision::Auto;
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::Auto;
   uint32_t max_batch = 16;           // images per recorded command buffer (chunk)
   // Caps the work in one submission: APU drivers kill jobs after ~2 s, so a large
   // batch of a heavy model is split further. 0 = no cap beyond max_batch.
@@ -64,6 +74,7 @@ class Network {
 
   const Model& model() const;
   Precision precision() const;  // resolved: never Auto
+  ConvAlgorithm conv_algorithm() const;  // resolved: never Auto
   uint32_t num_classes() const;
   uint32_t input_size() const;  // floats per image (C*H*W)
 

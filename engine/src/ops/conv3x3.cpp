@@ -1,6 +1,8 @@
 #include "ops/conv3x3.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace repvk {
 namespace {
@@ -8,6 +10,11 @@ namespace {
 // Must match the push_constant block of shaders/conv3x3.comp.
 struct ConvPush {
   uint32_t n, cin, h, w, cout, oh, ow, words_per_row, codebook_size, pixel_base;
+};
+
+// Must match the push_constant block of shaders/conv3x3_tiled.comp.
+struct TiledPush {
+  uint32_t n, cin, h, w, cout, oh, ow, words_per_row, codebook_size, group_base, owb, positions;
 };
 
 // Output channels per invocation: each loaded input value is reused this many times,
@@ -20,7 +27,8 @@ constexpr uint32_t kMaxWorkgroupPixels = 64;
 }  // namespace
 
 Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
-                     const TensorShape& input, bool fp16)
+                     const TensorShape& input, bool fp16, ConvAlgorithm algorithm,
+                     uint32_t batch_hint)
     : device_(device), in_(input), stride_(layer.stride), relu_(layer.relu), fp16_(fp16) {
   const std::string op = "conv3x3";
   if (layer.type != LayerType::Conv3x3) throw Error(op + ": layer is not a conv3x3");
@@ -34,8 +42,16 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
   out_ = TensorShape{layer.out_channels, (input.h - 1) / stride_ + 1, (input.w - 1) / stride_ + 1};
 
   weights_ = ops::upload_layer_weights(device, layer, op);
+  algorithm_ = algorithm == ConvAlgorithm::Direct ? ConvAlgorithm::Direct : ConvAlgorithm::Tiled;
+  if (algorithm_ == ConvAlgorithm::Direct)
+    create_direct(cache);
+  else
+    create_tiled(cache, batch_hint);
+}
 
-  const DeviceLimits& limits = device.info().limits;
+void Conv3x3Op::create_direct(VkPipelineCache cache) {
+  const std::string op = "conv3x3";
+  const DeviceLimits& limits = device_.info().limits;
   oc_tile_ = std::min(kMaxChannelTile, out_.c);
   while (oc_tile_ > 1 && weights_.shared_bytes(oc_tile_) > limits.max_shared_memory) --oc_tile_;
   if (weights_.shared_bytes(oc_tile_) > limits.max_shared_memory)
@@ -45,15 +61,89 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
                 std::to_string(limits.max_shared_memory));
   // Small late-stage layers (7x7, 1x1) get a workgroup no larger than their plane.
   wg_pixels_ = ops::pow2_at_least(uint64_t(out_.h) * out_.w,
-                                  std::min(kMaxWorkgroupPixels, ops::max_workgroup_x(device)));
-  ops::check_group_count(device, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
+                                  std::min(kMaxWorkgroupPixels, ops::max_workgroup_x(device_)));
+  ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
 
   const std::vector<uint32_t> spec = {wg_pixels_,    oc_tile_,
                                       weights_.bits, weights_.per_channel ? 1u : 0u,
                                       stride_,       relu_ ? 1u : 0u};
-  pipeline_ = std::make_unique<ComputePipeline>(device, cache,
-                                                std::string("conv3x3_") + ops::act_suffix(fp16), 5,
+  pipeline_ = std::make_unique<ComputePipeline>(device_, cache,
+                                                std::string("conv3x3_") + ops::act_suffix(fp16_), 5,
                                                 uint32_t(sizeof(ConvPush)), spec);
+}
+
+namespace {
+
+// Decoded weight tile plus staged codebooks, in bytes.
+uint64_t tiled_shared_bytes(const TiledConvConfig& c, const ops::LayerWeights& w) {
+  return uint64_t(c.cin_chunk) * 9 * c.oc_block * sizeof(float) + w.shared_bytes(c.oc_block);
+}
+
+uint32_t round_up4(uint32_t v) { return (v + 3) / 4 * 4; }
+
+}  // namespace
+
+TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const TensorShape& output,
+                                    uint32_t in_channels, uint32_t batch_hint,
+                                    const ops::LayerWeights& weights) {
+  const DeviceLimits& limits = device.limits;
+  const bool cpu = device.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  TiledConvConfig c;
+  // CPU devices run each invocation as one SIMD lane and every load as a per-lane
+  // loop, so they want the most MACs per load: more pixels and channels per invocation.
+  // GPUs want more invocations in flight and fewer registers per invocation.
+  uint32_t px = cpu ? 4 : 4;
+  uint32_t oc = cpu ? 16 : 8;
+  uint32_t wg = 64;
+  uint32_t chunk = 16;
+  if (const char* env = std::getenv("REPVK_CONV_TILE")) {
+    unsigned a = 0, b = 0, d = 0, e = 0;
+    if (std::sscanf(env, "%u,%u,%u,%u", &a, &b, &d, &e) == 4 && a && b && d && e) {
+      px = a;
+      oc = b;
+      wg = d;
+      chunk = e;
+    }
+  }
+  c.px = std::max(1u, std::min(px, output.w));
+  c.oc_block = std::max(4u, std::min(round_up4(oc), round_up4(output.c)));
+  const uint64_t positions =
+      uint64_t(std::max(1u, batch_hint)) * output.h * ops::ceil_div(output.w, c.px);
+  const uint32_t max_wg = std::min(wg, std::max<uint32_t>(1, std::min(limits.max_workgroup_invocations,
+                                                                      limits.max_workgroup_size[0])));
+  c.workgroup = ops::pow2_at_least(positions, ops::pow2_at_most(max_wg));
+  c.cin_chunk = std::max(1u, std::min(chunk, in_channels));
+  // Shared memory bounds the tile: shrink the channel chunk first, then the block.
+  while (tiled_shared_bytes(c, weights) > limits.max_shared_memory) {
+    if (c.cin_chunk > 1)
+      c.cin_chunk = (c.cin_chunk + 1) / 2;
+    else if (c.oc_block > 4)
+      c.oc_block -= 4;
+    else
+      break;
+  }
+  return c;
+}
+
+void Conv3x3Op::create_tiled(VkPipelineCache cache, uint32_t batch_hint) {
+  const std::string op = "conv3x3_tiled";
+  const DeviceLimits& limits = device_.info().limits;
+  tiled_ = choose_tiled_config(device_.info(), out_, in_.c, batch_hint, weights_);
+  if (tiled_shared_bytes(tiled_, weights_) > limits.max_shared_memory)
+    throw Error(op + ": a " + std::to_string(weights_.bits) + "-bit codebook tile needs " +
+                std::to_string(tiled_shared_bytes(tiled_, weights_)) +
+                " bytes of shared memory; the device has " +
+                std::to_string(limits.max_shared_memory));
+  wg_pixels_ = tiled_.workgroup;
+  oc_tile_ = tiled_.oc_block;
+  ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
+  const std::vector<uint32_t> spec = {tiled_.workgroup, tiled_.oc_block,   weights_.bits,
+                                      weights_.per_channel ? 1u : 0u,
+                                      stride_,          relu_ ? 1u : 0u, tiled_.px,
+                                      tiled_.cin_chunk};
+  pipeline_ = std::make_unique<ComputePipeline>(
+      device_, cache, std::string("conv3x3_tiled_") + ops::act_suffix(fp16_), 5,
+      uint32_t(sizeof(TiledPush)), spec);
 }
 
 void Conv3x3Op::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
@@ -64,6 +154,32 @@ void Conv3x3Op::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
 void Conv3x3Op::record(VkCommandBuffer cmd, uint32_t batch) const {
   if (set_ == VK_NULL_HANDLE) throw Error("conv3x3: record() before bind()");
   if (batch == 0) return;
+  if (algorithm_ == ConvAlgorithm::Direct)
+    record_direct(cmd, batch);
+  else
+    record_tiled(cmd, batch);
+}
+
+void Conv3x3Op::record_tiled(VkCommandBuffer cmd, uint32_t batch) const {
+  const uint32_t owb = ops::ceil_div(out_.w, tiled_.px);
+  const uint64_t positions = uint64_t(batch) * out_.h * owb;
+  if (positions > UINT32_MAX)
+    throw Error("conv3x3_tiled: " + std::to_string(positions) +
+                " pixel blocks exceed the 32-bit index range; use a smaller batch");
+  const uint32_t total_groups = ops::ceil_div(positions, tiled_.workgroup);
+  const uint32_t max_x = device_.info().limits.max_workgroup_count[0];
+  const uint32_t groups_y = ops::ceil_div(out_.c, oc_tile_);
+  TiledPush push{batch,    in_.c,  in_.h,  in_.w, out_.c, out_.h, out_.w, weights_.words_per_row,
+                 weights_.codebook_size, 0, owb, uint32_t(positions)};
+  for (uint32_t first = 0; first < total_groups;) {
+    const uint32_t groups_x = std::min(max_x, total_groups - first);
+    push.group_base = first;
+    record_dispatch(cmd, *pipeline_, set_, &push, groups_x, groups_y, 1);
+    first += groups_x;
+  }
+}
+
+void Conv3x3Op::record_direct(VkCommandBuffer cmd, uint32_t batch) const {
   ops::check_group_count(device_, "conv3x3", 2, batch, "batch");
   const uint64_t pixels = uint64_t(out_.h) * out_.w;
   const uint32_t total_groups = ops::ceil_div(pixels, wg_pixels_);
@@ -94,7 +210,8 @@ uint64_t Conv3x3Op::flops(uint32_t batch) const {
 std::string Conv3x3Op::name() const {
   return "conv3x3 " + std::to_string(in_.c) + "->" + std::to_string(out_.c) + " s" +
          std::to_string(stride_) + " " + std::to_string(in_.h) + "x" + std::to_string(in_.w) + " " +
-         weights_.tag() + (relu_ ? " relu" : "") + " " + ops::act_suffix(fp16_);
+         weights_.tag() + (relu_ ? " relu" : "") + " " + ops::act_suffix(fp16_) + " " +
+         conv_algorithm_name(algorithm_);
 }
 
 }  // namespace repvk

@@ -1,5 +1,6 @@
-// Host side of shaders/conv3x3.comp: weights uploaded once, a pipeline specialized
-// for the layer (bit width, codebook granularity, stride, ReLU, tile sizes).
+// Host side of shaders/conv3x3.comp (Direct) and shaders/conv3x3_tiled.comp (Tiled):
+// weights uploaded once, a pipeline specialized for the layer (bit width, codebook
+// granularity, stride, ReLU, tile sizes). Both kernels share bindings and weights.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -12,14 +13,24 @@
 #include "pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
+#include "repvk/network.h"
 
 namespace repvk {
 
+// Tile sizes of conv3x3_tiled for one layer; see choose_tiled_config().
+struct TiledConvConfig {
+  uint32_t workgroup = 64;  // invocations per workgroup
+  uint32_t oc_block = 8;    // output channels per invocation (multiple of 4)
+  uint32_t px = 4;          // output pixels of one row per invocation
+  uint32_t cin_chunk = 8;   // input channels per decoded weight tile
+};
+
 class Conv3x3Op {
  public:
-  // fp16: input and output activations are stored as half (conv3x3_f16).
+  // fp16: input and output activations are stored as half (conv3x3[_tiled]_f16).
+  // Auto resolves to Tiled (see ConvAlgorithm); $REPVK_CONV is the Network's business.
   Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer, const TensorShape& input,
-            bool fp16);
+            bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1);
 
   void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output);
   // Dispatches only; the caller inserts barriers. Splits along x when OH*OW needs
@@ -33,8 +44,12 @@ class Conv3x3Op {
   const TensorShape& output_shape() const { return out_; }
   uint32_t input_element_bytes() const { return fp16_ ? 2 : 4; }
   uint32_t output_element_bytes() const { return fp16_ ? 2 : 4; }
+  ConvAlgorithm algorithm() const { return algorithm_; }
+  // Direct: output pixels per workgroup; Tiled: invocations per workgroup.
   uint32_t workgroup_pixels() const { return wg_pixels_; }
+  // Output channels per invocation (both kernels).
   uint32_t channel_tile() const { return oc_tile_; }
+  const TiledConvConfig& tiled_config() const { return tiled_; }
 
  private:
   Device& device_;
@@ -45,8 +60,24 @@ class Conv3x3Op {
   ops::LayerWeights weights_;
   uint32_t wg_pixels_ = 0;
   uint32_t oc_tile_ = 0;
+  ConvAlgorithm algorithm_ = ConvAlgorithm::Tiled;
+  TiledConvConfig tiled_;
   std::unique_ptr<ComputePipeline> pipeline_;
   VkDescriptorSet set_ = VK_NULL_HANDLE;
+
+  void create_direct(VkPipelineCache cache);
+  void create_tiled(VkPipelineCache cache, uint32_t batch_hint);
+  void record_direct(VkCommandBuffer cmd, uint32_t batch) const;
+  void record_tiled(VkCommandBuffer cmd, uint32_t batch) const;
 };
+
+// The one place conv3x3_tiled's tile sizes come from: keyed by device type and limits
+// (shared memory, workgroup size) and the layer's shape. $REPVK_CONV_TILE="px,oc,wg,chunk"
+// overrides it for tuning experiments (values are clamped to what the device allows).
+// batch_hint: images per dispatch the caller expects (the batch is folded into the
+// pixel dimension, so it decides how many invocations a small plane can fill).
+TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const TensorShape& output,
+                                    uint32_t in_channels, uint32_t batch_hint,
+                                    const ops::LayerWeights& weights);
 
 }  // namespace repvk

@@ -1,0 +1,148 @@
+// conv3x3_tiled: 3x3 convolution, pad 1, stride 1|2, fused bias and optional ReLU,
+// register-blocked over pixels and channels with a decoded weight tile in shared memory.
+//
+// Buffers (set 0, std430): identical to conv3x3.comp, so the host binds either kernel
+// the same way. ACT_T = float (conv3x3_tiled_f32) or float16_t (conv3x3_tiled_f16):
+//   0  ACT_T act_in[N][Cin][H][W]
+//   1  ACT_T act_out[N][Cout][OH][OW]        OH = (H-1)/STRIDE+1, OW = (W-1)/STRIDE+1
+//   2..4  weights, codebooks, bias           see common/weights.glsl; weight row k of
+//                                            output channel oc is ic*9 + ky*3 + kx
+// Specialization constants:
+//   0  WG          local_size_x: invocations per workgroup (any value >= 1)
+//   1  OC_BLOCK    output channels per workgroup and per invocation; a multiple of 4
+//   2  BITS        0 = dense fp32 weights, 1..8 = codebook index width
+//   3  PER_CHANNEL codebook per output channel (true) or per layer (false)
+//   4  STRIDE      1 or 2
+//   5  RELU        apply max(0, x) after the bias
+//   6  PX          consecutive output pixels of one row per invocation (>= 1)
+//   7  CIN_CHUNK   input channels whose weights are decoded per tile (>= 1)
+// Shared memory: CIN_CHUNK*9*OC_BLOCK floats of decoded weights plus the codebooks
+//   of common/weights.glsl ((PER_CHANNEL ? OC_BLOCK : 1) * 2^BITS floats).
+// Push constants (12 x uint, 48 bytes): N, Cin, H, W, Cout, OH, OW, words_per_row,
+//   codebook_size, group_base (first workgroup of this dispatch along x), OWB =
+//   ceil(OW / PX) pixel blocks per row, positions = N * OH * OWB.
+// Dispatch: x = ceil(positions / WG) - group_base (capped per dispatch),
+//           y = ceil(Cout / OC_BLOCK), z = 1. The batch is folded into x so small
+//           late-stage planes (7x7, 4x4) still fill whole workgroups at batch 16.
+// Divisibility: OC_BLOCK % 4 == 0 (the host only picks such values); nothing else.
+// Cin, Cout, H, W and N are arbitrary (>= 1): partial tiles clamp their reads and
+// guard their writes; no invocation returns early, so all of them reach every barrier.
+//
+// Why this shape: on every target the inner loop must be MACs, not address math or
+// codebook gathers. Each weight is decoded once per workgroup into a shared tile laid
+// out [ic][ky][kx][oc], so the inner loop reads OC_BLOCK consecutive floats (vec4s, the
+// same address in every invocation: a broadcast on GPUs) and reuses each of them PX
+// times; each input value is loaded once per (ic, ky) row and reused by up to 3 taps
+// and OC_BLOCK channels. On lavapipe every non-constant-offset load is a per-lane
+// scalar loop, so loads per MAC is what sets the speed there.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common/activation.glsl"
+
+layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
+layout(constant_id = 1) const uint OC_BLOCK = 8;
+layout(constant_id = 4) const uint STRIDE = 1;
+layout(constant_id = 5) const bool RELU = false;
+layout(constant_id = 6) const uint PX = 4;
+layout(constant_id = 7) const uint CIN_CHUNK = 8;
+
+#define SPEC_ID_BITS 2
+#define SPEC_ID_PER_CHANNEL 3
+#define WEIGHT_ROWS OC_BLOCK
+
+layout(std430, set = 0, binding = 0) readonly buffer ActIn { ACT_T act_in[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer ActOut { ACT_T act_out[]; };
+#include "common/weights.glsl"
+
+layout(push_constant) uniform Params {
+  uint n, cin, h, w, cout, oh, ow, words_per_row, codebook_size, group_base, owb, positions;
+} pc;
+
+const uint OC_VECS = OC_BLOCK / 4u;
+// Input columns one invocation needs per row: PX outputs, 3 taps, STRIDE apart.
+const uint SPAN = (PX - 1u) * STRIDE + 3u;
+shared vec4 s_w[CIN_CHUNK * 9u * OC_VECS];
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x;
+  const uint wg = gl_WorkGroupSize.x;
+  const uint oc0 = gl_WorkGroupID.y * OC_BLOCK;
+  stage_codebooks(oc0, pc.cout, pc.codebook_size, lid, wg);
+
+  const uint q = (pc.group_base + gl_WorkGroupID.x) * wg + lid;
+  const bool in_range = q < pc.positions;
+  // Inactive invocations compute a duplicate of the last block and discard it.
+  const uint qc = min(q, pc.positions - 1u);
+  const uint per_image = pc.oh * pc.owb;
+  const uint img = qc / per_image;
+  const uint r = qc - img * per_image;
+  const uint oy = r / pc.owb;
+  const uint ox0 = (r - oy * pc.owb) * PX;
+  const int iy0 = int(oy * STRIDE) - 1;
+  const int ix0 = int(ox0 * STRIDE) - 1;
+  const uint plane = pc.h * pc.w;
+  const uint in_img = img * pc.cin * plane;
+
+  vec4 acc[PX * OC_VECS];
+  for (uint i = 0u; i < PX * OC_VECS; ++i) acc[i] = vec4(0.0);
+
+  for (uint ic0 = 0u; ic0 < pc.cin; ic0 += CIN_CHUNK) {
+    const uint count = min(CIN_CHUNK, pc.cin - ic0);
+    // The previous chunk's reads must finish before the tile is overwritten.
+    barrier();
+    const uint units = count * 9u * OC_VECS;
+    for (uint u = lid; u < units; u += wg) {
+      const uint kk = u / OC_VECS;  // ic_local * 9 + ky * 3 + kx
+      const uint t0 = (u - kk * OC_VECS) * 4u;
+      const uint e = ic0 * 9u + kk;
+      vec4 v;
+      for (uint c = 0u; c < 4u; ++c) {
+        const uint oc = oc0 + t0 + c;
+        // Channels past Cout decode as zero weights; their results are never stored.
+        v[c] = oc < pc.cout ? fetch_weight(oc, e, t0 + c, pc.words_per_row) : 0.0;
+      }
+      s_w[u] = v;
+    }
+    barrier();
+
+    uint in_base = in_img + ic0 * plane;
+    for (uint icl = 0u; icl < count; ++icl, in_base += plane) {
+      for (uint ky = 0u; ky < 3u; ++ky) {
+        const int iy = iy0 + int(ky);
+        const bool row_ok = iy >= 0 && iy < int(pc.h);
+        const uint row = in_base + uint(clamp(iy, 0, int(pc.h) - 1)) * pc.w;
+        // Clamped unconditional loads and a select keep the loop free of branches.
+        float x[SPAN];
+        for (uint j = 0u; j < SPAN; ++j) {
+          const int ix = ix0 + int(j);
+          const float v = ACT_LOAD(act_in[row + uint(clamp(ix, 0, int(pc.w) - 1))]);
+          x[j] = (row_ok && ix >= 0 && ix < int(pc.w)) ? v : 0.0;
+        }
+        const uint wrow = (icl * 9u + ky * 3u) * OC_VECS;
+        for (uint kx = 0u; kx < 3u; ++kx) {
+          for (uint t = 0u; t < OC_VECS; ++t) {
+            const vec4 wv = s_w[wrow + kx * OC_VECS + t];
+            for (uint p = 0u; p < PX; ++p) acc[p * OC_VECS + t] += x[p * STRIDE + kx] * wv;
+          }
+        }
+      }
+    }
+  }
+
+  if (in_range) {
+    const uint pixels = pc.oh * pc.ow;
+    for (uint p = 0u; p < PX; ++p) {
+      const uint ox = ox0 + p;
+      if (ox < pc.ow) {
+        for (uint t = 0u; t < OC_BLOCK; ++t) {
+          const uint oc = oc0 + t;
+          if (oc < pc.cout) {
+            float v = acc[p * OC_VECS + t / 4u][t % 4u] + bias[oc];
+            if (RELU) v = max(v, 0.0);
+            act_out[(img * pc.cout + oc) * pixels + oy * pc.ow + ox] = ACT_STORE(v);
+          }
+        }
+      }
+    }
+  }
+}

@@ -173,6 +173,8 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
       compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
   info.features.subgroup_shuffle =
       compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+  info.features.subgroup_ballot =
+      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
   info.features.subgroup_size = subgroup.subgroupSize;
 
   uint32_t family_count = 0;

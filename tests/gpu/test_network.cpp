@@ -112,6 +112,31 @@ TEST_F(GpuTest, RandomNetworksMatchCpuReferenceFp16) {
   check_random_networks(device(), Precision::Fp16, 1e-2);
 }
 
+// The random networks above run the default (Auto) kernel; this pins both explicit
+// choices on one model, and Auto to a concrete kernel.
+TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
+  const Model model = make_synthetic_model(synthetic_preset("small"));
+  std::mt19937_64 rng(test_seed());
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  const uint32_t batch = 3;
+  std::vector<float> input(size_t(model.input.channels) * model.input.height *
+                           model.input.width * batch);
+  for (float& v : input) v = u(rng);
+  const auto ref = cpu::forward(model, input.data(), batch, true);
+  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Auto}) {
+    SCOPED_TRACE(conv_algorithm_name(algo));
+    NetworkOptions opts;
+    opts.conv_algorithm = algo;
+    opts.pipeline_cache_path = "none";
+    Network net(device(), model, opts);
+    if (algo == ConvAlgorithm::Auto)
+      EXPECT_NE(net.conv_algorithm(), ConvAlgorithm::Auto);
+    else
+      EXPECT_EQ(net.conv_algorithm(), algo);
+    EXPECT_LE(max_rel_error(net.infer_logits(input.data(), batch), ref), 1e-4);
+  }
+}
+
 TEST_F(GpuTest, TimingsCoverEveryLayer) {
   if (!device().enabled().timestamps)
     GTEST_SKIP() << device().info().name << " has no compute timestamps";

@@ -1,5 +1,6 @@
-// conv3x3 op vs the CPU reference: every bit width (and dense fp32), both codebook
-// granularities, fp32 and fp16 activations, random shapes with fresh data each run.
+// conv3x3 op vs the CPU reference, for both kernels (Direct, the baseline, and Tiled):
+// every bit width (and dense fp32), both codebook granularities, fp32 and fp16
+// activations, random shapes with fresh data each run.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -27,9 +28,10 @@ struct ConvShape {
   }
 };
 
-std::string describe(const ConvShape& s, uint32_t bits, CodebookGranularity g, bool fp16) {
+std::string describe(const ConvShape& s, uint32_t bits, CodebookGranularity g, bool fp16,
+                     ConvAlgorithm algo) {
   std::ostringstream o;
-  o << "n=" << s.n << " cin=" << s.cin << " " << s.h << "x" << s.w << " cout=" << s.cout
+  o << conv_algorithm_name(algo) << " n=" << s.n << " cin=" << s.cin << " " << s.h << "x" << s.w << " cout=" << s.cout
     << " stride=" << s.stride << (s.relu ? " relu" : "") << " bits=" << bits
     << (bits ? (g == CodebookGranularity::PerOutputChannel ? " per-channel" : " per-layer") : "")
     << (fp16 ? " fp16" : " fp32");
@@ -55,15 +57,18 @@ ConvShape random_shape(std::mt19937_64& rng) {
 }
 
 void check_conv(Device& device, std::mt19937_64& rng, const ConvShape& s, uint32_t bits,
-                CodebookGranularity g, bool fp16) {
-  const std::string what = describe(s, bits, g, fp16) + "; " + test::seed_note();
+                CodebookGranularity g, bool fp16, ConvAlgorithm algo) {
+  const std::string what = describe(s, bits, g, fp16, algo) + "; " + test::seed_note();
   const Layer layer =
       test::random_layer(rng, LayerType::Conv3x3, s.cin, s.cout, s.stride, s.relu, bits, g);
   std::vector<float> input = test::random_floats(rng, size_t(s.n) * s.cin * s.h * s.w, 1.0f);
   // The f16 kernel sees half inputs; the fair reference starts from the same values.
   if (fp16) input = test::round_to_half(input);
 
-  Conv3x3Op op(device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16);
+  // batch_hint = n: the tiled kernel sizes its workgroup from it, so this covers
+  // workgroups smaller than a subgroup as well as full ones.
+  Conv3x3Op op(device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16, algo, s.n);
+  EXPECT_EQ(op.algorithm(), algo);
   const TensorShape out = op.output_shape();
   std::vector<float> ref(size_t(s.n) * out.elements());
   const std::vector<float> dense = decode_weights(layer);
@@ -72,34 +77,44 @@ void check_conv(Device& device, std::mt19937_64& rng, const ConvShape& s, uint32
 
   const test::OpRun run = test::run_op(device, op, input, fp16, ref.size(), fp16, s.n);
   const test::Comparison c = test::compare(run.output, ref, fp16 ? kTolFp16 : kTolFp32);
-  EXPECT_EQ(c.bad, 0u) << what << "\n  tiles: " << op.workgroup_pixels() << " px x "
-                       << op.channel_tile() << " ch; max rel err " << c.max_rel << " at " << c.worst
+  const TiledConvConfig& t = op.tiled_config();
+  EXPECT_EQ(c.bad, 0u) << what << "\n  tiles: " << op.workgroup_pixels() << " wg x "
+                       << op.channel_tile() << " ch"
+                       << (algo == ConvAlgorithm::Tiled
+                               ? " (px " + std::to_string(t.px) + ", cin chunk " +
+                                     std::to_string(t.cin_chunk) +
+                                     (t.subgroup_broadcast ? ", sg8)" : ")")
+                               : std::string())
+                       << "; max rel err " << c.max_rel << " at " << c.worst
                        << " (gpu " << run.output[c.worst] << ", ref " << ref[c.worst] << ")";
   EXPECT_TRUE(run.guard_intact) << what << ": wrote past the end of the output";
 }
 
-// One test per (bit width, activation precision); both codebook granularities run
-// inside it. Each GpuTest creates a device, whose first dispatch costs lavapipe
+// One test per (kernel, bit width, activation precision); both codebook granularities
+// run inside it. Each GpuTest creates a device, whose first dispatch costs lavapipe
 // most of a second, so fewer, fuller tests keep the suite fast.
 struct ConvParam {
+  ConvAlgorithm algo;
   uint32_t bits;  // 0 = dense fp32 weights
   bool fp16;
 };
 
 void PrintTo(const ConvParam& p, std::ostream* os) {
-  *os << "bits=" << p.bits << (p.fp16 ? " fp16" : " fp32");
+  *os << conv_algorithm_name(p.algo) << " bits=" << p.bits << (p.fp16 ? " fp16" : " fp32");
 }
 
 std::string param_name(const ::testing::TestParamInfo<ConvParam>& info) {
   const ConvParam& p = info.param;
-  return (p.bits == 0 ? std::string("dense") : "q" + std::to_string(p.bits)) +
+  return std::string(conv_algorithm_name(p.algo)) + "_" +
+         (p.bits == 0 ? std::string("dense") : "q" + std::to_string(p.bits)) +
          (p.fp16 ? "_f16" : "_f32");
 }
 
 std::vector<ConvParam> all_params() {
   std::vector<ConvParam> v;
-  for (bool fp16 : {false, true})
-    for (uint32_t bits = 0; bits <= 8; ++bits) v.push_back({bits, fp16});
+  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled})
+    for (bool fp16 : {false, true})
+      for (uint32_t bits = 0; bits <= 8; ++bits) v.push_back({algo, bits, fp16});
   return v;
 }
 
@@ -109,14 +124,20 @@ TEST_P(Conv3x3OpTest, RandomShapesMatchCpuReference) {
   const ConvParam& p = GetParam();
   if (p.fp16 && !device().enabled().storage_16bit)
     GTEST_SKIP() << device().info().name << " lacks storageBuffer16BitAccess: fp16 conv untested";
-  std::mt19937_64 r(test::test_seed() * 1000003u + p.bits * 2 + (p.fp16 ? 1 : 0));
+  const bool direct = p.algo == ConvAlgorithm::Direct;
+  std::mt19937_64 r(test::test_seed() * 1000003u + p.bits * 4 + (p.fp16 ? 2 : 0) +
+                    (direct ? 1 : 0));
+  // One shape per granularity and kernel (two before there were two kernels): lavapipe
+  // spends about a second compiling each tiled pipeline, and every shape is a pipeline.
+  const int shapes = 1;
   if (p.bits == 0) {
-    for (int i = 0; i < 3; ++i)
-      check_conv(device(), r, random_shape(r), 0, CodebookGranularity::PerLayer, p.fp16);
+    for (int i = 0; i < shapes + 1; ++i)
+      check_conv(device(), r, random_shape(r), 0, CodebookGranularity::PerLayer, p.fp16, p.algo);
     return;
   }
   for (auto g : {CodebookGranularity::PerLayer, CodebookGranularity::PerOutputChannel})
-    for (int i = 0; i < 2; ++i) check_conv(device(), r, random_shape(r), p.bits, g, p.fp16);
+    for (int i = 0; i < shapes; ++i)
+      check_conv(device(), r, random_shape(r), p.bits, g, p.fp16, p.algo);
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, Conv3x3OpTest, ::testing::ValuesIn(all_params()), param_name);
@@ -125,28 +146,49 @@ INSTANTIATE_TEST_SUITE_P(Variants, Conv3x3OpTest, ::testing::ValuesIn(all_params
 // neither multiples of the 4-channel tile nor of an index word, a plane spanning
 // several 64-pixel workgroups with a partial last one. Each shape gets a different
 // weight format so the whole list stays cheap (one pipeline per shape).
-void check_edge_shapes(Device& device, bool fp16) {
-  std::mt19937_64 r(test::test_seed() * 7919u + (fp16 ? 1 : 0));
+// The tiled kernel adds its own edges: widths that are not a multiple of its pixel
+// block (5, 7, 9), Cout around its 4/8/16-channel blocks (3, 9, 17), Cin across its
+// 16-channel weight chunks (17, 33), and batches whose pixel blocks leave the last
+// workgroup (or a whole subgroup) partly empty.
+void check_edge_shapes(Device& device, bool fp16, ConvAlgorithm algo) {
+  std::mt19937_64 r(test::test_seed() * 7919u + (fp16 ? 1 : 0) +
+                    (algo == ConvAlgorithm::Direct ? 2 : 0));
   const ConvShape shapes[] = {
       {1, 1, 1, 1, 1, 1, false},  {2, 3, 1, 1, 5, 2, true},   {1, 5, 2, 3, 7, 2, false},
       {3, 7, 1, 17, 2, 1, true},  {1, 13, 9, 1, 6, 2, false}, {1, 2, 11, 13, 9, 1, true},
       {2, 33, 5, 7, 3, 2, false}, {1, 1, 65, 3, 1, 1, false}, {1, 4, 8, 8, 4, 2, true},
+      {3, 17, 7, 7, 17, 1, true}, {5, 16, 4, 4, 16, 1, false}, {2, 9, 9, 5, 33, 2, true},
+      {1, 3, 3, 130, 8, 1, false},
   };
   uint32_t i = 0;
   for (const ConvShape& s : shapes) {
-    const uint32_t bits = (i * 5) % 9;  // 0, 5, 1, 6, 2, 7, 3, 8, 4
+    const uint32_t bits = (i * 5) % 9;  // 0, 5, 1, 6, 2, 7, 3, 8, 4, 0, ...
     const auto g = i % 2 ? CodebookGranularity::PerOutputChannel : CodebookGranularity::PerLayer;
-    check_conv(device, r, s, bits, g, fp16);
+    check_conv(device, r, s, bits, g, fp16, algo);
     ++i;
   }
 }
 
-TEST_F(GpuTest, Conv3x3EdgeShapesFp32) { check_edge_shapes(device(), false); }
+TEST_F(GpuTest, Conv3x3EdgeShapesFp32) {
+  check_edge_shapes(device(), false, ConvAlgorithm::Direct);
+  check_edge_shapes(device(), false, ConvAlgorithm::Tiled);
+}
 
 TEST_F(GpuTest, Conv3x3EdgeShapesFp16) {
   if (!device().enabled().storage_16bit)
     GTEST_SKIP() << device().info().name << " lacks storageBuffer16BitAccess: fp16 conv untested";
-  check_edge_shapes(device(), true);
+  check_edge_shapes(device(), true, ConvAlgorithm::Direct);
+  check_edge_shapes(device(), true, ConvAlgorithm::Tiled);
+}
+
+TEST_F(GpuTest, Conv3x3AutoIsTiled) {
+  std::mt19937_64 rng(test::test_seed());
+  const Layer layer =
+      test::random_layer(rng, LayerType::Conv3x3, 8, 16, 1, true, 4, CodebookGranularity::PerLayer);
+  const Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false);
+  EXPECT_EQ(op.algorithm(), ConvAlgorithm::Tiled);
+  EXPECT_EQ(op.channel_tile() % 4, 0u);
+  EXPECT_NE(op.name().find("tiled"), std::string::npos) << op.name();
 }
 
 TEST_F(GpuTest, Conv3x3DescribesItself) {
@@ -173,7 +215,9 @@ TEST_F(GpuTest, Conv3x3BatchAboveDispatchLimitThrows) {
   std::mt19937_64 rng(test::test_seed());
   const Layer layer =
       test::random_layer(rng, LayerType::Conv3x3, 2, 2, 1, false, 2, CodebookGranularity::PerLayer);
-  Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{2, 4, 4}, false);
+  // Only the direct kernel puts the batch on z; the tiled one folds it into x.
+  Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{2, 4, 4}, false,
+               ConvAlgorithm::Direct);
   Buffer in(device(), 1024, MemoryUsage::DeviceLocal),
       out(device(), 1024, MemoryUsage::DeviceLocal);
   DescriptorArena arena(device(), 1, 5);

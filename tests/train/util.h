@@ -49,7 +49,7 @@ inline Dataset synthetic_dataset(int64_t n, int64_t c, int64_t hw, int64_t class
   Dataset d;
   d.name = "synthetic";
   d.images = torch::randint(0, 256, {n, c, hw, hw}, torch::kUInt8);
-  d.labels = (d.images.to(torch::kInt64).sum({1, 2, 3}) / 7) % classes;
+  d.labels = d.images.to(torch::kInt64).sum({1, 2, 3}).div(7, "floor").remainder(classes);
   for (int64_t k = 0; k < classes; ++k) d.class_names.push_back("c" + std::to_string(k));
   return d;
 }

@@ -25,6 +25,8 @@ struct BenchOptions {
   uint64_t seed = 1;
   uint32_t batch = 1, warmup = 3, runs = 20;
   bool json = false;
+  std::string conv = "auto";
+  bool compare_conv = false;
   GpuOptions gpu;
 };
 
@@ -67,6 +69,163 @@ LoadedModel bench_model(const BenchOptions& o, bool bits_given) {
   return lm;
 }
 
+// Correctness first: a fast wrong answer is not a benchmark result. Returns the max
+// error relative to the largest reference logit; throws above `tolerance`.
+double check_against_cpu(Network& net, const Model& m, const std::vector<float>& input,
+                         uint32_t batch, double tolerance) {
+  const auto gpu = net.infer_logits(input.data(), batch);
+  const auto ref = cpu::forward(m, input.data(), batch, true);
+  if (gpu.size() != ref.size())
+    throw Error("GPU returned " + std::to_string(gpu.size()) + " logits, the CPU reference " +
+                std::to_string(ref.size()));
+  double max_ref = 0, max_err = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    max_ref = std::max(max_ref, std::fabs(double(ref[i])));
+    const double e = std::fabs(double(gpu[i]) - double(ref[i]));
+    max_err = std::isfinite(e) ? std::max(max_err, e) : INFINITY;
+  }
+  const double rel = max_ref > 0 ? max_err / max_ref : max_err;
+  if (!(rel <= tolerance))
+    throw Error("GPU output differs from the CPU reference: max relative error " +
+                std::to_string(rel) + " exceeds " + std::to_string(tolerance) + " (" +
+                precision_name(net.precision()) + ", conv " +
+                conv_algorithm_name(net.conv_algorithm()) + ")");
+  return rel;
+}
+
+// One network's measurements in a --compare-conv run.
+struct Timed {
+  std::unique_ptr<Network> net;
+  std::vector<double> host_ms, gpu_ms, layer_ms;  // layer_ms: summed over runs
+  std::vector<std::string> names;
+};
+
+// --compare-conv: the same model with the Direct (baseline) and Tiled conv kernels,
+// runs interleaved (direct, tiled, direct, ...) so that load from other processes
+// hits both alike; prints both and the speedup per layer and overall.
+int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<float>& input,
+                GpuSession& session) {
+  const Model& m = lm.model;
+  const auto stats = model_stats(m);
+  uint64_t flops_per_image = 0;
+  for (const auto& s : stats) flops_per_image += s.flops;
+  const ConvAlgorithm algos[2] = {ConvAlgorithm::Direct, ConvAlgorithm::Tiled};
+  Timed t[2];
+  double rel[2] = {0, 0};
+  std::string precision;
+  for (int a = 0; a < 2; ++a) {
+    NetworkOptions nopt = session.network_options(o.batch);
+    nopt.conv_algorithm = algos[a];
+    t[a].net = std::make_unique<Network>(session.device(), m, nopt);
+    precision = precision_name(t[a].net->precision());
+    const double tol = t[a].net->precision() == Precision::Fp16 ? 2e-2 : 1e-3;
+    rel[a] = check_against_cpu(*t[a].net, m, input, o.batch, tol);
+  }
+  for (uint32_t i = 0; i < o.warmup; ++i)
+    for (auto& x : t) x.net->infer(input.data(), o.batch);
+  for (uint32_t r = 0; r < o.runs; ++r) {
+    for (auto& x : t) {
+      const auto t0 = std::chrono::steady_clock::now();
+      x.net->infer(input.data(), o.batch);
+      x.host_ms.push_back(std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - t0)
+                              .count());
+      x.gpu_ms.push_back(x.net->last_gpu_ms());
+      const auto timings = x.net->last_timings();
+      x.layer_ms.resize(timings.size(), 0.0);
+      x.names.resize(timings.size());
+      for (size_t i = 0; i < timings.size(); ++i) {
+        x.layer_ms[i] += timings[i].gpu_ms;
+        x.names[i] = timings[i].name;
+      }
+    }
+  }
+  const std::string device = session.device_name();
+  for (auto& x : t) x.net.reset();
+  session.finish();
+
+  auto gflops = [](double flops, double ms) { return ms > 0 ? flops / (ms * 1e6) : 0.0; };
+  auto ratio = [](double base, double v) { return v > 0 ? base / v : 0.0; };
+  const double batch_flops = double(flops_per_image) * o.batch;
+  double host[2], gpu[2];
+  for (int a = 0; a < 2; ++a) {
+    host[a] = median(t[a].host_ms);
+    gpu[a] = median(t[a].gpu_ms);
+  }
+  const bool layers = t[0].layer_ms.size() == t[1].layer_ms.size() && !t[0].layer_ms.empty();
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = m.name;
+    j["model_source"] = lm.source;
+    j["device"] = device;
+    j["precision"] = precision;
+    j["batch"] = o.batch;
+    j["warmup"] = o.warmup;
+    j["runs"] = o.runs;
+    for (int a = 0; a < 2; ++a) {
+      const char* name = conv_algorithm_name(algos[a]);
+      j[name] = {{"max_relative_error", rel[a]},
+                 {"host_ms_median", host[a]},
+                 {"images_per_second", host[a] > 0 ? o.batch * 1000.0 / host[a] : 0.0},
+                 {"gpu_ms_median", gpu[a]},
+                 {"gflops_per_second", gflops(batch_flops, gpu[a] > 0 ? gpu[a] : host[a])}};
+    }
+    j["speedup_host"] = ratio(host[0], host[1]);
+    j["speedup_gpu"] = ratio(gpu[0], gpu[1]);
+    j["layers"] = nlohmann::json::array();
+    if (layers) {
+      for (size_t i = 0; i < t[0].layer_ms.size(); ++i) {
+        const double d = t[0].layer_ms[i] / o.runs, ti = t[1].layer_ms[i] / o.runs;
+        nlohmann::json l = {{"name", t[1].names[i]},
+                            {"direct_ms", d},
+                            {"tiled_ms", ti},
+                            {"speedup", ratio(d, ti)}};
+        const int64_t li = layer_index_of(t[1].names[i], i, t[1].names.size(), m.layers.size());
+        if (li >= 0) {
+          const double f = double(stats[size_t(li)].flops) * o.batch;
+          l["direct_gflops_per_second"] = gflops(f, d);
+          l["tiled_gflops_per_second"] = gflops(f, ti);
+        }
+        j["layers"].push_back(l);
+      }
+    }
+    print_json(j);
+    return 0;
+  }
+
+  std::printf("model:      %s (%s)\n", m.name.c_str(), lm.source.c_str());
+  std::printf("device:     %s, precision %s, batch %u\n", device.c_str(), precision.c_str(),
+              o.batch);
+  std::printf("check:      max relative error direct %.2e, tiled %.2e vs the CPU reference: ok\n",
+              rel[0], rel[1]);
+  std::printf("runs:       %u per kernel after %u warm-up, interleaved direct/tiled\n", o.runs,
+              o.warmup);
+  for (int a = 0; a < 2; ++a)
+    std::printf("%-7s     host median %s ms, %s images/s; gpu median %s ms, %s GFLOP/s\n",
+                conv_algorithm_name(algos[a]), fixed(host[a], 3).c_str(),
+                fixed(host[a] > 0 ? o.batch * 1000.0 / host[a] : 0.0, 1).c_str(),
+                fixed(gpu[a], 3).c_str(), fixed(gflops(batch_flops, gpu[a]), 2).c_str());
+  std::printf("speedup:    tiled vs direct %sx (host), %sx (gpu)\n",
+              fixed(ratio(host[0], host[1]), 2).c_str(), fixed(ratio(gpu[0], gpu[1]), 2).c_str());
+  if (!layers) return 0;
+  int width = 5;
+  for (const auto& n : t[1].names) width = std::max(width, int(n.size()));
+  std::printf("\nper-layer GPU time (mean of %u runs each):\n", o.runs);
+  std::printf("  %-*s %11s %11s %8s %9s %9s\n", width, "layer (tiled)", "direct ms", "tiled ms",
+              "speedup", "dir GF/s", "til GF/s");
+  for (size_t i = 0; i < t[0].layer_ms.size(); ++i) {
+    const double d = t[0].layer_ms[i] / o.runs, ti = t[1].layer_ms[i] / o.runs;
+    const int64_t li = layer_index_of(t[1].names[i], i, t[1].names.size(), m.layers.size());
+    const double f = li >= 0 ? double(stats[size_t(li)].flops) * o.batch : 0.0;
+    std::printf("  %-*s %11s %11s %7sx %9s %9s\n", width, t[1].names[i].c_str(),
+                fixed(d, 4).c_str(), fixed(ti, 4).c_str(), fixed(ratio(d, ti), 2).c_str(),
+                li >= 0 ? fixed(gflops(f, d), 2).c_str() : "-",
+                li >= 0 ? fixed(gflops(f, ti), 2).c_str() : "-");
+  }
+  return 0;
+}
+
 int run(const BenchOptions& o, bool bits_given) {
   parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
   const LoadedModel lm = bench_model(o, bits_given);
@@ -82,27 +241,14 @@ int run(const BenchOptions& o, bool bits_given) {
   for (auto& v : input) v = dist(rng);
 
   GpuSession session(o.gpu);
-  auto net = std::make_unique<Network>(session.device(), m, session.network_options(o.batch));
+  if (o.compare_conv) return run_compare(o, lm, input, session);
+  NetworkOptions nopt = session.network_options(o.batch);
+  nopt.conv_algorithm = parse_conv_algorithm(o.conv);
+  auto net = std::make_unique<Network>(session.device(), m, nopt);
   const std::string precision = precision_name(net->precision());
-
-  // Correctness first: a fast wrong answer is not a benchmark result.
-  const auto gpu = net->infer_logits(input.data(), o.batch);
-  const auto ref = cpu::forward(m, input.data(), o.batch, true);
-  if (gpu.size() != ref.size())
-    throw Error("GPU returned " + std::to_string(gpu.size()) + " logits, the CPU reference " +
-                std::to_string(ref.size()));
-  double max_ref = 0, max_err = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    max_ref = std::max(max_ref, std::fabs(double(ref[i])));
-    const double e = std::fabs(double(gpu[i]) - double(ref[i]));
-    max_err = std::isfinite(e) ? std::max(max_err, e) : INFINITY;
-  }
-  const double rel = max_ref > 0 ? max_err / max_ref : max_err;
+  const std::string conv = conv_algorithm_name(net->conv_algorithm());
   const double tolerance = net->precision() == Precision::Fp16 ? 2e-2 : 1e-3;
-  if (!(rel <= tolerance))
-    throw Error("GPU output differs from the CPU reference: max relative error " +
-                std::to_string(rel) + " exceeds " + std::to_string(tolerance) + " (" +
-                precision + ")");
+  const double rel = check_against_cpu(*net, m, input, o.batch, tolerance);
 
   for (uint32_t i = 0; i < o.warmup; ++i) net->infer(input.data(), o.batch);
 
@@ -144,6 +290,7 @@ int run(const BenchOptions& o, bool bits_given) {
     j["model_source"] = lm.source;
     j["device"] = device;
     j["precision"] = precision;
+    j["conv_algorithm"] = conv;
     j["batch"] = o.batch;
     j["warmup"] = o.warmup;
     j["runs"] = o.runs;
@@ -169,8 +316,8 @@ int run(const BenchOptions& o, bool bits_given) {
   }
 
   std::printf("model:      %s (%s)\n", m.name.c_str(), lm.source.c_str());
-  std::printf("device:     %s, precision %s, batch %u\n", device.c_str(), precision.c_str(),
-              o.batch);
+  std::printf("device:     %s, precision %s, conv %s, batch %u\n", device.c_str(),
+              precision.c_str(), conv.c_str(), o.batch);
   std::printf("check:      max relative error %.2e vs the CPU reference (tolerance %.0e): ok\n",
               rel, tolerance);
   std::printf("latency:    median %s ms, min %s ms, max %s ms (host, %u runs after %u warm-up)\n",
@@ -240,6 +387,16 @@ Command register_bench(CLI::App& app) {
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
+  CLI::Option* conv =
+      sub->add_option("--conv", o->conv,
+                      "conv3x3 kernel: auto ($REPVK_CONV, else tiled), direct (the first "
+                      "correct version, the baseline) or tiled")
+          ->check(CLI::IsMember({"auto", "direct", "tiled"}))
+          ->capture_default_str();
+  sub->add_flag("--compare-conv", o->compare_conv,
+                "Time the direct and tiled conv kernels in one run, interleaved, and print "
+                "both and the speedup per layer")
+      ->excludes(conv);
   add_gpu_options(*sub, o->gpu);
   return {sub, [o, bits] { return run(*o, bits->count() > 0); }};
 }

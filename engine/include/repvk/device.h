@@ -20,6 +20,7 @@ struct DeviceFeatures {
   bool subgroup_basic = false;    // compute-stage subgroup basic ops
   bool subgroup_arithmetic = false;
   bool subgroup_shuffle = false;
+  bool subgroup_ballot = false;      // subgroupBroadcast & co. in compute
   bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
   bool timestamps = false;        // compute-queue timestamps usable
   uint32_t subgroup_size = 0;     // as reported: a hint, never relied upon

@@ -92,7 +92,9 @@ TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const Tens
   // CPU devices run each invocation as one SIMD lane and every load as a per-lane
   // loop, so they want the most MACs per load: more pixels and channels per invocation.
   // GPUs want more invocations in flight and fewer registers per invocation.
-  uint32_t px = cpu ? 4 : 4;
+  // 4x16 measured best on lavapipe (docs/benchmarks.md, "Kernel log"); the GPU value
+  // is an unmeasured starting point.
+  uint32_t px = 4;
   uint32_t oc = cpu ? 16 : 8;
   uint32_t wg = 64;
   uint32_t chunk = 16;
@@ -105,21 +107,34 @@ TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const Tens
       chunk = e;
     }
   }
-  c.px = std::max(1u, std::min(px, output.w));
-  c.oc_block = std::max(4u, std::min(round_up4(oc), round_up4(output.c)));
+  // Only compiled blocks (shaders/CMakeLists.txt): 4x4, 4x8, 4x16, 8x8.
+  c.px = px >= 8 ? 8 : 4;
+  c.oc_block = c.px == 8 ? 8 : (oc >= 16 ? 16 : oc >= 8 ? 8 : 4);
+  // Channels past Cout are computed and discarded: narrow layers get narrow blocks.
+  while (c.oc_block > 4 && c.oc_block / 2 >= round_up4(output.c)) c.oc_block /= 2;
+  if (c.px == 8 && (c.oc_block != 8 || output.w <= 4)) c.px = 4;
   const uint64_t positions =
       uint64_t(std::max(1u, batch_hint)) * output.h * ops::ceil_div(output.w, c.px);
   const uint32_t max_wg = std::min(wg, std::max<uint32_t>(1, std::min(limits.max_workgroup_invocations,
                                                                       limits.max_workgroup_size[0])));
   c.workgroup = ops::pow2_at_least(positions, ops::pow2_at_most(max_wg));
   c.cin_chunk = std::max(1u, std::min(chunk, in_channels));
+  // The _sg8 variants need every subgroup to be exactly 8 full lanes. CPU drivers
+  // (lavapipe: one lane per SIMD element of a 256-bit vector) have a fixed subgroup
+  // size; GPUs may vary it per pipeline, and gain little there anyway (their shared
+  // memory broadcasts are free). $REPVK_CONV_SG=0 turns it off for comparisons.
+  const char* sg = std::getenv("REPVK_CONV_SG");
+  c.subgroup_broadcast = cpu && device.features.subgroup_ballot &&
+                         device.features.subgroup_size == 8 && c.workgroup % 8 == 0 &&
+                         !(sg && sg[0] == '0');
   // Shared memory bounds the tile: shrink the channel chunk first, then the block.
   while (tiled_shared_bytes(c, weights) > limits.max_shared_memory) {
     if (c.cin_chunk > 1)
       c.cin_chunk = (c.cin_chunk + 1) / 2;
-    else if (c.oc_block > 4)
-      c.oc_block -= 4;
-    else
+    else if (c.oc_block > 4) {
+      c.oc_block /= 2;
+      c.px = 4;  // 8x8 is the only 8-pixel variant
+    } else
       break;
   }
   return c;
@@ -137,13 +152,16 @@ void Conv3x3Op::create_tiled(VkPipelineCache cache, uint32_t batch_hint) {
   wg_pixels_ = tiled_.workgroup;
   oc_tile_ = tiled_.oc_block;
   ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
-  const std::vector<uint32_t> spec = {tiled_.workgroup, tiled_.oc_block,   weights_.bits,
-                                      weights_.per_channel ? 1u : 0u,
-                                      stride_,          relu_ ? 1u : 0u, tiled_.px,
+  // Id 1 is unused: the register block is compiled in (one shader per block).
+  const std::vector<uint32_t> spec = {tiled_.workgroup, 0,
+                                      weights_.bits,    weights_.per_channel ? 1u : 0u,
+                                      stride_,          relu_ ? 1u : 0u,
                                       tiled_.cin_chunk};
-  pipeline_ = std::make_unique<ComputePipeline>(
-      device_, cache, std::string("conv3x3_tiled_") + ops::act_suffix(fp16_), 5,
-      uint32_t(sizeof(TiledPush)), spec);
+  const std::string shader = "conv3x3_tiled_" + std::to_string(tiled_.px) + "x" +
+                             std::to_string(tiled_.oc_block) +
+                             (tiled_.subgroup_broadcast ? "_sg8_" : "_") + ops::act_suffix(fp16_);
+  pipeline_ = std::make_unique<ComputePipeline>(device_, cache, shader, 5,
+                                                uint32_t(sizeof(TiledPush)), spec);
 }
 
 void Conv3x3Op::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {

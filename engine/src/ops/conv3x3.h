@@ -23,6 +23,7 @@ struct TiledConvConfig {
   uint32_t oc_block = 8;    // output channels per invocation (multiple of 4)
   uint32_t px = 4;          // output pixels of one row per invocation
   uint32_t cin_chunk = 8;   // input channels per decoded weight tile
+  bool subgroup_broadcast = false;  // the _sg8 variant: weights shared by subgroupBroadcast
 };
 
 class Conv3x3Op {

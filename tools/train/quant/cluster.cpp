@@ -26,7 +26,10 @@ torch::Tensor ClusterQAT::rows(const torch::Tensor& w) const {
 
 torch::Tensor ClusterQAT::forward_weight(size_t l, const torch::Tensor& latent) const {
   torch::Tensor q = centroids[l].gather(1, assign[l]).view_as(latent);
-  return latent + (q - latent).detach();
+  // q + (latent - latent) is exactly q in value (x - x == 0 in floating point), so the
+  // forward weights are exactly codebook entries, while d/d latent is the identity.
+  // latent + (q - latent).detach() would round to values off the codebook.
+  return q + (latent - latent.detach());
 }
 
 void ClusterQAT::after_step(DeployNetImpl& net) {

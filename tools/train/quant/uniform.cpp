@@ -22,7 +22,8 @@ torch::Tensor uniform_quantize(const torch::Tensor& w, int bits) {
 }
 
 torch::Tensor uniform_ste(const torch::Tensor& w, int bits) {
-  return w + (uniform_quantize(w, bits) - w).detach();
+  // Exactly the quantized values forward (w - w == 0), identity gradient backward.
+  return uniform_quantize(w, bits) + (w - w.detach());
 }
 
 }  // namespace repvk::train

@@ -83,8 +83,9 @@ void check_cluster_qat(int bits, Granularity gran) {
     const std::vector<float> dec = repvk::decode_weights(layer);
     const torch::Tensor flat = eff[l].contiguous().view({-1});
     EXPECT_EQ(dec.size(), size_t(flat.numel()));
-    if (dec.size() == size_t(flat.numel()))
+    if (dec.size() == size_t(flat.numel())) {
       EXPECT_TRUE(torch::from_blob(const_cast<float*>(dec.data()), {flat.numel()}).equal(flat));
+    }
   }
 }
 

@@ -81,12 +81,7 @@ int run(const ClassifyOptions& o) {
     cpu::softmax(probs.data(), batch, classes, probs.data());
 
   if (o.json) {
-    nlohmann::json j;
-    j["model"] = m.name;
-    j["model_source"] = lm.source;
-    j["synthetic"] = lm.synthetic;
-    j["device"] = device;
-    j["precision"] = precision;
+    nlohmann::json j = run_json_header(lm, device, precision);
     j["results"] = nlohmann::json::array();
     for (uint32_t i = 0; i < batch; ++i) {
       nlohmann::json r;

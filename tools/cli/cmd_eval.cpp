@@ -123,12 +123,7 @@ int run(const EvalOptions& o) {
   const double rate = seconds > 0 ? n / seconds : 0.0;
 
   if (o.json) {
-    nlohmann::json j;
-    j["model"] = m.name;
-    j["model_source"] = lm.source;
-    j["synthetic"] = lm.synthetic;
-    j["device"] = device;
-    j["precision"] = precision;
+    nlohmann::json j = run_json_header(lm, device, precision);
     j["dataset"] = {{"images", d.images_path}, {"labels", d.labels_path}, {"split", o.split}};
     j["images"] = n;
     j["correct"] = correct;

@@ -257,4 +257,15 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
+nlohmann::json run_json_header(const LoadedModel& lm, const std::string& device,
+                               const std::string& precision) {
+  nlohmann::json j;
+  j["model"] = lm.model.name;
+  j["model_source"] = lm.source;
+  j["synthetic"] = lm.synthetic;
+  j["device"] = device;
+  j["precision"] = precision;
+  return j;
+}
+
 }  // namespace repvk::cli

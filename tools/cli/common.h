@@ -95,6 +95,10 @@ struct LoadedModel {
   std::vector<TensorShape> shapes;
 };
 
+// The fields every `--json` report about a run of a loaded model starts with.
+nlohmann::json run_json_header(const LoadedModel& lm, const std::string& device,
+                               const std::string& precision);
+
 // Directories searched for default.rpvk, in order (see `repvk --help`).
 std::vector<std::string> default_model_dirs();
 // "" when none of them holds default.rpvk.

@@ -134,6 +134,41 @@ TEST(Data, AugmentationKeepsShapeAndIsReproducible) {
   EXPECT_TRUE(epoch_permutation(100, 3, 1).equal(epoch_permutation(100, 3, 1)));
 }
 
+TEST(Data, ValidationHoldOutIsDisjointFixedAndChecked) {
+  DatasetPair full{synthetic_dataset(200, 1, 4, 3, 5), synthetic_dataset(10, 1, 4, 3, 6), {}};
+  // Tag every training image with its index so the split can be traced.
+  full.train.images.view({200, -1}).select(1, 0).copy_(torch::arange(200).to(torch::kUInt8));
+  DatasetPair a = full, b = full;
+  a.train.images = a.train.images.clone();
+  b.train.images = b.train.images.clone();
+  hold_out_validation(a, 30);
+  hold_out_validation(b, 30);
+  ASSERT_EQ(a.val.size(), 30);
+  ASSERT_EQ(a.train.size(), 170);
+  EXPECT_EQ(a.test.size(), 10);
+  const torch::Tensor tv = a.val.images.view({30, -1}).select(1, 0).to(torch::kLong);
+  const torch::Tensor tt = a.train.images.view({170, -1}).select(1, 0).to(torch::kLong);
+  // Together they are every image once; apart they share none.
+  EXPECT_TRUE(std::get<0>(torch::cat({tv, tt}).sort()).equal(torch::arange(200)));
+  // Labels travel with their images.
+  EXPECT_TRUE(a.val.labels.equal(full.train.labels.index_select(0, tv)));
+  // The split is fixed: the same on every call, whatever the training seed.
+  EXPECT_TRUE(a.val.images.equal(b.val.images));
+  // It is a random sample, not the first or last block.
+  EXPECT_FALSE(tv.equal(torch::arange(30)));
+  EXPECT_FALSE(tv.equal(torch::arange(170, 200)));
+  DatasetPair none = full;
+  hold_out_validation(none, 0);
+  EXPECT_EQ(none.val.size(), 0);
+  EXPECT_EQ(none.train.size(), 200);
+  for (int64_t bad : {int64_t(-1), int64_t(200), int64_t(500)}) {
+    DatasetPair c = full;
+    const std::string e = error_of([&] { hold_out_validation(c, bad); });
+    EXPECT_NE(e.find("--val"), std::string::npos) << e;
+    EXPECT_NE(e.find("200 images"), std::string::npos) << e;
+  }
+}
+
 TEST(Config, ImpossibleConfigurationsAreRejected) {
   ModelConfig c = tiny_config(NormKind::Oabn);
   c.base_widths = {6, 0, 8};

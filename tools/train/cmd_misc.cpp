@@ -1,6 +1,7 @@
 // `repvk-train report` (outlier statistics of a checkpoint's merged weights) and
 // `repvk-train bench` (training throughput on random data, for the Python comparison).
 #include <chrono>
+#include <cmath>
 #include <iostream>
 
 #include "commands.h"
@@ -16,10 +17,30 @@ int run_report(const ReportCommand& c) {
   const auto stats = outlier_stats(effective_weights(*deploy));
   std::cout << "norm: " << (tr.config.norm == NormKind::Oabn ? "oabn" : "bn") << "\n"
             << outlier_table(stats);
-  if (!c.json_path.empty()) {
-    std::ofstream f(c.json_path);
-    if (!f) throw TrainError(c.json_path + ": cannot write");
-    f << outlier_json(stats).dump(2) << "\n";
+  if (!c.json_path.empty()) write_json_atomic(c.json_path, outlier_json(stats));
+  if (!c.histogram_path.empty()) {
+    size_t layer = worst_layer(stats);
+    if (!c.histogram_layer.empty()) {
+      layer = stats.size();
+      for (size_t i = 0; i < stats.size(); ++i)
+        if (stats[i].name == c.histogram_layer) layer = i;
+      if (layer == stats.size())
+        throw TrainError("--layer '" + c.histogram_layer + "': no such layer (" + stats.front().name +
+                         " .. " + stats.back().name + ")");
+    }
+    // Bins of a quarter standard deviation: wide enough to be smooth at the centre,
+    // narrow enough that a single outlier tap shows up as its own bar.
+    const torch::Tensor w = effective_weights(*deploy)[layer].flatten().to(torch::kFloat64);
+    const torch::Tensor z = (w - w.mean()) / w.std(false).clamp_min(1e-30);
+    const double width = 0.25;
+    const int64_t half = int64_t(std::ceil(z.abs().max().item<double>() / width)) + 1;
+    const torch::Tensor bin = (z / width).floor().to(torch::kLong).clamp(-half, half - 1) + half;
+    const torch::Tensor counts = torch::bincount(bin, {}, 2 * half);
+    std::string tsv = "# " + stats[layer].name + ": (w - mean)/std, bin centre and count\n";
+    for (int64_t i = 0; i < 2 * half; ++i)
+      tsv += std::to_string((double(i - half) + 0.5) * width) + "\t" +
+             std::to_string(counts[i].item<int64_t>()) + "\n";
+    write_text_atomic(c.histogram_path, tsv);
   }
   return 0;
 }

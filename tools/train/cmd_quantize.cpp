@@ -14,14 +14,19 @@ int run_quantize(const QuantizeCommand& cmd) {
   check_bits(cmd.bits, "--bits");
   if (cmd.first_last_bits != 0) check_bits(cmd.first_last_bits, "--first-last-bits");
   if (cmd.method != "ptq" && cmd.train.epochs < 0) throw TrainError("--epochs must be >= 0");
+  if (cmd.method != "ptq" && cmd.train.epochs > 0 && cmd.train.batch < 1)
+    throw TrainError("--batch must be >= 1");
+  if (cmd.method != "ptq" && cmd.train.epochs > 0 && !(cmd.train.lr > 0))
+    throw TrainError("--lr must be > 0");
   const std::string out = cmd.out_dir.empty() ? "." : cmd.out_dir;
-  std::filesystem::create_directories(out);
-  Logger log(out + "/quantize.log");
-  const torch::Device dev = pick_device(cmd.common.threads, log);
+  const std::string qckpt = out + "/quant-checkpoint.pt";
+  if (cmd.resume && !std::filesystem::exists(qckpt))
+    throw TrainError("--resume: no fine-tuning checkpoint at " + qckpt);
 
-  Trained tr = load_trained(cmd.checkpoint, dev);
+  // Load and check everything before --out is created.
+  Trained tr = load_trained(cmd.checkpoint, torch::kCPU);
   const DataOptions dopt = cmd.data_given ? cmd.data : tr.data;
-  DatasetPair data = load_dataset(dopt.kind, dopt.dir, dopt.image_size, dopt.channels);
+  DatasetPair data = load_data(dopt);
   ModelConfig check = tr.config;
   fit_config_to_data(check, data.train, true);
   if (check.num_classes != tr.config.num_classes)
@@ -29,6 +34,10 @@ int run_quantize(const QuantizeCommand& cmd) {
                      " classes but the checkpoint was trained with " +
                      std::to_string(tr.config.num_classes));
 
+  std::filesystem::create_directories(out);
+  Logger log(out + "/quantize.log");
+  const torch::Device dev = pick_device(cmd.common.threads, log);
+  tr.net->to(dev);
   DeployNet deploy = tr.net->merge();
   deploy->to(dev);
   auto fwd = [&](const torch::Tensor& x) { return deploy->forward(x); };
@@ -43,7 +52,7 @@ int run_quantize(const QuantizeCommand& cmd) {
   for (int b : bits) enc.push_back({b, gran});
 
   TrainOptions topt = cmd.train;
-  topt.checkpoint = out + "/quant-checkpoint.pt";
+  topt.checkpoint = qckpt;
   topt.progress = cmd.common.progress;
   TrainTarget t;
   t.module = deploy.ptr().get();
@@ -84,15 +93,30 @@ int run_quantize(const QuantizeCommand& cmd) {
   log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit before fine-tuning: " +
           std::to_string(100 * acc_start) + "%");
   if (cmd.method != "ptq" && topt.epochs > 0) {
-    Trainer trainer(t, data.train, &data.test, tr.norm, topt, dev, log);
+    Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, tr.norm, topt, dev, log);
     trainer.run(cmd.resume ? topt.checkpoint : "");
   }
   if (cq) cq->finalize(*deploy);
   if (cmd.method == "qat")  // export the fake-quantized weights themselves
     deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
   const double acc_q = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
+  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, tr.norm, 1000, dev) : -1.0;
   log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit test accuracy: " +
-          std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)");
+          std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)" +
+          (data.val.size() ? "; validation " + std::to_string(100 * val_q) + "%" : ""));
+  write_json_atomic(out + "/result.json",
+                    {{"stage", "quantize"},
+                     {"source", cmd.checkpoint},
+                     {"method", cmd.method},
+                     {"bits", cmd.bits},
+                     {"layer_bits", bits},
+                     {"granularity", gran == Granularity::Layer ? "layer" : "channel"},
+                     {"epochs", cmd.method == "ptq" ? 0 : topt.epochs},
+                     {"seed", topt.seed},
+                     {"test_accuracy", acc_q},
+                     {"test_accuracy_before_fine_tuning", acc_start},
+                     {"test_accuracy_fp32", acc_fp32},
+                     {"val_accuracy", data.val.size() ? nlohmann::json(val_q) : nlohmann::json()}});
   if (!cmd.export_path.empty()) {
     ExportSpec spec{"repvgg-" + tr.config.preset + "-" + cmd.method + std::to_string(cmd.bits),
                     tr.config.in_channels, tr.config.height, tr.config.width, tr.norm, tr.classes};

@@ -10,14 +10,11 @@ namespace repvk::train {
 
 int run_train(const TrainCommand& cmd) {
   if (cmd.out_dir.empty()) throw TrainError("--out is required");
-  std::filesystem::create_directories(cmd.out_dir);
   const std::string ckpt = cmd.out_dir + "/checkpoint.pt";
   if (cmd.resume && !std::filesystem::exists(ckpt))
     throw TrainError("--resume: no checkpoint at " + ckpt);
   if (!cmd.resume && std::filesystem::exists(ckpt))
     throw TrainError(ckpt + " exists; pass --resume to continue it or choose another --out");
-  Logger log(cmd.out_dir + "/train.log");
-  const torch::Device dev = pick_device(cmd.common.threads, log);
 
   TrainCommand c = cmd;
   if (c.resume) {
@@ -28,10 +25,21 @@ int run_train(const TrainCommand& cmd) {
     c.train.seed = meta.at("seed");
     c.train.epochs = meta.at("epochs");
   }
-  log.log("loading " + c.data.kind + " from " + (c.data.dir.empty() ? default_data_dir(c.data.kind) : c.data.dir));
-  DatasetPair data = load_dataset(c.data.kind, c.data.dir, c.data.image_size, c.data.channels);
+  // Everything that can be refused is refused before --out is created or written.
+  validate_config(c.model);
+  DatasetPair data = load_data(c.data);
   fit_config_to_data(c.model, data.train, c.input_fixed && !c.resume);
   validate_config(c.model);
+  if (c.train.epochs < 1) throw TrainError("--epochs must be >= 1");
+  if (c.train.batch < 1) throw TrainError("--batch must be >= 1");
+  if (!(c.train.lr > 0)) throw TrainError("--lr must be > 0");
+
+  std::filesystem::create_directories(cmd.out_dir);
+  Logger log(cmd.out_dir + "/train.log");
+  const torch::Device dev = pick_device(cmd.common.threads, log);
+  log.log("loaded " + c.data.kind + " from " + (c.data.dir.empty() ? default_data_dir(c.data.kind) : c.data.dir) +
+          ": " + std::to_string(data.train.size()) + " training, " + std::to_string(data.val.size()) +
+          " validation (held out of training), " + std::to_string(data.test.size()) + " test images");
   const Normalization norm = compute_normalization(data.train);
   log.log("model: " + c.model.describe());
 
@@ -56,7 +64,7 @@ int run_train(const TrainCommand& cmd) {
   TrainOptions opt = c.train;
   opt.checkpoint = ckpt;
   opt.progress = c.common.progress;
-  Trainer trainer(t, data.train, &data.test, norm, opt, dev, log);
+  Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, norm, opt, dev, log);
   trainer.run(c.resume ? ckpt : "");
 
   // Merge, then confirm the deploy form computes what the training form does.
@@ -70,18 +78,31 @@ int run_train(const TrainCommand& cmd) {
     const double rel = ((a - b).abs().max() / a.abs().max().clamp_min(1e-12)).item<double>();
     log.log("merge check: max |train - deploy| / max|logit| = " + std::to_string(rel));
   }
-  const double acc_train = evaluate(*net, [&](const torch::Tensor& x) { return net->forward(x); },
-                                    data.test, norm, 1000, dev);
-  const double acc_deploy = evaluate(*deploy, [&](const torch::Tensor& x) { return deploy->forward(x); },
-                                     data.test, norm, 1000, dev);
+  auto acc = [&](torch::nn::Module& m, auto& fwd, const Dataset& d) {
+    return d.size() ? evaluate(m, [&](const torch::Tensor& x) { return fwd->forward(x); }, d, norm, 1000, dev)
+                    : -1.0;
+  };
+  const double acc_train = acc(*net, net, data.test);
+  const double acc_deploy = acc(*deploy, deploy, data.test);
+  const double val_deploy = acc(*deploy, deploy, data.val);
   log.log("test accuracy: training form " + std::to_string(100 * acc_train) + "%, merged " +
-          std::to_string(100 * acc_deploy) + "%");
+          std::to_string(100 * acc_deploy) + "%" +
+          (data.val.size() ? "; validation (merged) " + std::to_string(100 * val_deploy) + "%" : ""));
   const auto stats = outlier_stats(effective_weights(*deploy));
   log.log("merged-weight outliers:\n" + outlier_table(stats));
   nlohmann::json j = outlier_json(stats);
   j["norm"] = c.model.norm == NormKind::Oabn ? "oabn" : "bn";
   j["test_accuracy_fp32"] = acc_deploy;
-  std::ofstream(cmd.out_dir + "/outliers.json") << j.dump(2) << "\n";
+  write_json_atomic(cmd.out_dir + "/outliers.json", j);
+  write_json_atomic(cmd.out_dir + "/result.json",
+                    {{"stage", "train"},
+                     {"norm", j["norm"]},
+                     {"epochs", c.train.epochs},
+                     {"seed", c.train.seed},
+                     {"val_images", data.val.size()},
+                     {"test_accuracy", acc_deploy},
+                     {"test_accuracy_training_form", acc_train},
+                     {"val_accuracy", data.val.size() ? nlohmann::json(val_deploy) : nlohmann::json()}});
   if (!cmd.export_path.empty()) {
     ExportSpec spec{"repvgg-" + c.model.preset, c.model.in_channels, c.model.height, c.model.width,
                     norm, data.train.class_names};

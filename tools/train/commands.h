@@ -44,6 +44,8 @@ struct ReportCommand {
   CommonOptions common;
   std::string checkpoint;
   std::string json_path;
+  std::string histogram_path;  // TSV histogram of one layer's w/std
+  std::string histogram_layer; // layer name; empty: the worst layer
 };
 
 struct BenchCommand {

@@ -99,6 +99,10 @@ void add_data(CLI::App* app, DataOptions& d) {
                   "dataset folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist)");
   app->add_option("--image-size", d.image_size, "folder datasets: resize images to NxN");
   app->add_option("--channels", d.channels, "folder datasets: 1 (grey) or 3 (RGB)")->capture_default_str();
+  app->add_option("--val", d.val,
+                  "training images held out for validation; per-epoch accuracy is measured "
+                  "on them, never on the test set (0: no hold-out)")
+      ->capture_default_str();
 }
 
 void add_train(CLI::App* app, TrainOptions& t, bool fine_tune) {
@@ -166,6 +170,9 @@ int main(int argc, char** argv) {
   auto* re = app.add_subcommand("report", "outlier statistics of a checkpoint's merged weights");
   re->add_option("--checkpoint", report.checkpoint, "checkpoint.pt from `train`")->required();
   re->add_option("--json", report.json_path, "also write the statistics as JSON");
+  re->add_option("--histogram", report.histogram_path,
+                 "write a histogram of one layer's weights, in standard deviations, as TSV");
+  re->add_option("--layer", report.histogram_layer, "layer for --histogram, e.g. conv6 (default: the worst)");
   add_common(re, report.common);
 
   BenchCommand bench;

@@ -1,11 +1,16 @@
 #include "session.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
 #include "checkpoint.h"
 
 namespace repvk::train {
 
 nlohmann::json data_to_json(const DataOptions& d) {
-  return {{"kind", d.kind}, {"dir", d.dir}, {"image_size", d.image_size}, {"channels", d.channels}};
+  return {{"kind", d.kind}, {"dir", d.dir}, {"image_size", d.image_size}, {"channels", d.channels}, {"val", d.val}};
 }
 
 DataOptions data_from_json(const nlohmann::json& j) {
@@ -14,7 +19,32 @@ DataOptions data_from_json(const nlohmann::json& j) {
   d.dir = j.value("dir", d.dir);
   d.image_size = j.value("image_size", d.image_size);
   d.channels = j.value("channels", d.channels);
+  d.val = j.value("val", int64_t(0));  // checkpoints older than the split trained on everything
   return d;
+}
+
+void write_json_atomic(const std::string& path, const nlohmann::json& j) {
+  write_text_atomic(path, j.dump(2) + "\n");
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) throw TrainError(path + ": cannot write (" + std::strerror(errno) + ")");
+    f << text;
+    if (!f.flush()) throw TrainError(path + ": write failed (" + std::strerror(errno) + ")");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw TrainError(path + ": cannot move the file into place (" + std::strerror(errno) + ")");
+  }
+}
+
+DatasetPair load_data(const DataOptions& d) {
+  DatasetPair p = load_dataset(d.kind, d.dir, d.image_size, d.channels);
+  hold_out_validation(p, d.val);
+  return p;
 }
 
 void fit_config_to_data(ModelConfig& c, const Dataset& d, bool input_fixed) {

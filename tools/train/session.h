@@ -15,7 +15,10 @@ struct DataOptions {
   std::string dir;          // empty: the dataset's default folder
   int64_t image_size = 0;   // image folders: resize to this (0: keep)
   int64_t channels = 3;     // image folders: 1 or 3
+  int64_t val = 5000;       // training images held out for validation (0: none)
 };
+// load_dataset, then hold_out_validation(d.val).
+DatasetPair load_data(const DataOptions& d);
 nlohmann::json data_to_json(const DataOptions& d);
 DataOptions data_from_json(const nlohmann::json& j);
 
@@ -26,6 +29,11 @@ void fit_config_to_data(ModelConfig& c, const Dataset& d, bool input_fixed);
 
 nlohmann::json norm_to_json(const Normalization& n);
 Normalization norm_from_json(const nlohmann::json& j);
+
+// Write `text` (or `j`, indented) to `path` through a temporary file and a rename,
+// so a reader never sees half a file. Throw TrainError naming the path.
+void write_text_atomic(const std::string& path, const std::string& text);
+void write_json_atomic(const std::string& path, const nlohmann::json& j);
 
 struct Trained {
   ModelConfig config;

@@ -61,9 +61,9 @@ double evaluate(torch::nn::Module& module,
   return d.size() ? double(correct) / double(d.size()) : 0.0;
 }
 
-Trainer::Trainer(TrainTarget target, const Dataset& train, const Dataset* test, Normalization norm,
+Trainer::Trainer(TrainTarget target, const Dataset& train, const Dataset* eval, Normalization norm,
                  TrainOptions opt, torch::Device device, Logger& log)
-    : t_(std::move(target)), train_(train), test_(test), norm_(std::move(norm)), opt_(opt),
+    : t_(std::move(target)), train_(train), eval_(eval), norm_(std::move(norm)), opt_(opt),
       device_(device), log_(log) {
   if (opt_.epochs < 1) throw TrainError("--epochs must be >= 1");
   if (opt_.batch < 1) throw TrainError("--batch must be >= 1");
@@ -154,14 +154,14 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
     r.loss = loss_sum / double(std::max<int64_t>(seen, 1));
     r.train_acc = double(correct) / double(std::max<int64_t>(seen, 1));
     r.images_per_s = double(seen) / std::max(r.seconds, 1e-9);
-    if (test_) r.test_acc = evaluate(*t_.module, t_.forward, *test_, norm_, opt_.eval_batch, device_);
+    if (eval_) r.eval_acc = evaluate(*t_.module, t_.forward, *eval_, norm_, opt_.eval_batch, device_);
     save(epoch + 1, 0);
+    char evals[64] = "";
+    if (eval_) std::snprintf(evals, sizeof evals, "  %s %.2f%%", opt_.eval_label.c_str(), 100 * r.eval_acc);
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "epoch %lld/%lld  loss %.4f  train %.2f%%  test %.2f%%  %.0f img/s  %s",
+    std::snprintf(line, sizeof line, "epoch %lld/%lld  loss %.4f  train %.2f%%%s  %.0f img/s  %s",
                   static_cast<long long>(r.epoch), static_cast<long long>(opt_.epochs), r.loss,
-                  100 * r.train_acc, 100 * r.test_acc, r.images_per_s,
-                  format_duration(r.seconds).c_str());
+                  100 * r.train_acc, evals, r.images_per_s, format_duration(r.seconds).c_str());
     log_.log(line);
     reports.push_back(r);
   }

@@ -20,6 +20,7 @@ struct TrainOptions {
   Augmentation aug;
   int64_t steps_per_epoch = 0;   // 0: the whole training set; >0: cap (benchmarks, tests)
   int64_t eval_batch = 1000;
+  std::string eval_label = "val";  // what the per-epoch evaluation set is called in the log
   bool progress = true;
   std::string checkpoint;        // path written every epoch and on Ctrl-C; empty: none
 };
@@ -36,7 +37,7 @@ struct TrainTarget {
 
 struct EpochReport {
   int64_t epoch = 0;
-  double loss = 0, train_acc = 0, test_acc = -1, images_per_s = 0, seconds = 0;
+  double loss = 0, train_acc = 0, eval_acc = -1, images_per_s = 0, seconds = 0;
 };
 
 // Thrown after the Ctrl-C checkpoint is written; main() exits with status 130.
@@ -46,7 +47,8 @@ struct Interrupted : std::runtime_error {
 
 class Trainer {
  public:
-  Trainer(TrainTarget target, const Dataset& train, const Dataset* test, Normalization norm,
+  // `eval` (may be null) is measured after every epoch: the validation hold-out.
+  Trainer(TrainTarget target, const Dataset& train, const Dataset* eval, Normalization norm,
           TrainOptions opt, torch::Device device, Logger& log);
 
   // Continues from `resume` when non-empty. Returns one report per epoch run.
@@ -56,7 +58,7 @@ class Trainer {
   void save(int64_t epoch, int64_t step);
   TrainTarget t_;
   const Dataset& train_;
-  const Dataset* test_;
+  const Dataset* eval_;
   Normalization norm_;
   TrainOptions opt_;
   torch::Device device_;

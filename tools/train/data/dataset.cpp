@@ -1,6 +1,8 @@
 // Dataset dispatch, normalization statistics and the shared seed mixer.
 #include "data/dataset.h"
 
+#include "data/augment.h"
+
 #include <algorithm>
 
 namespace repvk::train {
@@ -21,6 +23,24 @@ DatasetPair load_dataset(const std::string& kind, const std::string& dir, int64_
   if (kind == "cifar10") return load_cifar10(d);
   if (kind == "folder") return load_image_folder(d, image_size, channels);
   throw TrainError("--dataset '" + kind + "' unknown (use fashion-mnist, cifar10 or folder)");
+}
+
+void hold_out_validation(DatasetPair& d, int64_t count) {
+  if (count == 0) return;
+  if (count < 0 || count >= d.train.size())
+    throw TrainError("--val " + std::to_string(count) + ": must be between 0 and " +
+                     std::to_string(d.train.size() - 1) + " (the training set of " + d.train.name +
+                     " has " + std::to_string(d.train.size()) + " images)");
+  // Seed and epoch here are fixed constants: the split must not move with --seed.
+  const torch::Tensor perm = epoch_permutation(d.train.size(), 0x5EEDF00DULL, 0);
+  const torch::Tensor val_idx = std::get<0>(perm.narrow(0, 0, count).sort());
+  const torch::Tensor train_idx = std::get<0>(perm.narrow(0, count, d.train.size() - count).sort());
+  d.val.name = d.train.name + " (validation)";
+  d.val.class_names = d.train.class_names;
+  d.val.images = d.train.images.index_select(0, val_idx);
+  d.val.labels = d.train.labels.index_select(0, val_idx);
+  d.train.images = d.train.images.index_select(0, train_idx);
+  d.train.labels = d.train.labels.index_select(0, train_idx);
 }
 
 std::string default_data_dir(const std::string& kind) {

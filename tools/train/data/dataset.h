@@ -17,7 +17,7 @@ struct Dataset {
   torch::Tensor labels;  // int64 [N]
   std::vector<std::string> class_names;
 
-  int64_t size() const { return images.size(0); }
+  int64_t size() const { return images.defined() ? images.size(0) : 0; }
   int64_t channels() const { return images.size(1); }
   int64_t height() const { return images.size(2); }
   int64_t width() const { return images.size(3); }
@@ -25,7 +25,13 @@ struct Dataset {
 
 struct DatasetPair {
   Dataset train, test;
+  Dataset val;  // held out of the training set; empty unless hold_out_validation ran
 };
+
+// Moves `count` training images, chosen by a fixed permutation that does not depend
+// on the training seed, into `val`. Every run with the same count therefore sees
+// the same split, so hyper-parameters picked on it never touch the test set.
+void hold_out_validation(DatasetPair& d, int64_t count);
 
 // Fashion-MNIST from the four idx .gz files in `dir` (plain idx files are accepted too).
 DatasetPair load_fashion_mnist(const std::string& dir);

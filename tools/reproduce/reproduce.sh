@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Reproduces the study in docs/results.md: plain BN and OABN on the small RepVGG
+# preset and Fashion-MNIST, each at fp32 and quantized with uniform PTQ, uniform QAT
+# and ClusterQAT at 8, 4, 3 and 2 bits, plus ClusterQAT on OABN at 1 bit. Every
+# accuracy in the table comes from `repvk eval` running the exported model on Vulkan.
+#
+#   tools/reproduce/reproduce.sh [--out DIR] [--threads N] [--no-docs]
+#
+# Each cell lives in its own folder under DIR (default runs/reproduce). A cell whose
+# result is there is skipped; a cell that was interrupted resumes from its
+# checkpoint. Running the script again after a stop continues where it stopped.
+#
+# Sizes (chosen to fit the 3-hour budget on a 2-core machine; see docs/results.md):
+#   EPOCHS=10     full training of each base network (55,000 images per epoch)
+#   FT_EPOCHS=2   fine-tuning of every QAT and ClusterQAT cell
+#   VAL=5000      training images held out; the fine-tuning learning rate is chosen
+#                 on them (TUNE_LRS), never on the test set
+#   SEED=1
+# All four can be overridden from the environment.
+set -euo pipefail
+
+main() {
+  local root out threads docs=1
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  out="$root/runs/reproduce"
+  threads=0
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --out) out="$2"; shift 2 ;;
+      --threads) threads="$2"; shift 2 ;;
+      --no-docs) docs=0; shift ;;
+      -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+      *) echo "reproduce.sh: unknown argument '$1' (see --help)" >&2; return 2 ;;
+    esac
+  done
+  local EPOCHS="${EPOCHS:-10}" FT_EPOCHS="${FT_EPOCHS:-2}" VAL="${VAL:-5000}" SEED="${SEED:-1}"
+  local TUNE_LRS="${TUNE_LRS:-0.01 0.001}"
+  local build="${REPVK_BUILD_DIR:-$root/build}"
+  local train="$build/tools/train/repvk-train" repvk="$build/tools/cli/repvk"
+  for exe in "$train" "$repvk"; do
+    [[ -x "$exe" ]] || { echo "reproduce.sh: $exe is missing; run ./scripts/build.sh first" >&2; return 2; }
+  done
+  [[ "$threads" =~ ^[0-9]+$ ]] || { echo "reproduce.sh: --threads '$threads' is not a number" >&2; return 2; }
+  local thr=()
+  if [[ "$threads" != 0 ]]; then thr=(--threads "$threads"); fi
+  mkdir -p "$out"
+  local start=$SECONDS
+  echo "reproduce: results in $out (epochs $EPOCHS, fine-tuning $FT_EPOCHS, val $VAL, seed $SEED)"
+
+  # Cells in run order. base: the two fp32 networks; tune: the learning-rate choice;
+  # then the grid. Fields: folder kind norm method bits.
+  local cells=(
+    "bn/fp32 train bn - -" "oabn/fp32 train oabn - -"
+  )
+  local lr m b n
+  for m in qat cluster; do
+    for lr in $TUNE_LRS; do cells+=("tune/$m-lr$lr tune oabn $m 3"); done
+  done
+  for n in bn oabn; do
+    for m in ptq qat cluster; do
+      for b in 8 4 3 2; do cells+=("$n/$m$b quant $n $m $b"); done
+    done
+  done
+  cells+=("oabn/cluster1 quant oabn cluster 1")
+
+  local total=${#cells[@]} k=0 cell dir kind norm method bits resume
+  for cell in "${cells[@]}"; do
+    k=$((k + 1))
+    read -r dir kind norm method bits <<<"$cell"
+    local d="$out/$dir"
+    if [[ -f "$d/result.json" ]]; then
+      echo "[$k/$total] $dir: done"
+      continue
+    fi
+    printf '[%d/%d] %s  (%s elapsed)\n' "$k" "$total" "$dir" "$(elapsed $start)"
+    mkdir -p "$d"
+    resume=()
+    case "$kind" in
+      train)
+        [[ -f "$d/checkpoint.pt" ]] && resume=(--resume)
+        "$train" train --preset small --norm "$norm" --epochs "$EPOCHS" --batch 128 --lr 0.1 \
+          --seed "$SEED" --val "$VAL" "${thr[@]}" --out "$d" --export "$d/model.rpvk" "${resume[@]}"
+        # Both histograms show the layer where plain BN's outliers are worst.
+        "$train" report --checkpoint "$d/checkpoint.pt" "${thr[@]}" --histogram "$d/histogram.tsv" \
+          --layer "$(worst_layer "$out/bn/fp32/outliers.json")" >/dev/null
+        ;;
+      tune|quant)
+        [[ -f "$d/quant-checkpoint.pt" ]] && resume=(--resume)
+        local lr_flag epochs=$FT_EPOCHS
+        if [[ "$kind" == tune ]]; then
+          lr_flag="${dir##*-lr}"
+          epochs=1
+        elif [[ "$method" == ptq ]]; then
+          lr_flag=0.01
+        else
+          lr_flag="$(best_lr "$out" "$method" "$TUNE_LRS")"
+        fi
+        "$train" quantize --checkpoint "$out/$norm/fp32/checkpoint.pt" --method "$method" \
+          --bits "$bits" --first-last-bits 8 --epochs "$epochs" --lr "$lr_flag" --seed "$SEED" \
+          "${thr[@]}" --out "$d" --export "$d/model.rpvk" "${resume[@]}"
+        ;;
+    esac
+  done
+
+  # Every exported model goes through the engine on Vulkan: those are the table's figures.
+  local models=() f
+  while IFS= read -r f; do models+=("$f"); done < <(find "$out" -name model.rpvk | sort)
+  k=0
+  for f in "${models[@]}"; do
+    k=$((k + 1))
+    local d
+    d="$(dirname "$f")"
+    [[ -f "$d/engine.json" && "$d/engine.json" -nt "$f" ]] && continue
+    printf '[eval %d/%d] %s  (%s elapsed)\n' "$k" "${#models[@]}" "${d#"$out"/}" "$(elapsed $start)"
+    "$repvk" eval "$f" --batch 256 --json --progress >"$d/engine.json.tmp"
+    mv "$d/engine.json.tmp" "$d/engine.json"
+  done
+
+  local collect_args=(--runs "$out" --elapsed "$((SECONDS - start))"
+                      --settings "epochs=$EPOCHS ft_epochs=$FT_EPOCHS val=$VAL seed=$SEED tune_lrs=$TUNE_LRS")
+  [[ $docs == 1 ]] && collect_args+=(--docs "$root/docs")
+  python3 "$root/tools/reproduce/collect.py" "${collect_args[@]}"
+  echo "reproduce: finished in $(elapsed $start)"
+}
+
+elapsed() { local s=$((SECONDS - $1)); printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)); }
+
+worst_layer() {
+  python3 -c 'import json,sys; L=json.load(open(sys.argv[1]))["layers"]; print(max(L, key=lambda l: l["max_abs_over_std"])["name"])' "$1"
+}
+
+# The tuning cell with the best validation accuracy for `method` gives its learning rate.
+best_lr() {
+  local out="$1" method="$2" lrs="$3"
+  python3 - "$out" "$method" $lrs <<'EOF'
+import json, sys
+out, method, lrs = sys.argv[1], sys.argv[2], sys.argv[3:]
+best = max(lrs, key=lambda lr: json.load(open(f"{out}/tune/{method}-lr{lr}/result.json"))["val_accuracy"])
+print(best)
+EOF
+}
+
+# Defining everything in functions first means an edit to this file cannot change a
+# run that is already going: bash has parsed main before it starts.
+main "$@"

@@ -504,8 +504,12 @@ void Device::submit(VkCommandBuffer cmd, VkFence fence) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd;
+  submit(&si, 1, fence);
+}
+
+void Device::submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence) {
   std::lock_guard<std::mutex> lock(*queue_mutex_);
-  vk_check(vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
+  vk_check(vkQueueSubmit(queue_, count, submits, fence), "vkQueueSubmit");
 }
 
 void Device::submit_and_wait(VkCommandBuffer cmd) {

@@ -217,11 +217,14 @@ CommandContext::CommandContext(Device& device) : device_(device) {
 
 CommandContext::~CommandContext() {
   VkDevice dev = device_.handle();
+  // Never free a command buffer the GPU may still execute.
+  if (pending_) vkWaitForFences(dev, 1, &fence_, VK_TRUE, UINT64_MAX);
   vkDestroyFence(dev, fence_, nullptr);
   vkDestroyCommandPool(dev, pool_, nullptr);
 }
 
 VkCommandBuffer CommandContext::begin() {
+  wait();
   vk_check(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
@@ -233,7 +236,42 @@ void CommandContext::end_submit_wait() {
   vk_check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
   vk_check(vkResetFences(device_.handle(), 1, &fence_), "vkResetFences");
   device_.submit(cmd_, fence_);
+  pending_ = true;
+  wait();
+}
+
+void CommandContext::end_submit(const SubmitSync& sync) {
+  if (sync.wait_stages.size() != sync.wait_semaphores.size())
+    throw Error("SubmitSync: " + std::to_string(sync.wait_semaphores.size()) +
+                " wait semaphores but " + std::to_string(sync.wait_stages.size()) + " wait stages");
+  vk_check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+  vk_check(vkResetFences(device_.handle(), 1, &fence_), "vkResetFences");
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.waitSemaphoreCount = static_cast<uint32_t>(sync.wait_semaphores.size());
+  si.pWaitSemaphores = sync.wait_semaphores.data();
+  si.pWaitDstStageMask = sync.wait_stages.data();
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cmd_;
+  si.signalSemaphoreCount = static_cast<uint32_t>(sync.signal_semaphores.size());
+  si.pSignalSemaphores = sync.signal_semaphores.data();
+  device_.submit(&si, 1, fence_);
+  pending_ = true;
+  // A fence on an empty submission signals once all earlier work on the queue is done.
+  if (sync.fence != VK_NULL_HANDLE) device_.submit(nullptr, 0, sync.fence);
+}
+
+bool CommandContext::done() const {
+  if (!pending_) return true;
+  const VkResult r = vkGetFenceStatus(device_.handle(), fence_);
+  if (r == VK_NOT_READY) return false;
+  vk_check(r, "vkGetFenceStatus");
+  return true;
+}
+
+void CommandContext::wait() {
+  if (!pending_) return;
   vk_check(vkWaitForFences(device_.handle(), 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  pending_ = false;
 }
 
 }  // namespace repvk

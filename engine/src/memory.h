@@ -7,6 +7,7 @@
 #include <vulkan/vulkan.h>
 
 #include "repvk/device.h"
+#include "repvk/image_input.h"
 
 namespace repvk {
 
@@ -72,8 +73,13 @@ class CommandContext {
   CommandContext(const CommandContext&) = delete;
   CommandContext& operator=(const CommandContext&) = delete;
 
-  VkCommandBuffer begin();         // resets and begins (one-time submit)
+  VkCommandBuffer begin();         // waits for a pending submission, resets, begins
   void end_submit_wait();          // ends, submits, waits on the fence
+  // Ends and submits with `sync`'s semaphores without waiting; sync.fence, when set,
+  // is signalled by an empty submission right after (a batch has only one fence).
+  void end_submit(const SubmitSync& sync);
+  bool done() const;               // true when no submission is pending any more
+  void wait();                     // blocks until the last submission finished
   VkCommandBuffer handle() const { return cmd_; }
 
  private:
@@ -81,6 +87,7 @@ class CommandContext {
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
   VkFence fence_ = VK_NULL_HANDLE;
+  bool pending_ = false;
 };
 
 }  // namespace repvk

@@ -15,6 +15,7 @@
 #include "ops/conv3x3.h"
 #include "ops/fully_connected.h"
 #include "ops/global_avg_pool.h"
+#include "ops/preprocess_image.h"
 #include "ops/softmax.h"
 #include "pipeline.h"
 #include "repvk/error.h"
@@ -112,6 +113,11 @@ struct Network::Impl {
   double total_ms = 0;
   std::unique_ptr<CommandContext> commands;
 
+  // GPU image input (created on first use; see the end of this file).
+  std::unique_ptr<PreprocessImageOp> image_op;
+  std::unique_ptr<CommandContext> image_commands;
+  bool image_result_pending = false;  // an image classification was recorded or submitted
+
   Impl(Device& d, const Model& m, const NetworkOptions& o) : device(d), model(m), options(o) {}
   ~Impl() {
     if (timestamps) vkDestroyQueryPool(device.handle(), timestamps, nullptr);
@@ -121,7 +127,10 @@ struct Network::Impl {
   size_t act_elem_bytes() const { return fp16() ? 2 : 4; }
 
   void build();
-  void record(VkCommandBuffer cmd, uint32_t batch, bool read_logits);
+  // host_input: the input comes from the host (staging copy, timestamps); false for
+  // the GPU image path, whose preprocess dispatch has already written `input`.
+  void record(VkCommandBuffer cmd, uint32_t batch, bool read_logits, bool host_input = true);
+  void record_image(VkCommandBuffer cmd, const ImageInput& image);
   void run_chunk(const float* in, uint32_t batch, float* out, bool read_logits);
   // Splits `batch` into chunks: short submissions keep integrated GPUs clear of
   // driver watchdogs, and every buffer stays under maxStorageBufferRange.
@@ -132,6 +141,7 @@ std::vector<float> Network::Impl::run(const float* in, uint32_t batch, bool read
   const uint32_t classes = model.num_classes();
   const size_t per_image = size_t(model.input.channels) * model.input.height * model.input.width;
   std::vector<float> out(size_t(batch) * classes);
+  if (image_commands) image_commands->wait();  // it shares the input and output buffers
   std::fill(layer_ms.begin(), layer_ms.end(), 0.0);
   total_ms = 0;
   for (uint32_t done = 0; done < batch;) {
@@ -181,7 +191,8 @@ void Network::Impl::build() {
   }
   chunk = std::max<uint32_t>(chunk, 1);
 
-  cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path);
+  cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path,
+                                          options.pipeline_cache);
   descriptors = std::make_unique<DescriptorArena>(device, static_cast<uint32_t>(layers),
                                                   static_cast<uint32_t>(layers * 5));
 
@@ -258,20 +269,22 @@ void Network::Impl::build() {
   }
 }
 
-void Network::Impl::record(VkCommandBuffer cmd, uint32_t batch, bool read_logits) {
+void Network::Impl::record(VkCommandBuffer cmd, uint32_t batch, bool read_logits,
+                           bool host_input) {
   const uint32_t classes = model.num_classes();
-  if (input_staging.valid()) {
+  const bool timed = timestamps != VK_NULL_HANDLE && host_input;
+  if (host_input && input_staging.valid()) {
     VkBufferCopy region{0, 0, input.size() / chunk * batch};
     vkCmdCopyBuffer(cmd, input_staging.handle(), input.handle(), 1, &region);
     record_compute_barrier(cmd);
   }
-  if (timestamps) {
+  if (timed) {
     vkCmdResetQueryPool(cmd, timestamps, 0, static_cast<uint32_t>(ops.size() + 1));
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, timestamps, 0);
   }
   for (size_t i = 0; i < ops.size(); ++i) {
     std::visit([&](const auto& op) { op->record(cmd, batch); }, ops[i]);
-    if (timestamps)
+    if (timed)
       vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, timestamps,
                           static_cast<uint32_t>(i + 1));
     record_compute_barrier(cmd);
@@ -364,5 +377,64 @@ std::vector<LayerTiming> Network::last_timings() const {
 }
 
 double Network::last_gpu_ms() const { return impl_->timestamps ? impl_->total_ms : 0.0; }
+
+}  // namespace repvk
+
+// ---- GPU image input ----------------------------------------------------------------
+// Kept apart from the host path above: the preprocess dispatch replaces the staging
+// copy, and the result stays in host-visible memory until read_result().
+namespace repvk {
+
+void Network::Impl::record_image(VkCommandBuffer cmd, const ImageInput& image) {
+  if (!image_op)
+    image_op = std::make_unique<PreprocessImageOp>(device, cache->handle(), model.input, fp16(),
+                                                   input.handle());
+  image_op->bind(image);
+  // Earlier reads of `input` (a previous submission on this queue) before we overwrite it.
+  record_compute_barrier(cmd);
+  image_op->record(cmd, image);
+  record_compute_barrier(cmd);
+  record(cmd, 1, false, false);
+}
+
+void Network::record_classify_image(VkCommandBuffer cmd, const ImageInput& image) {
+  if (cmd == VK_NULL_HANDLE) throw Error("record_classify_image: command buffer is null");
+  if (impl_->image_commands && !impl_->image_commands->done())
+    throw Error("record_classify_image: a submit_classify_image() is still in flight");
+  impl_->record_image(cmd, image);
+  impl_->image_result_pending = true;
+}
+
+void Network::submit_classify_image(const ImageInput& image, const SubmitSync& sync) {
+  if (!impl_->image_commands)
+    impl_->image_commands = std::make_unique<CommandContext>(impl_->device);
+  PreprocessImageOp::validate(image);
+  VkCommandBuffer cmd = impl_->image_commands->begin();  // waits for a previous submission
+  impl_->record_image(cmd, image);
+  impl_->image_commands->end_submit(sync);
+  impl_->image_result_pending = true;
+}
+
+bool Network::result_ready() const {
+  return !impl_->image_commands || impl_->image_commands->done();
+}
+
+std::vector<float> Network::read_result() {
+  Impl& m = *impl_;
+  if (!m.image_result_pending)
+    throw Error("read_result: no image was classified with record_/submit_classify_image");
+  if (m.image_commands) m.image_commands->wait();
+  const Buffer& result =
+      m.output_staging.valid() ? m.output_staging : (m.has_softmax ? m.probs : m.logits);
+  result.invalidate_for_host_reads();
+  std::vector<float> out(m.model.num_classes());
+  std::memcpy(out.data(), result.mapped(), out.size() * sizeof(float));
+  return out;
+}
+
+std::vector<float> Network::classify_image(const ImageInput& image) {
+  submit_classify_image(image);
+  return read_result();
+}
 
 }  // namespace repvk

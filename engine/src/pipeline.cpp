@@ -51,7 +51,14 @@ std::string PipelineCache::default_path(const PhysicalDeviceInfo& info) {
   return base + name;
 }
 
-PipelineCache::PipelineCache(Device& device, const std::string& path) : device_(device) {
+PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed)
+    : device_(device) {
+  if (borrowed != VK_NULL_HANDLE) {
+    cache_ = borrowed;
+    borrowed_ = true;
+    path_ = "none";
+    return;
+  }
   path_ = path.empty() ? default_path(device.info()) : path;
   std::vector<char> data;
   if (path_ != "none") {
@@ -84,7 +91,7 @@ PipelineCache::~PipelineCache() {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "repvk: warning: %s\n", e.what());
   }
-  vkDestroyPipelineCache(device_.handle(), cache_, nullptr);
+  if (!borrowed_) vkDestroyPipelineCache(device_.handle(), cache_, nullptr);
 }
 
 void PipelineCache::save() const {
@@ -110,7 +117,15 @@ void PipelineCache::save() const {
 ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
                                  std::string_view shader_name, uint32_t bindings,
                                  uint32_t push_constant_bytes, const std::vector<uint32_t>& spec)
-    : device_(device), bindings_(bindings), push_bytes_(push_constant_bytes) {
+    : ComputePipeline(device, cache, shader_name,
+                      std::vector<VkDescriptorType>(bindings, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER),
+                      push_constant_bytes, spec) {}
+
+ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
+                                 std::string_view shader_name, std::vector<VkDescriptorType> types,
+                                 uint32_t push_constant_bytes, const std::vector<uint32_t>& spec)
+    : device_(device), bindings_(static_cast<uint32_t>(types.size())),
+      push_bytes_(push_constant_bytes) {
   const ShaderBlob* blob = find_shader(shader_name);
   if (!blob) throw Error("no embedded shader named \"" + std::string(shader_name) + "\"");
   if (push_constant_bytes > device.info().limits.max_push_constants)
@@ -119,15 +134,15 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
                 "allows " + std::to_string(device.info().limits.max_push_constants));
   VkDevice dev = device.handle();
 
-  std::vector<VkDescriptorSetLayoutBinding> layout_bindings(bindings);
-  for (uint32_t i = 0; i < bindings; ++i) {
+  std::vector<VkDescriptorSetLayoutBinding> layout_bindings(bindings_);
+  for (uint32_t i = 0; i < bindings_; ++i) {
     layout_bindings[i].binding = i;
-    layout_bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    layout_bindings[i].descriptorType = types[i];
     layout_bindings[i].descriptorCount = 1;
     layout_bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
   VkDescriptorSetLayoutCreateInfo set_ci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  set_ci.bindingCount = bindings;
+  set_ci.bindingCount = bindings_;
   set_ci.pBindings = layout_bindings.data();
   vk_check(vkCreateDescriptorSetLayout(dev, &set_ci, nullptr, &set_layout_),
            "vkCreateDescriptorSetLayout");

@@ -17,8 +17,10 @@ namespace repvk {
 // (the header's vendor/device/UUID are checked). Saved atomically (temp + rename).
 class PipelineCache {
  public:
-  // `path` "" = default location, "none" = in-memory only.
-  PipelineCache(Device& device, const std::string& path);
+  // `path` "" = default location, "none" = in-memory only. A non-null `borrowed`
+  // (the application's VkPipelineCache) is used instead: never loaded, saved or
+  // destroyed here, and `path` is ignored.
+  PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed = VK_NULL_HANDLE);
   ~PipelineCache();  // saves; never throws
   PipelineCache(const PipelineCache&) = delete;
   PipelineCache& operator=(const PipelineCache&) = delete;
@@ -35,6 +37,7 @@ class PipelineCache {
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   std::string path_;
   bool loaded_ = false;
+  bool borrowed_ = false;
 };
 
 // A compute pipeline with `bindings` storage buffers in set 0 (binding i = i),
@@ -44,6 +47,10 @@ class ComputePipeline {
  public:
   ComputePipeline(Device& device, VkPipelineCache cache, std::string_view shader_name,
                   uint32_t bindings, uint32_t push_constant_bytes,
+                  const std::vector<uint32_t>& spec);
+  // Same, with binding i of type types[i] (storage buffers, sampled images, ...).
+  ComputePipeline(Device& device, VkPipelineCache cache, std::string_view shader_name,
+                  std::vector<VkDescriptorType> types, uint32_t push_constant_bytes,
                   const std::vector<uint32_t>& spec);
   ~ComputePipeline();
   ComputePipeline(const ComputePipeline&) = delete;

@@ -2,6 +2,8 @@
 // host application created. No process-wide Vulkan state: two Devices can coexist.
 #pragma once
 
+#include "repvk/export.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -53,7 +55,7 @@ struct PhysicalDeviceInfo {
   DeviceLimits limits;
 };
 
-const char* device_type_name(VkPhysicalDeviceType type);
+REPVK_API const char* device_type_name(VkPhysicalDeviceType type);
 
 // One validation or driver message received by the debug messenger.
 struct DebugMessage {
@@ -92,17 +94,18 @@ struct AdoptedHandles {
 };
 
 // Lists every physical device, portability (e.g. MoltenVK) devices included.
-std::vector<PhysicalDeviceInfo> enumerate_devices();
+REPVK_API std::vector<PhysicalDeviceInfo> enumerate_devices();
 // Picks an index into `devices` according to `select` (see DeviceOptions::select).
 // Throws Error naming the selector when nothing matches.
-uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices, const std::string& select);
+REPVK_API uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices,
+                                const std::string& select);
 
 class Device {
  public:
-  static std::unique_ptr<Device> create(const DeviceOptions& options = {});
-  static std::unique_ptr<Device> adopt(const AdoptedHandles& handles,
-                                       const DeviceOptions& options = {});
-  ~Device();
+  REPVK_API static std::unique_ptr<Device> create(const DeviceOptions& options = {});
+  REPVK_API static std::unique_ptr<Device> adopt(const AdoptedHandles& handles,
+                                                 const DeviceOptions& options = {});
+  REPVK_API ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
@@ -119,14 +122,16 @@ class Device {
 
   // Finds a memory type with all `required` flags, preferring `preferred` too.
   // Returns UINT32_MAX when none exists.
-  uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
-                            VkMemoryPropertyFlags preferred) const;
+  REPVK_API uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                                      VkMemoryPropertyFlags preferred) const;
   const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
 
   // Submits one command buffer on the queue, optionally waiting on a fence.
-  void submit(VkCommandBuffer cmd, VkFence fence);
+  REPVK_API void submit(VkCommandBuffer cmd, VkFence fence);
+  // vkQueueSubmit of `count` batches under the queue lock (count 0: only the fence).
+  REPVK_API void submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence);
   // Submits and blocks until done (throws VulkanError on VK_ERROR_DEVICE_LOST etc.).
-  void submit_and_wait(VkCommandBuffer cmd);
+  REPVK_API void submit_and_wait(VkCommandBuffer cmd);
 
   // A transient command pool for one-off uploads on this device.
   VkCommandPool transient_pool() const { return transient_pool_; }

@@ -2,6 +2,8 @@
 // carries the VkResult and its name; nothing in the library calls abort().
 #pragma once
 
+#include "repvk/export.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -9,12 +11,12 @@
 
 namespace repvk {
 
-class Error : public std::runtime_error {
+class REPVK_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-class VulkanError : public Error {
+class REPVK_API VulkanError : public Error {
  public:
   VulkanError(VkResult result, const std::string& what);
   VkResult result() const { return result_; }
@@ -24,7 +26,7 @@ class VulkanError : public Error {
   VkResult result_;
 };
 
-const char* vk_result_name(VkResult result);
+REPVK_API const char* vk_result_name(VkResult result);
 
 // Throws VulkanError("<what>: <VK_NAME>") when result is an error code.
 inline void vk_check(VkResult result, const char* what) {

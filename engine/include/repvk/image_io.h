@@ -2,6 +2,8 @@
 // libstb), so PNG, JPEG, BMP, TGA, GIF (first frame), PSD, HDR, PIC and PNM all work.
 #pragma once
 
+#include "repvk/export.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,9 +21,9 @@ struct ImageLimits {
 // Decodes the file at `path` into 8-bit pixels with 1 (gray), 3 (RGB) or 4 (RGBA)
 // channels; gray+alpha files come back as gray. Throws repvk::Error naming the
 // path and the reason (cannot open, unsupported/corrupt data, too large).
-Image load_image(const std::string& path);
+REPVK_API Image load_image(const std::string& path);
 
 // Same, from an encoded buffer; `source` names it in error messages.
-Image decode_image(const uint8_t* data, size_t size, const std::string& source);
+REPVK_API Image decode_image(const uint8_t* data, size_t size, const std::string& source);
 
 }  // namespace repvk

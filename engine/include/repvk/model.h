@@ -3,6 +3,8 @@
 // It has no Vulkan dependency: the trainer links it to export, the engine to load.
 #pragma once
 
+#include "repvk/export.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -15,7 +17,7 @@ enum class LayerType : uint32_t;
 
 // Raised for any malformed or unsupported model file. what() names the file,
 // the layer (when one is involved) and the problem.
-class ModelError : public std::runtime_error {
+class REPVK_API ModelError : public std::runtime_error {
  public:
   ModelError(const std::string& source, int layer, const std::string& problem);
   // Same, with the layer's type in what(): "m.rpvk: layer 3 (conv3x3): bits 9 outside 1..8".
@@ -97,7 +99,7 @@ struct Layer {
     return type == LayerType::Conv3x3 || type == LayerType::FullyConnected;
   }
   // Number of weights in one output channel's row.
-  uint64_t row_length() const;
+  REPVK_API uint64_t row_length() const;
 };
 
 struct InputSpec {
@@ -127,34 +129,34 @@ struct TensorShape {
 // Indices are packed LSB-first, floor(32/bits) per 32-bit word, never straddling a
 // word, and each output row starts on a fresh word. A shader reads index i of a row
 // as bitfieldExtract(word[row_base + i / per_word], (i % per_word) * bits, bits).
-uint32_t indices_per_word(uint32_t bits);
-uint64_t words_per_row(uint64_t row_length, uint32_t bits);
+REPVK_API uint32_t indices_per_word(uint32_t bits);
+REPVK_API uint64_t words_per_row(uint64_t row_length, uint32_t bits);
 // Packs `rows` rows of `row_length` indices each (all < 2^bits).
-std::vector<uint32_t> pack_indices(const std::vector<uint32_t>& indices, uint64_t rows,
-                                   uint64_t row_length, uint32_t bits);
-std::vector<uint32_t> unpack_indices(const std::vector<uint32_t>& packed, uint64_t rows,
-                                     uint64_t row_length, uint32_t bits);
+REPVK_API std::vector<uint32_t> pack_indices(const std::vector<uint32_t>& indices,
+                                             uint64_t rows, uint64_t row_length, uint32_t bits);
+REPVK_API std::vector<uint32_t> unpack_indices(const std::vector<uint32_t>& packed,
+                                               uint64_t rows, uint64_t row_length, uint32_t bits);
 
 // Dense fp32 weights of a layer (decodes codebook layers).
-std::vector<float> decode_weights(const Layer& layer);
+REPVK_API std::vector<float> decode_weights(const Layer& layer);
 
 // Validates the whole model (limits, chaining, shapes, index ranges, sizes).
 // Returns the activation shape after each layer. Throws ModelError naming `source`.
-std::vector<TensorShape> validate_model(const Model& model, const std::string& source);
+REPVK_API std::vector<TensorShape> validate_model(const Model& model, const std::string& source);
 
 // ---- I/O ---------------------------------------------------------------------
-Model read_model(const std::string& path);
-Model parse_model(const uint8_t* data, size_t size, const std::string& source);
-std::vector<uint8_t> serialize_model(const Model& model);
+REPVK_API Model read_model(const std::string& path);
+REPVK_API Model parse_model(const uint8_t* data, size_t size, const std::string& source);
+REPVK_API std::vector<uint8_t> serialize_model(const Model& model);
 // Validates, serializes, writes to a temp file in the same folder, then renames.
-void write_model(const Model& model, const std::string& path);
+REPVK_API void write_model(const Model& model, const std::string& path);
 
-uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
+REPVK_API uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
 
 // IEEE binary16 conversions (round to nearest even), used for fp16 codebooks and
 // fp16 activations alike so every component rounds the same way.
-uint16_t float_to_half(float f);
-float half_to_float(uint16_t h);
+REPVK_API uint16_t float_to_half(float f);
+REPVK_API float half_to_float(uint16_t h);
 
 // ---- Statistics for `repvk info` ---------------------------------------------------
 struct LayerStats {
@@ -162,8 +164,8 @@ struct LayerStats {
   uint64_t weight_bytes = 0;   // as stored in the file (indices + codebooks + bias)
   uint64_t fp32_bytes = 0;     // the same layer with fp32 weights
 };
-std::vector<LayerStats> model_stats(const Model& model);
+REPVK_API std::vector<LayerStats> model_stats(const Model& model);
 
-const char* layer_type_name(LayerType t);
+REPVK_API const char* layer_type_name(LayerType t);
 
 }  // namespace repvk

@@ -10,6 +10,8 @@
 #include <vulkan/vulkan.h>
 
 #include "repvk/device.h"
+#include "repvk/export.h"
+#include "repvk/image_input.h"
 #include "repvk/model.h"
 
 namespace repvk {
@@ -19,16 +21,16 @@ enum class Precision {
   Fp32,  // Vulkan 1.1 core only; always available
   Fp16,  // fp16 activation storage, fp32 accumulation; throws if unsupported
 };
-const char* precision_name(Precision p);
+REPVK_API const char* precision_name(Precision p);
 
 // The conv3x3 kernel. Direct is the first correct version (shaders/conv3x3.comp), kept
 // as the baseline that speedups are measured against; Tiled is the register-blocked
 // kernel (shaders/conv3x3_tiled.comp). Auto takes $REPVK_CONV (direct|tiled) when set,
 // else Tiled, which measured faster on every layer (docs/benchmarks.md, "Kernel log").
 enum class ConvAlgorithm { Auto, Direct, Tiled };
-const char* conv_algorithm_name(ConvAlgorithm a);
+REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
 // "auto", "direct", "tiled"; throws repvk::Error on anything else.
-ConvAlgorithm parse_conv_algorithm(const std::string& name);
+REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);
 
 struct NetworkOptions {
   Precision precision = Precision::Auto;
@@ -41,6 +43,10 @@ struct NetworkOptions {
   // Pipeline cache file. "" = default ($XDG_CACHE_HOME or ~/.cache)/repvk/pipelines-<device>.bin;
   // "none" disables persistence.
   std::string pipeline_cache_path;
+  // The application's own VkPipelineCache (borrowed: never destroyed, saved or
+  // loaded by repvk). When set, pipeline_cache_path is ignored and repvk's pipelines
+  // land in the app's cache, which it persists however it already does.
+  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
 };
 
 struct LayerTiming {
@@ -56,39 +62,66 @@ struct Image {
 
 // Resizes (bilinear), converts gray/RGB to the model's channel count and normalizes
 // with the model's mean/std; returns CHW floats of size input.channels*height*width.
-std::vector<float> preprocess(const Image& image, const InputSpec& input);
+REPVK_API std::vector<float> preprocess(const Image& image, const InputSpec& input);
 
 struct Prediction {
   uint32_t label = 0;
   float probability = 0;
 };
 // Top-k labels of one probability vector, highest first.
-std::vector<Prediction> top_k(const float* probabilities, uint32_t num_classes, uint32_t k);
+REPVK_API std::vector<Prediction> top_k(const float* probabilities, uint32_t num_classes,
+                                        uint32_t k);
 
 class Network {
  public:
-  Network(Device& device, const Model& model, const NetworkOptions& options = {});
-  ~Network();
+  REPVK_API Network(Device& device, const Model& model, const NetworkOptions& options = {});
+  REPVK_API ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
-  const Model& model() const;
-  Precision precision() const;  // resolved: never Auto
-  ConvAlgorithm conv_algorithm() const;  // resolved: never Auto
-  uint32_t num_classes() const;
-  uint32_t input_size() const;  // floats per image (C*H*W)
+  REPVK_API const Model& model() const;
+  REPVK_API Precision precision() const;  // resolved: never Auto
+  REPVK_API ConvAlgorithm conv_algorithm() const;  // resolved: never Auto
+  REPVK_API uint32_t num_classes() const;
+  REPVK_API uint32_t input_size() const;  // floats per image (C*H*W)
 
   // N preprocessed images (NCHW, input_size() floats each) in, N*num_classes
   // probabilities out. Batches beyond max_batch are split into several submissions.
-  std::vector<float> infer(const float* input, uint32_t batch);
+  REPVK_API std::vector<float> infer(const float* input, uint32_t batch);
   // Same, but returns the output of the last layer before softmax (logits).
-  std::vector<float> infer_logits(const float* input, uint32_t batch);
+  REPVK_API std::vector<float> infer_logits(const float* input, uint32_t batch);
   // Single image convenience: decode-free path from an Image.
-  std::vector<float> classify(const Image& image);
+  REPVK_API std::vector<float> classify(const Image& image);
+
+  // ---- Classifying an application's VkImage (docs/embedding.md) -------------------
+  // One image per call, no host round trip: a compute shader resizes, converts and
+  // normalizes the image into the input buffer, then the whole network runs. The
+  // result lands in host-visible memory; read it with read_result() once the work has
+  // completed. One classification may be in flight per Network: do not record or
+  // submit another, nor call infer(), before the previous one completed.
+
+  // Records everything into the application's command buffer, which must be in the
+  // recording state, outside a render pass, and allocated from a pool of
+  // device().queue_family(). The app submits it and waits (fence, semaphore, idle)
+  // before read_result(). Recording again for the same view and layout leaves earlier
+  // recordings valid, so a command buffer can be recorded once and resubmitted.
+  REPVK_API void record_classify_image(VkCommandBuffer cmd, const ImageInput& image);
+  // Same, on repvk's own command buffer and queue: waits on sync's semaphores, signals
+  // its semaphores and fence. Returns without blocking.
+  REPVK_API void submit_classify_image(const ImageInput& image, const SubmitSync& sync = {});
+  // False while a submit_classify_image() is still executing (never blocks).
+  REPVK_API bool result_ready() const;
+  // The probabilities (logits when the model has no softmax) of the last image
+  // classified through the two calls above: num_classes() floats. After
+  // submit_classify_image() it waits for completion; after record_classify_image()
+  // the application must already have waited for its submission.
+  REPVK_API std::vector<float> read_result();
+  // submit_classify_image + read_result: blocking convenience.
+  REPVK_API std::vector<float> classify_image(const ImageInput& image);
 
   // Per-layer GPU times of the last infer() call; empty without timestamp support.
-  std::vector<LayerTiming> last_timings() const;
-  double last_gpu_ms() const;
+  REPVK_API std::vector<LayerTiming> last_timings() const;
+  REPVK_API double last_gpu_ms() const;
 
   struct Impl;
 

@@ -3,6 +3,8 @@
 // trained model is bundled. Weights are scaled (He-style) so activations stay O(1).
 #pragma once
 
+#include "repvk/export.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,14 +32,14 @@ struct SyntheticConfig {
 
 // Presets: "small" (1x28x28, 10 classes), "A0", "A1", "B0" (3x224x224, 1000 classes).
 // Throws std::invalid_argument for an unknown preset name.
-SyntheticConfig synthetic_preset(const std::string& preset);
-std::vector<std::string> synthetic_preset_names();
+REPVK_API SyntheticConfig synthetic_preset(const std::string& preset);
+REPVK_API std::vector<std::string> synthetic_preset_names();
 
-Model make_synthetic_model(const SyntheticConfig& config);
+REPVK_API Model make_synthetic_model(const SyntheticConfig& config);
 
 // Quantizes dense fp32 weights of `layer` in place to a codebook encoding with
 // `bits` bits via deterministic 1-D k-means (used for synthetic models and tests).
-void quantize_layer_kmeans(Layer& layer, uint32_t bits, CodebookGranularity granularity,
-                           uint64_t seed);
+REPVK_API void quantize_layer_kmeans(Layer& layer, uint32_t bits,
+                                     CodebookGranularity granularity, uint64_t seed);
 
 }  // namespace repvk

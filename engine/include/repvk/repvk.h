@@ -1,0 +1,177 @@
+/* repvk C API: opaque handles and status codes over the C++ API, for C, Rust,
+ * Python (ctypes) and game engines. Pure C99; no function here throws or aborts.
+ *
+ * Errors: every fallible call returns a repvk_status. The message of the last failure
+ * is kept per handle (repvk_device_last_error, repvk_network_last_error, valid until
+ * the next failing call on that handle) and per thread (repvk_last_error, for calls
+ * that failed before a handle existed). Messages name the file, layer or Vulkan
+ * result involved.
+ *
+ * Ownership: *_create / *_load / *_adopt return a handle the caller destroys with the
+ * matching *_destroy, networks before their device. Vulkan handles passed in are
+ * borrowed and never destroyed. Strings returned are owned by repvk.
+ *
+ * Threads: a handle may be used by one thread at a time. Different networks, also on
+ * one device, may be used concurrently from different threads; repvk serializes its
+ * own queue submissions per device.
+ */
+#ifndef REPVK_REPVK_H
+#define REPVK_REPVK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+#include "repvk/export.h"
+#include "repvk/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum repvk_status {
+  REPVK_OK = 0,
+  REPVK_ERROR_INVALID_ARGUMENT = -1, /* null pointer, bad size, bad option */
+  REPVK_ERROR_MODEL = -2,            /* model file missing, malformed or unsupported */
+  REPVK_ERROR_VULKAN = -3,           /* a Vulkan call failed (device lost, out of memory) */
+  REPVK_ERROR_ENGINE = -4,           /* refused: device limits or features, a bad image,
+                                        calls out of order; the message says which */
+  REPVK_ERROR_NOT_READY = -5,        /* no result yet */
+  REPVK_ERROR_INTERNAL = -6          /* anything else; the message says what */
+} repvk_status;
+
+typedef struct repvk_device repvk_device;
+typedef struct repvk_network repvk_network;
+
+/* Version of the library actually loaded (compare with REPVK_VERSION from the header). */
+REPVK_API const char* repvk_version_string(void);
+REPVK_API uint32_t repvk_version(void);
+REPVK_API uint32_t repvk_model_format_version(void);
+/* "REPVK_OK", "REPVK_ERROR_MODEL", ... */
+REPVK_API const char* repvk_status_name(repvk_status status);
+/* Message of the last failed call on this thread ("" if none). */
+REPVK_API const char* repvk_last_error(void);
+
+/* Called for each validation/driver message: severity is a
+ * VkDebugUtilsMessageSeverityFlagBitsEXT value. May run on any thread. */
+typedef void (*repvk_debug_callback)(void* user, int severity, const char* id,
+                                     const char* text);
+
+typedef struct repvk_device_options {
+  const char* select;     /* NULL or "": automatic; index or name substring */
+  int validation;         /* nonzero: VK_LAYER_KHRONOS_validation (owned devices only) */
+  int force_fp32;         /* nonzero: never use fp16 storage */
+  repvk_debug_callback on_debug_message; /* NULL: print to stderr */
+  void* debug_user;
+} repvk_device_options;
+
+/* Fills *options with the defaults. */
+REPVK_API void repvk_device_options_init(repvk_device_options* options);
+
+/* Creates an instance and device owned by repvk. options may be NULL. */
+REPVK_API repvk_status repvk_device_create(const repvk_device_options* options,
+                                           repvk_device** out);
+
+/* Borrowed handles of the application's device; none is ever destroyed by repvk.
+ * The queue must support compute. An application that submits to the same queue
+ * from other threads must not do so while a repvk call is running (the C API has no
+ * way to share the application's queue lock). */
+typedef struct repvk_adopted_handles {
+  VkInstance instance;
+  VkPhysicalDevice physical_device;
+  VkDevice device;
+  VkQueue queue;
+  uint32_t queue_family;
+  int storage_16bit_enabled; /* the app enabled storageBuffer16BitAccess */
+} repvk_adopted_handles;
+
+REPVK_API repvk_status repvk_device_adopt(const repvk_adopted_handles* handles,
+                                          const repvk_device_options* options,
+                                          repvk_device** out);
+REPVK_API void repvk_device_destroy(repvk_device* device);
+REPVK_API const char* repvk_device_name(const repvk_device* device);
+REPVK_API uint32_t repvk_device_queue_family(const repvk_device* device);
+REPVK_API const char* repvk_device_last_error(const repvk_device* device);
+
+typedef enum repvk_precision {
+  REPVK_PRECISION_AUTO = 0,
+  REPVK_PRECISION_FP32 = 1,
+  REPVK_PRECISION_FP16 = 2
+} repvk_precision;
+
+typedef struct repvk_network_options {
+  repvk_precision precision;
+  uint32_t max_batch;              /* images per submission; default 16 */
+  const char* pipeline_cache_path; /* NULL or "": default location; "none": off */
+  VkPipelineCache pipeline_cache;  /* the app's cache (borrowed), or VK_NULL_HANDLE */
+} repvk_network_options;
+
+REPVK_API void repvk_network_options_init(repvk_network_options* options);
+
+/* Reads, validates (format version included) and uploads a model file. */
+REPVK_API repvk_status repvk_network_load(repvk_device* device, const char* model_path,
+                                          const repvk_network_options* options,
+                                          repvk_network** out);
+/* Same from memory; `source` names the data in messages. */
+REPVK_API repvk_status repvk_network_load_memory(repvk_device* device, const void* data,
+                                                 size_t size, const char* source,
+                                                 const repvk_network_options* options,
+                                                 repvk_network** out);
+REPVK_API void repvk_network_destroy(repvk_network* network);
+REPVK_API const char* repvk_network_last_error(const repvk_network* network);
+
+REPVK_API uint32_t repvk_network_num_classes(const repvk_network* network);
+/* NULL for a label out of range. */
+REPVK_API const char* repvk_network_class_name(const repvk_network* network, uint32_t label);
+/* Model input: channels, height, width (any pointer may be NULL). */
+REPVK_API void repvk_network_input_shape(const repvk_network* network, uint32_t* channels,
+                                         uint32_t* height, uint32_t* width);
+
+/* batch preprocessed images (NCHW floats, channels*height*width each) in,
+ * batch*num_classes probabilities out; `capacity` is the number of floats `out` holds. */
+REPVK_API repvk_status repvk_network_infer(repvk_network* network, const float* input,
+                                           uint32_t batch, float* out, size_t capacity);
+/* Same, the logits before softmax. */
+REPVK_API repvk_status repvk_network_infer_logits(repvk_network* network, const float* input,
+                                                  uint32_t batch, float* out, size_t capacity);
+/* One 8-bit image on the host (interleaved, 1/2/3/4 channels): resized, converted and
+ * normalized like the model expects, then classified. */
+REPVK_API repvk_status repvk_network_classify_pixels(repvk_network* network,
+                                                     const uint8_t* pixels, uint32_t width,
+                                                     uint32_t height, uint32_t channels,
+                                                     float* out, size_t capacity);
+
+/* An application's VkImage (see repvk/image_input.h and docs/embedding.md; the C
+ * struct mirrors repvk::ImageInput without the region of interest and transfers). */
+typedef struct repvk_image_input {
+  VkImageView view;
+  VkImageLayout layout; /* SHADER_READ_ONLY_OPTIMAL or GENERAL */
+  uint32_t width, height;
+  uint32_t channels;    /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+  int srgb;             /* the view has an _SRGB format */
+  VkImage image;        /* optional: repvk records the visibility barrier itself */
+} repvk_image_input;
+
+/* Records the classification into the app's command buffer (recording, outside a
+ * render pass, from a pool of repvk_device_queue_family()). After the app's own
+ * wait on that submission, repvk_network_read_result() returns the probabilities. */
+REPVK_API repvk_status repvk_network_record_classify_image(repvk_network* network,
+                                                           VkCommandBuffer cmd,
+                                                           const repvk_image_input* image);
+/* Submits on repvk's queue: waits on wait_semaphores (at compute stage), then signals
+ * signal_semaphore and fence when they are not VK_NULL_HANDLE. Returns at once. */
+REPVK_API repvk_status repvk_network_submit_classify_image(
+    repvk_network* network, const repvk_image_input* image, const VkSemaphore* wait_semaphores,
+    uint32_t wait_count, VkSemaphore signal_semaphore, VkFence fence);
+/* REPVK_OK when the last submitted classification finished, else REPVK_ERROR_NOT_READY. */
+REPVK_API repvk_status repvk_network_poll(repvk_network* network);
+/* num_classes probabilities of the last image classification (waits for a submitted one). */
+REPVK_API repvk_status repvk_network_read_result(repvk_network* network, float* out,
+                                                 size_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REPVK_REPVK_H */

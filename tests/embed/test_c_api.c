@@ -1,0 +1,171 @@
+/* The C API, compiled as C99 and linked against librepvk.so: versions, an owned device
+ * with validation on (any message fails), model load errors, inference checked against
+ * the CPU reference written by make_c_api_fixture, argument errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repvk/repvk.h"
+
+static int failures = 0;
+static int debug_messages = 0;
+
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+
+#define CHECK_STATUS(call, want)                                                      \
+  do {                                                                                \
+    repvk_status s_ = (call);                                                         \
+    if (s_ != (want)) {                                                               \
+      fprintf(stderr, "%s:%d: %s returned %s, expected %s (%s)\n", __FILE__, __LINE__, \
+              #call, repvk_status_name(s_), repvk_status_name(want), repvk_last_error()); \
+      ++failures;                                                                     \
+    }                                                                                 \
+  } while (0)
+
+static void on_debug(void* user, int severity, const char* id, const char* text) {
+  (void)user;
+  fprintf(stderr, "validation message (severity %d): %s: %s\n", severity, id, text);
+  ++debug_messages;
+}
+
+/* Reads a whole file; *count receives the number of `elem`-byte elements. */
+static void* read_file(const char* dir, const char* name, size_t elem, size_t* count) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE* f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "cannot open %s\n", path);
+    exit(1);
+  }
+  fseek(f, 0, SEEK_END);
+  const long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  void* data = malloc((size_t)size);
+  if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
+    fprintf(stderr, "cannot read %s\n", path);
+    exit(1);
+  }
+  fclose(f);
+  *count = (size_t)size / elem;
+  return data;
+}
+
+static double max_abs_diff(const float* a, const float* b, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = fabs((double)a[i] - (double)b[i]);
+    if (!(d <= worst)) worst = d; /* NaN counts as the worst */
+  }
+  return worst;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_c_api FIXTURE_DIR\n");
+    return 2;
+  }
+  const char* dir = argv[1];
+  char path[4096];
+
+  /* The header and the loaded library agree. */
+  CHECK(strcmp(repvk_version_string(), REPVK_VERSION_STRING) == 0);
+  CHECK(repvk_version() == REPVK_VERSION);
+  CHECK(repvk_model_format_version() == REPVK_MODEL_FORMAT_VERSION);
+  CHECK(strcmp(repvk_status_name(REPVK_ERROR_MODEL), "REPVK_ERROR_MODEL") == 0);
+
+  CHECK_STATUS(repvk_device_create(NULL, NULL), REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_last_error(), "out is NULL") != NULL);
+
+  repvk_device_options dopt;
+  repvk_device_options_init(&dopt);
+  dopt.validation = 1;
+  dopt.on_debug_message = on_debug;
+  repvk_device* device = NULL;
+  CHECK_STATUS(repvk_device_create(&dopt, &device), REPVK_OK);
+  if (!device) return 1;
+  printf("device: %s (queue family %u)\n", repvk_device_name(device),
+         repvk_device_queue_family(device));
+
+  repvk_network_options nopt;
+  repvk_network_options_init(&nopt);
+  nopt.pipeline_cache_path = "none";
+  nopt.precision = REPVK_PRECISION_FP32;
+  repvk_network* network = NULL;
+
+  /* A missing file and a file that is not a model: error code, and a message naming it. */
+  snprintf(path, sizeof path, "%s/no-such-model.rpvk", dir);
+  CHECK_STATUS(repvk_network_load(device, path, &nopt, &network), REPVK_ERROR_MODEL);
+  CHECK(network == NULL);
+  CHECK(strstr(repvk_device_last_error(device), "no-such-model.rpvk") != NULL);
+  CHECK(strstr(repvk_last_error(), "no-such-model.rpvk") != NULL);
+  snprintf(path, sizeof path, "%s/garbage.rpvk", dir);
+  FILE* g = fopen(path, "wb");
+  CHECK(g != NULL);
+  if (g) {
+    fputs("definitely not a repvk model\n", g);
+    fclose(g);
+  }
+  CHECK_STATUS(repvk_network_load(device, path, &nopt, &network), REPVK_ERROR_MODEL);
+  CHECK(strstr(repvk_device_last_error(device), "garbage.rpvk") != NULL);
+  printf("expected error: %s\n", repvk_device_last_error(device));
+  CHECK_STATUS(repvk_network_load(device, NULL, &nopt, &network), REPVK_ERROR_INVALID_ARGUMENT);
+
+  snprintf(path, sizeof path, "%s/model.rpvk", dir);
+  CHECK_STATUS(repvk_network_load(device, path, &nopt, &network), REPVK_OK);
+  if (!network) return 1;
+  uint32_t c = 0, h = 0, w = 0;
+  repvk_network_input_shape(network, &c, &h, &w);
+  CHECK(c == 3 && h == 20 && w == 24);
+  const uint32_t classes = repvk_network_num_classes(network);
+  CHECK(classes == 7);
+  CHECK(repvk_network_class_name(network, 0) != NULL);
+  CHECK(repvk_network_class_name(network, classes) == NULL);
+
+  size_t n_input = 0, n_expected = 0;
+  float* input = read_file(dir, "input.f32", sizeof(float), &n_input);
+  float* expected = read_file(dir, "expected.f32", sizeof(float), &n_expected);
+  CHECK(n_input == 2u * c * h * w && n_expected == 2u * classes);
+  float probs[64];
+  CHECK_STATUS(repvk_network_infer(network, input, 2, probs, 64), REPVK_OK);
+  CHECK(max_abs_diff(probs, expected, n_expected) <= 1e-4);
+  float logits[64];
+  CHECK_STATUS(repvk_network_infer_logits(network, input, 2, logits, 64), REPVK_OK);
+  CHECK(max_abs_diff(logits, expected, n_expected) > 1e-3); /* logits are not probabilities */
+
+  /* Too small an output buffer is refused before anything is written past it. */
+  CHECK_STATUS(repvk_network_infer(network, input, 2, probs, classes), REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "floats") != NULL);
+  CHECK_STATUS(repvk_network_infer(network, NULL, 1, probs, 64), REPVK_ERROR_INVALID_ARGUMENT);
+
+  size_t n_pixels = 0, n_expected_pixels = 0;
+  unsigned char* pixels = read_file(dir, "pixels.u8", 1, &n_pixels);
+  float* expected_pixels = read_file(dir, "expected_pixels.f32", sizeof(float), &n_expected_pixels);
+  CHECK(n_pixels == 33u * 27u * 3u && n_expected_pixels == classes);
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, 33, 27, 3, probs, 64), REPVK_OK);
+  CHECK(max_abs_diff(probs, expected_pixels, classes) <= 1e-4);
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, 33, 27, 5, probs, 64),
+               REPVK_ERROR_ENGINE);
+  CHECK(strstr(repvk_network_last_error(network), "channel") != NULL);
+
+  /* GPU-image calls in the wrong order are errors, not crashes. */
+  CHECK_STATUS(repvk_network_read_result(network, probs, 64), REPVK_ERROR_ENGINE);
+  CHECK_STATUS(repvk_network_poll(network), REPVK_OK);
+
+  repvk_network_destroy(network);
+  repvk_device_destroy(device);
+  free(input);
+  free(expected);
+  free(pixels);
+  free(expected_pixels);
+  CHECK(debug_messages == 0);
+  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+  else printf("all C API checks passed\n");
+  return failures ? 1 : 0;
+}

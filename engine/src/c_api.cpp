@@ -208,6 +208,10 @@ const char* repvk_device_last_error(const repvk_device* device) {
   return device ? device->last_error.c_str() : "";
 }
 
+uint64_t repvk_device_allocated_bytes(const repvk_device* device) {
+  return device ? device->device->allocated_bytes() : 0;
+}
+
 void repvk_network_options_init(repvk_network_options* options) {
   if (!options) return;
   *options = repvk_network_options{};

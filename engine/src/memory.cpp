@@ -64,6 +64,8 @@ Buffer::Buffer(Device& device, VkDeviceSize bytes, MemoryUsage usage) : device_(
     release();
     throw VulkanError(r, "vkAllocateMemory(" + std::to_string(req.size) + " bytes)");
   }
+  allocated_ = req.size;
+  device.allocated_bytes_.fetch_add(allocated_);
   r = vkBindBufferMemory(dev, buffer_, memory_, 0);
   if (r != VK_SUCCESS) {
     release();
@@ -93,6 +95,7 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
     mapped_ = std::exchange(o.mapped_, nullptr);
     coherent_ = o.coherent_;
+    allocated_ = std::exchange(o.allocated_, 0);
   }
   return *this;
 }
@@ -103,6 +106,8 @@ void Buffer::release() noexcept {
   if (mapped_) vkUnmapMemory(dev, memory_);
   if (buffer_) vkDestroyBuffer(dev, buffer_, nullptr);
   if (memory_) vkFreeMemory(dev, memory_, nullptr);
+  device_->allocated_bytes_.fetch_sub(allocated_);
+  allocated_ = 0;
   buffer_ = VK_NULL_HANDLE;
   memory_ = VK_NULL_HANDLE;
   mapped_ = nullptr;

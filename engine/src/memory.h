@@ -50,6 +50,7 @@ class Buffer {
   VkDeviceSize size_ = 0;
   void* mapped_ = nullptr;
   bool coherent_ = true;
+  VkDeviceSize allocated_ = 0;  // counted in Device::allocated_bytes()
 };
 
 // Copies host data into a buffer: directly when mapped, otherwise through a

@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   snprintf(path, sizeof path, "%s/model.rpvk", dir);
   CHECK_STATUS(repvk_network_load(device, path, &nopt, &network), REPVK_OK);
   if (!network) return 1;
+  CHECK(repvk_device_allocated_bytes(device) > 0);
   uint32_t c = 0, h = 0, w = 0;
   repvk_network_input_shape(network, &c, &h, &w);
   CHECK(c == 3 && h == 20 && w == 24);
@@ -159,6 +160,7 @@ int main(int argc, char** argv) {
   CHECK_STATUS(repvk_network_poll(network), REPVK_OK);
 
   repvk_network_destroy(network);
+  CHECK(repvk_device_allocated_bytes(device) == 0);
   repvk_device_destroy(device);
   free(input);
   free(expected);

@@ -402,27 +402,5 @@ TEST_F(GpuTest, ImageInputErrorsAreClear) {
   EXPECT_NE(message(in).find("SHADER_READ_ONLY_OPTIMAL"), std::string::npos);
 }
 
-// The application's VkPipelineCache receives repvk's pipelines and survives the Network.
-TEST_F(GpuTest, BorrowedPipelineCache) {
-  VkDevice dev = device().handle();
-  VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  VkPipelineCache cache = VK_NULL_HANDLE;
-  ASSERT_EQ(vkCreatePipelineCache(dev, &ci, nullptr, &cache), VK_SUCCESS);
-  size_t empty = 0;
-  ASSERT_EQ(vkGetPipelineCacheData(dev, cache, &empty, nullptr), VK_SUCCESS);
-  {
-    NetworkOptions opts;
-    opts.pipeline_cache = cache;
-    opts.pipeline_cache_path = "/nonexistent/must-not-be-written.bin";
-    Network net(device(), small_model(), opts);
-    std::vector<float> x(net.input_size(), 0.5f);
-    EXPECT_EQ(net.infer(x.data(), 1).size(), net.num_classes());
-  }
-  size_t filled = 0;
-  ASSERT_EQ(vkGetPipelineCacheData(dev, cache, &filled, nullptr), VK_SUCCESS);
-  EXPECT_GE(filled, empty);
-  vkDestroyPipelineCache(dev, cache, nullptr);
-}
-
 }  // namespace
 }  // namespace repvk

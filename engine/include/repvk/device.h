@@ -1,5 +1,15 @@
 // Device layer: an engine either owns its VkInstance/VkDevice or adopts the ones a
 // host application created. No process-wide Vulkan state: two Devices can coexist.
+//
+// Lifetime: Device::create() owns its instance and device and destroys them in
+// ~Device() after vkDeviceWaitIdle. Device::adopt() borrows every handle in
+// AdoptedHandles and destroys only what repvk created on it (a command pool), without
+// idling the device; the application keeps its handles alive until the Device and
+// every Network on it are gone. Networks must be destroyed before their Device.
+// Thread-safety: a Device may be shared by Networks running on different threads;
+// every repvk submission holds the queue mutex (the application's, when it passes
+// AdoptedHandles::queue_mutex, so both sides can submit to one VkQueue).
+// Errors: repvk::Error, and repvk::VulkanError carrying the VkResult (repvk/error.h).
 #pragma once
 
 #include "repvk/export.h"
@@ -138,6 +148,10 @@ class Device {
 
   uint64_t debug_message_count() const { return debug_messages_.load(); }
 
+  // Device memory repvk holds on this device right now (weights, activations,
+  // staging), for an application budgeting its own allocations.
+  uint64_t allocated_bytes() const { return allocated_bytes_.load(); }
+
  private:
   Device() = default;
   void init_common(const DeviceOptions& options);
@@ -158,6 +172,8 @@ class Device {
   VkPhysicalDeviceMemoryProperties memory_{};
   DebugCallback on_debug_;
   std::atomic<uint64_t> debug_messages_{0};
+  std::atomic<uint64_t> allocated_bytes_{0};
+  friend class Buffer;  // keeps allocated_bytes_ current
   std::mutex own_queue_mutex_;
   std::mutex* queue_mutex_ = &own_queue_mutex_;
 };

@@ -1,5 +1,8 @@
 // Exceptions thrown by the engine. Every Vulkan failure becomes a VulkanError that
-// carries the VkResult and its name; nothing in the library calls abort().
+// carries the VkResult and its name; nothing in the library calls abort(). Model file
+// problems are repvk::ModelError (repvk/model.h: file, layer, problem). Code that
+// cannot use exceptions calls the C API (repvk/repvk.h), which returns status codes
+// and keeps the message per handle and per thread.
 #pragma once
 
 #include "repvk/export.h"

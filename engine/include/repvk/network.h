@@ -1,5 +1,16 @@
 // A loaded model bound to a Device: weights uploaded once, pipelines created once,
 // activations in a reused arena, the whole graph recorded into one command buffer.
+//
+// Lifetime: a Network copies the Model and refers to its Device, which must outlive it.
+// ~Network waits for its own submissions (infer, submit_classify_image) but not for
+// command buffers the application recorded with record_classify_image(): wait for
+// those before destroying the Network.
+// Thread-safety: one thread at a time per Network; different Networks, on one Device
+// or several, may be used concurrently.
+// Errors: repvk::Error (and VulkanError, ModelError) with a message naming the
+// problem; nothing aborts. The C API (repvk/repvk.h) is the no-throw path.
+// Synchronization: infer()/classify() block until their result is on the host; the
+// GPU image calls below are asynchronous (see docs/embedding.md).
 #pragma once
 
 #include <cstdint>

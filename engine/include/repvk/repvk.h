@@ -93,6 +93,8 @@ REPVK_API void repvk_device_destroy(repvk_device* device);
 REPVK_API const char* repvk_device_name(const repvk_device* device);
 REPVK_API uint32_t repvk_device_queue_family(const repvk_device* device);
 REPVK_API const char* repvk_device_last_error(const repvk_device* device);
+/* Device memory repvk holds on this device now (all its networks together). */
+REPVK_API uint64_t repvk_device_allocated_bytes(const repvk_device* device);
 
 typedef enum repvk_precision {
   REPVK_PRECISION_AUTO = 0,

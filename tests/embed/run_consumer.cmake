@@ -1,9 +1,10 @@
-# cmake -DBUILD_DIR=... -DCONSUMER_DIR=... -DWORK_DIR=... -DGENERATOR=... -DCXX=... -DCC=...
+# cmake -DBUILD_DIR=... -DCONSUMER_DIR=... -DWORK_DIR=... -DLIBDIR=lib -DGENERATOR=...
+#       -DCXX=... -DCC=...
 #       -P run_consumer.cmake
 # Installs the library components of BUILD_DIR into WORK_DIR/prefix, then builds and
 # runs the out-of-tree consumer in CONSUMER_DIR against that prefix only (CMake
 # find_package, shared and static), and a C program through pkg-config.
-foreach(_v BUILD_DIR CONSUMER_DIR WORK_DIR GENERATOR CXX CC)
+foreach(_v BUILD_DIR CONSUMER_DIR WORK_DIR LIBDIR GENERATOR CXX CC)
   if(NOT DEFINED ${_v})
     message(FATAL_ERROR "run_consumer.cmake: ${_v} not set")
   endif()
@@ -32,7 +33,7 @@ run("${WORK_DIR}/build/consumer_static")
 
 # Non-CMake users: pkg-config alone must be enough to compile and link.
 find_program(_pkg_config pkg-config REQUIRED)
-set(ENV{PKG_CONFIG_PATH} "${_prefix}/lib/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "${_prefix}/${LIBDIR}/pkgconfig")
 execute_process(COMMAND "${_pkg_config}" --cflags --libs repvk
   OUTPUT_VARIABLE _flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _rc)
 if(NOT _rc EQUAL 0)
@@ -41,5 +42,5 @@ endif()
 separate_arguments(_flags UNIX_COMMAND "${_flags}")
 run("${CC}" -std=c99 -Wall -Wextra -Wpedantic -Werror "${CONSUMER_DIR}/pkgconfig_check.c"
     -o "${WORK_DIR}/pkgconfig_check" ${_flags})
-set(ENV{LD_LIBRARY_PATH} "${_prefix}/lib")
+set(ENV{LD_LIBRARY_PATH} "${_prefix}/${LIBDIR}")
 run("${WORK_DIR}/pkgconfig_check")

@@ -85,9 +85,16 @@ const uint SPAN = (PX - 1u) * STRIDE + 3u;
 const uint MAX_SPAN = (PX - 1u) * 2u + 3u;
 const uint TAP_VECS = 9u * OC_VECS;  // weight vec4s per input channel in the tile
 #ifdef SG_BCAST
-const uint BCAST_REGS = (TAP_VECS + SG_BCAST - 1u) / SG_BCAST;
+const uint BCAST_FULL = TAP_VECS / SG_BCAST;
 #endif
 shared vec4 s_w[CIN_CHUNK * 9u * OC_VECS];
+
+// Input value of tap kk (= ky*3 + kx) for pixel p of the block. Both candidate
+// indices are compile-time constants once the loops are unrolled, so the x array can
+// live in registers; indexing with p * STRIDE directly would make the index depend on
+// a specialization constant and keep x in (per-lane, slow) scratch memory on lavapipe.
+#define tap_input(x, kk, p) \
+  (STRIDE == 1u ? x[(kk) / 3u][(p) + (kk) % 3u] : x[(kk) / 3u][2u * (p) + (kk) % 3u])
 
 void main() {
   const uint lid = gl_LocalInvocationID.x;
@@ -161,8 +168,11 @@ void main() {
       // Each lane loads 1/SG_BCAST of the channel's weights and the subgroup shares
       // them by broadcast: SG_BCAST times fewer shared-memory loads, which matters
       // where every load is a per-lane loop (lavapipe) and costs nothing elsewhere.
-      [[unroll]] for (uint m = 0u; m < BCAST_REGS; ++m) {
-        const vec4 mine = s_w[wbase + min(m * SG_BCAST + sg_lane, TAP_VECS - 1u)];
+      // Whole groups of SG_BCAST vec4s go through broadcasts; the remainder
+      // (TAP_VECS % SG_BCAST) is loaded directly. Keeping the guard out of the
+      // unrolled loops lets glslc unroll them, so acc and x stay in registers.
+      [[unroll]] for (uint m = 0u; m < BCAST_FULL; ++m) {
+        const vec4 mine = s_w[wbase + m * SG_BCAST + sg_lane];
         vec4 wb[8];
         wb[0] = subgroupBroadcast(mine, 0u);
         wb[1] = subgroupBroadcast(mine, 1u);
@@ -174,12 +184,17 @@ void main() {
         wb[7] = subgroupBroadcast(mine, 7u);
         [[unroll]] for (uint l = 0u; l < SG_BCAST; ++l) {
           const uint u = m * SG_BCAST + l;  // ((ky * 3 + kx) * OC_VECS + t)
-          if (u < TAP_VECS) {
-            const uint kk = u / OC_VECS, t = u % OC_VECS;
-            [[unroll]] for (uint p = 0u; p < PX; ++p) {
-              acc[p * OC_VECS + t] += x[kk / 3u][p * STRIDE + kk % 3u] * wb[l];
-            }
+          const uint kk = u / OC_VECS, t = u % OC_VECS;
+          [[unroll]] for (uint p = 0u; p < PX; ++p) {
+            acc[p * OC_VECS + t] += tap_input(x, kk, p) * wb[l];
           }
+        }
+      }
+      [[unroll]] for (uint u = BCAST_FULL * SG_BCAST; u < TAP_VECS; ++u) {
+        const uint kk = u / OC_VECS, t = u % OC_VECS;
+        const vec4 wv = s_w[wbase + u];
+        [[unroll]] for (uint p = 0u; p < PX; ++p) {
+          acc[p * OC_VECS + t] += tap_input(x, kk, p) * wv;
         }
       }
       } else
@@ -189,25 +204,26 @@ void main() {
         const uint kk = u / OC_VECS, t = u % OC_VECS;
         const vec4 wv = s_w[wbase + u];
         [[unroll]] for (uint p = 0u; p < PX; ++p) {
-          acc[p * OC_VECS + t] += x[kk / 3u][p * STRIDE + kk % 3u] * wv;
+          acc[p * OC_VECS + t] += tap_input(x, kk, p) * wv;
         }
       }
       }
     }
   }
 
-  if (in_range) {
-    const uint pixels = pc.oh * pc.ow;
-    [[unroll]] for (uint p = 0u; p < PX; ++p) {
-      const uint ox = ox0 + p;
-      if (ox < pc.ow) {
-        [[unroll]] for (uint t = 0u; t < OC_BLOCK; ++t) {
-          const uint oc = oc0 + t;
-          if (oc < pc.cout) {
-            float v = acc[p * OC_VECS + t / 4u][t % 4u] + bias[oc];
-            if (RELU) v = max(v, 0.0);
-            act_out[(img * pc.cout + oc) * pixels + oy * pc.ow + ox] = ACT_STORE(v);
-          }
+  const uint pixels = pc.oh * pc.ow;
+  [[unroll]] for (uint p = 0u; p < PX; ++p) {
+    const uint ox = ox0 + p;
+    const bool px_ok = in_range && ox < pc.ow;
+    const uint out_px = img * pc.cout * pixels + oy * pc.ow + ox;
+    [[unroll]] for (uint v = 0u; v < OC_VECS; ++v) {
+      const vec4 a = acc[p * OC_VECS + v];
+      [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+        const uint oc = oc0 + v * 4u + c;
+        if (px_ok && oc < pc.cout) {
+          float o = a[c] + bias[oc];
+          if (RELU) o = max(o, 0.0);
+          act_out[out_px + oc * pixels] = ACT_STORE(o);
         }
       }
     }

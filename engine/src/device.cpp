@@ -194,6 +194,7 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
   const VkPhysicalDeviceLimits& l = base.limits;
   info.limits.max_storage_buffer_range = l.maxStorageBufferRange;
   info.limits.max_shared_memory = l.maxComputeSharedMemorySize;
+  info.limits.max_texel_buffer_elements = l.maxTexelBufferElements;
   info.limits.max_workgroup_invocations = l.maxComputeWorkGroupInvocations;
   for (int i = 0; i < 3; ++i) {
     info.limits.max_workgroup_size[i] = l.maxComputeWorkGroupSize[i];

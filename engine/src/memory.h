@@ -18,7 +18,7 @@ enum class MemoryUsage {
 };
 
 // A VkBuffer with its own dedicated allocation. Move-only. Usage is always
-// STORAGE | TRANSFER_SRC | TRANSFER_DST. Persistently mapped when host-visible.
+// STORAGE | TRANSFER_SRC | TRANSFER_DST | UNIFORM_TEXEL. Persistently mapped when host-visible.
 class Buffer {
  public:
   Buffer() = default;

@@ -36,6 +36,7 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
     case ConvAlgorithm::Auto: return "auto";
     case ConvAlgorithm::Direct: return "direct";
     case ConvAlgorithm::Tiled: return "tiled";
+    case ConvAlgorithm::Texel: return "texel";
   }
   return "?";
 }
@@ -44,21 +45,23 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   if (name == "auto") return ConvAlgorithm::Auto;
   if (name == "direct") return ConvAlgorithm::Direct;
   if (name == "tiled") return ConvAlgorithm::Tiled;
-  throw Error("unknown conv algorithm '" + name + "' (known: auto, direct, tiled)");
+  if (name == "texel") return ConvAlgorithm::Texel;
+  throw Error("unknown conv algorithm '" + name + "' (known: auto, direct, tiled, texel)");
 }
 
 namespace {
 
 // An explicit option wins; Auto defers to $REPVK_CONV, then to the measured default.
-ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested) {
+ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, const PhysicalDeviceInfo& info) {
   if (requested != ConvAlgorithm::Auto) return requested;
   if (const char* env = std::getenv("REPVK_CONV"); env && *env) {
     const ConvAlgorithm a = parse_conv_algorithm(env);
     if (a != ConvAlgorithm::Auto) return a;
   }
-  // Tiled beat Direct on every layer measured on lavapipe (docs/benchmarks.md,
-  // "Kernel log (issue 6 groundwork)"); Direct stays as the baseline.
-  return ConvAlgorithm::Tiled;
+  // Measured on lavapipe: Texel beats Tiled on every layer, and Tiled beats Direct
+  // (docs/benchmarks.md, "Kernel log"). On GPUs shared memory and storage buffers are
+  // cheap and the packed codebook weights save memory, so Tiled stays the default.
+  return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Tiled;
 }
 
 // Runtime polymorphism over the op classes without forcing them into a hierarchy.
@@ -155,7 +158,7 @@ std::vector<float> Network::Impl::run(const float* in, uint32_t batch, bool read
 void Network::Impl::build() {
   shapes = validate_model(model, model.name.empty() ? "model" : model.name);
   precision = resolve_precision(device, options.precision);
-  conv_algorithm = resolve_conv_algorithm(options.conv_algorithm);
+  conv_algorithm = resolve_conv_algorithm(options.conv_algorithm, device.info());
   if (options.max_batch == 0) throw Error("NetworkOptions::max_batch must be at least 1");
 
   const InputSpec& in = model.input;

@@ -196,15 +196,50 @@ ComputePipeline::~ComputePipeline() {
 
 DescriptorArena::DescriptorArena(Device& device, uint32_t max_sets, uint32_t max_buffers)
     : device_(device) {
-  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, max_buffers ? max_buffers : 1};
+  // Every binding may be either kind (conv3x3_texel reads through texel buffers).
+  const uint32_t n = max_buffers ? max_buffers : 1;
+  const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n},
+                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, n}};
   VkDescriptorPoolCreateInfo ci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   ci.maxSets = max_sets ? max_sets : 1;
-  ci.poolSizeCount = 1;
-  ci.pPoolSizes = &size;
+  ci.poolSizeCount = 2;
+  ci.pPoolSizes = sizes;
   vk_check(vkCreateDescriptorPool(device.handle(), &ci, nullptr, &pool_), "vkCreateDescriptorPool");
 }
 
 DescriptorArena::~DescriptorArena() { vkDestroyDescriptorPool(device_.handle(), pool_, nullptr); }
+
+VkDescriptorSet DescriptorArena::allocate_bindings(const ComputePipeline& pipeline,
+                                                   const std::vector<Binding>& bindings) {
+  if (bindings.size() != pipeline.bindings())
+    throw Error("descriptor set needs " + std::to_string(pipeline.bindings()) + " bindings, got " +
+                std::to_string(bindings.size()));
+  VkDescriptorSetLayout layout = pipeline.set_layout();
+  VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  ai.descriptorPool = pool_;
+  ai.descriptorSetCount = 1;
+  ai.pSetLayouts = &layout;
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  vk_check(vkAllocateDescriptorSets(device_.handle(), &ai, &set), "vkAllocateDescriptorSets");
+  std::vector<VkDescriptorBufferInfo> infos(bindings.size());
+  std::vector<VkWriteDescriptorSet> writes(bindings.size());
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstSet = set;
+    writes[i].dstBinding = static_cast<uint32_t>(i);
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = bindings[i].type;
+    if (bindings[i].type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER) {
+      writes[i].pTexelBufferView = &bindings[i].view;
+    } else {
+      infos[i] = {bindings[i].buffer, 0, VK_WHOLE_SIZE};
+      writes[i].pBufferInfo = &infos[i];
+    }
+  }
+  vkUpdateDescriptorSets(device_.handle(), static_cast<uint32_t>(writes.size()), writes.data(), 0,
+                         nullptr);
+  return set;
+}
 
 VkDescriptorSet DescriptorArena::allocate(const ComputePipeline& pipeline,
                                           const std::vector<VkBuffer>& buffers) {

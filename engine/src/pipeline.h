@@ -83,6 +83,14 @@ class DescriptorArena {
   VkDescriptorSet allocate(const ComputePipeline& pipeline,
                            const std::vector<VkBuffer>& buffers);
 
+  // Binding i is a storage buffer (`buffer`, whole range) or a texel buffer (`view`).
+  struct Binding {
+    VkDescriptorType type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkBufferView view = VK_NULL_HANDLE;
+  };
+  VkDescriptorSet allocate_bindings(const ComputePipeline& pipeline, const std::vector<Binding>& bindings);
+
  private:
   Device& device_;
   VkDescriptorPool pool_ = VK_NULL_HANDLE;

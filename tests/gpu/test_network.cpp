@@ -123,7 +123,8 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
                            model.input.width * batch);
   for (float& v : input) v = u(rng);
   const auto ref = cpu::forward(model, input.data(), batch, true);
-  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Auto}) {
+  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Texel,
+                             ConvAlgorithm::Auto}) {
     SCOPED_TRACE(conv_algorithm_name(algo));
     NetworkOptions opts;
     opts.conv_algorithm = algo;

@@ -112,7 +112,7 @@ std::string param_name(const ::testing::TestParamInfo<ConvParam>& info) {
 
 std::vector<ConvParam> all_params() {
   std::vector<ConvParam> v;
-  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled})
+  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Texel})
     for (bool fp16 : {false, true})
       for (uint32_t bits = 0; bits <= 8; ++bits) v.push_back({algo, bits, fp16});
   return v;
@@ -125,8 +125,8 @@ TEST_P(Conv3x3OpTest, RandomShapesMatchCpuReference) {
   if (p.fp16 && !device().enabled().storage_16bit)
     GTEST_SKIP() << device().info().name << " lacks storageBuffer16BitAccess: fp16 conv untested";
   const bool direct = p.algo == ConvAlgorithm::Direct;
-  std::mt19937_64 r(test::test_seed() * 1000003u + p.bits * 4 + (p.fp16 ? 2 : 0) +
-                    (direct ? 1 : 0));
+  std::mt19937_64 r(test::test_seed() * 1000003u + p.bits * 8 + (p.fp16 ? 2 : 0) +
+                    (direct ? 1 : 0) + (p.algo == ConvAlgorithm::Texel ? 4 : 0));
   // One shape per granularity and kernel (two before there were two kernels): lavapipe
   // spends about a second compiling each tiled pipeline, and every shape is a pipeline.
   const int shapes = 1;
@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, Conv3x3OpTest, ::testing::ValuesIn(all_params
 // workgroup (or a whole subgroup) partly empty.
 void check_edge_shapes(Device& device, bool fp16, ConvAlgorithm algo) {
   std::mt19937_64 r(test::test_seed() * 7919u + (fp16 ? 1 : 0) +
-                    (algo == ConvAlgorithm::Direct ? 2 : 0));
+                    (algo == ConvAlgorithm::Direct ? 2 : 0) + (algo == ConvAlgorithm::Texel ? 4 : 0));
   const ConvShape shapes[] = {
       {1, 1, 1, 1, 1, 1, false},  {2, 3, 1, 1, 5, 2, true},   {1, 5, 2, 3, 7, 2, false},
       {3, 7, 1, 17, 2, 1, true},  {1, 13, 9, 1, 6, 2, false}, {1, 2, 11, 13, 9, 1, true},
@@ -172,6 +172,7 @@ void check_edge_shapes(Device& device, bool fp16, ConvAlgorithm algo) {
 TEST_F(GpuTest, Conv3x3EdgeShapesFp32) {
   check_edge_shapes(device(), false, ConvAlgorithm::Direct);
   check_edge_shapes(device(), false, ConvAlgorithm::Tiled);
+  check_edge_shapes(device(), false, ConvAlgorithm::Texel);
 }
 
 TEST_F(GpuTest, Conv3x3EdgeShapesFp16) {
@@ -179,16 +180,29 @@ TEST_F(GpuTest, Conv3x3EdgeShapesFp16) {
     GTEST_SKIP() << device().info().name << " lacks storageBuffer16BitAccess: fp16 conv untested";
   check_edge_shapes(device(), true, ConvAlgorithm::Direct);
   check_edge_shapes(device(), true, ConvAlgorithm::Tiled);
+  check_edge_shapes(device(), true, ConvAlgorithm::Texel);
 }
 
-TEST_F(GpuTest, Conv3x3AutoIsTiled) {
+// Auto (and an explicit Texel) picks Texel where the layer fits the device's texel
+// buffers, and falls back to Tiled where it does not.
+TEST_F(GpuTest, Conv3x3TexelWhereItFits) {
   std::mt19937_64 rng(test::test_seed());
   const Layer layer =
       test::random_layer(rng, LayerType::Conv3x3, 8, 16, 1, true, 4, CodebookGranularity::PerLayer);
-  const Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false);
-  EXPECT_EQ(op.algorithm(), ConvAlgorithm::Tiled);
+  const Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false,
+                     ConvAlgorithm::Texel);
+  EXPECT_EQ(op.algorithm(), ConvAlgorithm::Texel);
   EXPECT_EQ(op.channel_tile() % 4, 0u);
-  EXPECT_NE(op.name().find("tiled"), std::string::npos) << op.name();
+  EXPECT_NE(op.name().find("texel"), std::string::npos) << op.name();
+  // A batch whose input exceeds maxTexelBufferElements cannot be viewed: Tiled.
+  const Layer wide =
+      test::random_layer(rng, LayerType::Conv3x3, 64, 8, 1, true, 2, CodebookGranularity::PerLayer);
+  const TensorShape big_in{64, 64, 64};
+  const uint64_t too_many = device().info().limits.max_texel_buffer_elements / big_in.elements() + 1;
+  ASSERT_LE(too_many, 65535u) << "maxTexelBufferElements is too large to provoke the fallback";
+  const Conv3x3Op big(device(), VK_NULL_HANDLE, wide, big_in, false, ConvAlgorithm::Texel,
+                      uint32_t(too_many));
+  EXPECT_EQ(big.algorithm(), ConvAlgorithm::Tiled);
 }
 
 TEST_F(GpuTest, Conv3x3DescribesItself) {

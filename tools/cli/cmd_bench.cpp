@@ -389,9 +389,11 @@ Command register_bench(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
   CLI::Option* conv =
       sub->add_option("--conv", o->conv,
-                      "conv3x3 kernel: auto ($REPVK_CONV, else tiled), direct (the first "
-                      "correct version, the baseline) or tiled")
-          ->check(CLI::IsMember({"auto", "direct", "tiled"}))
+                      "conv3x3 kernel: auto ($REPVK_CONV, else texel on CPU devices and tiled "
+                      "elsewhere), direct (the first correct version, the baseline), tiled "
+                      "(packed codebooks decoded in shared memory) or texel (texel-buffer "
+                      "reads of load-time-expanded weights)")
+          ->check(CLI::IsMember({"auto", "direct", "tiled", "texel"}))
           ->capture_default_str();
   sub->add_flag("--compare-conv", o->compare_conv,
                 "Time the direct and tiled conv kernels in one run, interleaved, and print "

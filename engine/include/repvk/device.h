@@ -42,6 +42,7 @@ struct DeviceLimits {
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_memory_allocation_size = 0;
   uint32_t max_shared_memory = 0;
+  uint32_t max_texel_buffer_elements = 0;
   uint32_t max_workgroup_invocations = 0;
   uint32_t max_workgroup_size[3] = {0, 0, 0};
   uint32_t max_workgroup_count[3] = {0, 0, 0};

@@ -36,9 +36,14 @@ REPVK_API const char* precision_name(Precision p);
 
 // The conv3x3 kernel. Direct is the first correct version (shaders/conv3x3.comp), kept
 // as the baseline that speedups are measured against; Tiled is the register-blocked
-// kernel (shaders/conv3x3_tiled.comp). Auto takes $REPVK_CONV (direct|tiled) when set,
-// else Tiled, which measured faster on every layer (docs/benchmarks.md, "Kernel log").
-enum class ConvAlgorithm { Auto, Direct, Tiled };
+// kernel that decodes codebook tiles in shared memory (shaders/conv3x3_tiled.comp);
+// Texel reads activations and load-time-expanded fp32 weights through texel buffers
+// (shaders/conv3x3_texel.comp), which is what CPU drivers such as lavapipe run fast,
+// at the cost of holding each conv layer's weights as fp32. Auto takes $REPVK_CONV
+// (direct|tiled|texel) when set, else Texel on CPU devices and Tiled elsewhere
+// (docs/benchmarks.md, "Kernel log"). A layer that Texel cannot run within the
+// device's texel-buffer limits falls back to Tiled.
+enum class ConvAlgorithm { Auto, Direct, Tiled, Texel };
 REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
 // "auto", "direct", "tiled"; throws repvk::Error on anything else.
 REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);

@@ -42,11 +42,26 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
   out_ = TensorShape{layer.out_channels, (input.h - 1) / stride_ + 1, (input.w - 1) / stride_ + 1};
 
   weights_ = ops::upload_layer_weights(device, layer, op);
-  algorithm_ = algorithm == ConvAlgorithm::Direct ? ConvAlgorithm::Direct : ConvAlgorithm::Tiled;
+  max_batch_ = std::max(1u, batch_hint);
+  algorithm_ = algorithm == ConvAlgorithm::Direct ? ConvAlgorithm::Direct
+               : algorithm == ConvAlgorithm::Tiled ? ConvAlgorithm::Tiled
+               // Texel where the device's texel-buffer limits allow it; Auto asks for it
+               // only on CPU devices (see ConvAlgorithm).
+               : (algorithm == ConvAlgorithm::Texel ||
+                  device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) && texel_fits(max_batch_)
+                   ? ConvAlgorithm::Texel
+                   : ConvAlgorithm::Tiled;
   if (algorithm_ == ConvAlgorithm::Direct)
     create_direct(cache);
+  else if (algorithm_ == ConvAlgorithm::Texel)
+    create_texel(cache, layer, max_batch_);
   else
     create_tiled(cache, batch_hint);
+}
+
+Conv3x3Op::~Conv3x3Op() {
+  for (VkBufferView v : input_views_) vkDestroyBufferView(device_.handle(), v, nullptr);
+  if (weights_view_) vkDestroyBufferView(device_.handle(), weights_view_, nullptr);
 }
 
 void Conv3x3Op::create_direct(VkPipelineCache cache) {
@@ -165,6 +180,7 @@ void Conv3x3Op::create_tiled(VkPipelineCache cache, uint32_t batch_hint) {
 }
 
 void Conv3x3Op::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
+  if (algorithm_ == ConvAlgorithm::Texel) return bind_texel(arena, input, output);
   set_ = arena.allocate(*pipeline_, {input, output, weights_.words.handle(),
                                      weights_.codebooks.handle(), weights_.bias.handle()});
 }
@@ -172,8 +188,13 @@ void Conv3x3Op::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
 void Conv3x3Op::record(VkCommandBuffer cmd, uint32_t batch) const {
   if (set_ == VK_NULL_HANDLE) throw Error("conv3x3: record() before bind()");
   if (batch == 0) return;
+  if (algorithm_ == ConvAlgorithm::Texel && batch > max_batch_)
+    throw Error("conv3x3: batch " + std::to_string(batch) + " exceeds the " +
+                std::to_string(max_batch_) + " images the op was created for (its input view is sized for them)");
   if (algorithm_ == ConvAlgorithm::Direct)
     record_direct(cmd, batch);
+  else if (algorithm_ == ConvAlgorithm::Texel)
+    record_texel(cmd, batch);
   else
     record_tiled(cmd, batch);
 }

@@ -1,6 +1,8 @@
-// Host side of shaders/conv3x3.comp (Direct) and shaders/conv3x3_tiled.comp (Tiled):
-// weights uploaded once, a pipeline specialized for the layer (bit width, codebook
-// granularity, stride, ReLU, tile sizes). Both kernels share bindings and weights.
+// Host side of shaders/conv3x3.comp (Direct), shaders/conv3x3_tiled.comp (Tiled) and
+// shaders/conv3x3_texel.comp (Texel, in conv3x3_texel.cpp): weights uploaded once, a
+// pipeline specialized for the layer (bit width, codebook granularity, stride, ReLU,
+// tile sizes). Direct and Tiled share bindings and the packed weights; Texel reads
+// activations and load-time-expanded fp32 weights through texel buffer views.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -26,12 +28,22 @@ struct TiledConvConfig {
   bool subgroup_broadcast = false;  // the _sg8 variant: weights shared by subgroupBroadcast
 };
 
+// Register block of conv3x3_texel for one layer; see choose_texel_config().
+struct TexelConvConfig {
+  uint32_t workgroup = 64;
+  uint32_t oc_block = 16;  // output channels per invocation (multiple of 4)
+  uint32_t px = 4;         // output pixels of one row per invocation
+};
+
 class Conv3x3Op {
  public:
   // fp16: input and output activations are stored as half (conv3x3[_tiled]_f16).
   // Auto resolves to Tiled (see ConvAlgorithm); $REPVK_CONV is the Network's business.
   Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer, const TensorShape& input,
             bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1);
+  ~Conv3x3Op();
+  Conv3x3Op(const Conv3x3Op&) = delete;
+  Conv3x3Op& operator=(const Conv3x3Op&) = delete;
 
   void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output);
   // Dispatches only; the caller inserts barriers. Splits along x when OH*OW needs
@@ -51,6 +63,7 @@ class Conv3x3Op {
   // Output channels per invocation (both kernels).
   uint32_t channel_tile() const { return oc_tile_; }
   const TiledConvConfig& tiled_config() const { return tiled_; }
+  const TexelConvConfig& texel_config() const { return texel_; }
 
  private:
   Device& device_;
@@ -63,11 +76,20 @@ class Conv3x3Op {
   uint32_t oc_tile_ = 0;
   ConvAlgorithm algorithm_ = ConvAlgorithm::Tiled;
   TiledConvConfig tiled_;
+  TexelConvConfig texel_;
+  uint32_t max_batch_ = 1;                 // images per record(): sizes the input view
+  Buffer texel_weights_;                  // RGBA32F layout of shaders/conv3x3_texel.comp
+  VkBufferView weights_view_ = VK_NULL_HANDLE;
+  std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
   std::unique_ptr<ComputePipeline> pipeline_;
   VkDescriptorSet set_ = VK_NULL_HANDLE;
 
   void create_direct(VkPipelineCache cache);
   void create_tiled(VkPipelineCache cache, uint32_t batch_hint);
+  bool texel_fits(uint32_t batch_hint) const;
+  void create_texel(VkPipelineCache cache, const Layer& layer, uint32_t batch_hint);
+  void bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer output);
+  void record_texel(VkCommandBuffer cmd, uint32_t batch) const;
   void record_direct(VkCommandBuffer cmd, uint32_t batch) const;
   void record_tiled(VkCommandBuffer cmd, uint32_t batch) const;
 };
@@ -80,5 +102,9 @@ class Conv3x3Op {
 TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const TensorShape& output,
                                     uint32_t in_channels, uint32_t batch_hint,
                                     const ops::LayerWeights& weights);
+// The one place conv3x3_texel's register block comes from. $REPVK_CONV_TILE="px,oc,wg"
+// overrides it for tuning experiments.
+TexelConvConfig choose_texel_config(const PhysicalDeviceInfo& device, const TensorShape& output,
+                                    uint32_t batch_hint);
 
 }  // namespace repvk

@@ -1,10 +1,13 @@
 # Build-time GLSL -> SPIR-V -> C++ embedding.
 #
-#   repvk_add_shader(NAME <variant> SOURCE <file.comp> [DEFINES A B=1 ...] [DEPENDS ...])
+#   repvk_add_shader(NAME <variant> SOURCE <file.comp|.vert|.frag> [DEFINES A B=1 ...]
+#                    [DEPENDS ...] [SOURCES_VAR <var>])
 #       Compiles with glslc (or glslangValidator when glslc is absent), validates
-#       with spirv-val and turns the result into a C++ array. The generated .cpp is
-#       appended to the global property REPVK_SHADER_SOURCES and the name to
-#       REPVK_SHADER_NAMES.
+#       with spirv-val and turns the result into a C++ array. The stage follows the
+#       file extension. The generated .cpp is appended to the global property
+#       REPVK_SHADER_SOURCES and the name to REPVK_SHADER_NAMES, unless SOURCES_VAR
+#       is given: then it is appended to <var> in the caller's scope and stays out of
+#       the engine's registry (an application's own shaders, e.g. tools/demo).
 #   repvk_write_shader_registry(<output.cpp>)
 #       Writes the find_shader()/all_shaders() implementation for every shader
 #       added so far (see engine/src/shader_registry.h).
@@ -14,7 +17,8 @@
 # instead of silently succeeding on a stale or invalid binary.
 include_guard(GLOBAL)
 
-set(_REPVK_EMBED_DIR "${CMAKE_CURRENT_LIST_DIR}")
+# Functions use CMAKE_CURRENT_FUNCTION_LIST_DIR: with the include guard, a second
+# directory that includes this file does not see variables set at the top level.
 
 find_program(REPVK_GLSLC glslc HINTS "$ENV{VULKAN_SDK}/bin")
 find_program(REPVK_GLSLANG glslangValidator HINTS "$ENV{VULKAN_SDK}/bin")
@@ -29,7 +33,7 @@ endif()
 set(REPVK_SPIRV_TARGET_ENV "vulkan1.1" CACHE STRING "SPIR-V target environment for shaders")
 
 function(repvk_add_shader)
-  cmake_parse_arguments(ARG "" "NAME;SOURCE" "DEFINES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;SOURCE;SOURCES_VAR" "DEFINES;DEPENDS" ${ARGN})
   if(NOT ARG_NAME OR NOT ARG_SOURCE)
     message(FATAL_ERROR "repvk_add_shader: NAME and SOURCE are required")
   endif()
@@ -42,6 +46,17 @@ function(repvk_add_shader)
   endif()
 
   get_filename_component(_src "${ARG_SOURCE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  get_filename_component(_ext "${_src}" LAST_EXT)
+  if(_ext STREQUAL ".comp")
+    set(_stage compute)
+  elseif(_ext STREQUAL ".vert")
+    set(_stage vertex)
+  elseif(_ext STREQUAL ".frag")
+    set(_stage fragment)
+  else()
+    message(FATAL_ERROR "repvk_add_shader: '${ARG_SOURCE}' is not .comp, .vert or .frag")
+  endif()
+  string(SUBSTRING "${_ext}" 1 -1 _glslang_stage)
   get_filename_component(_src_dir "${_src}" DIRECTORY)
   set(_out_dir "${CMAKE_CURRENT_BINARY_DIR}/spirv")
   set(_tmp "${_out_dir}/${ARG_NAME}.spv.tmp")
@@ -60,11 +75,11 @@ function(repvk_add_shader)
 
   if(REPVK_GLSLC)
     set(_compile "${REPVK_GLSLC}" --target-env=${REPVK_SPIRV_TARGET_ENV} -O
-        -fshader-stage=compute -I "${_src_dir}" ${_defs}
+        -fshader-stage=${_stage} -I "${_src_dir}" ${_defs}
         -MD -MF "${_dep}" -MT "${_cpp}" -o "${_tmp}" "${_src}")
     set(_depfile_args DEPFILE "${_dep}")
   else()
-    set(_compile "${REPVK_GLSLANG}" -V --target-env ${REPVK_SPIRV_TARGET_ENV} -S comp
+    set(_compile "${REPVK_GLSLANG}" -V --target-env ${REPVK_SPIRV_TARGET_ENV} -S ${_glslang_stage}
         "-I${_src_dir}" ${_defs} -o "${_tmp}" "${_src}")
     set(_depfile_args "")
   endif()
@@ -75,13 +90,17 @@ function(repvk_add_shader)
     COMMAND ${_compile}
     COMMAND "${REPVK_SPIRV_VAL}" --target-env ${REPVK_SPIRV_TARGET_ENV} "${_tmp}"
     COMMAND "${CMAKE_COMMAND}" -DNAME=${ARG_NAME} -DINPUT=${_tmp} -DSPV=${_spv}
-            -DOUTPUT=${_cpp} -P "${_REPVK_EMBED_DIR}/SpirvToCpp.cmake"
+            -DOUTPUT=${_cpp} -P "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/SpirvToCpp.cmake"
     MAIN_DEPENDENCY "${_src}"
-    DEPENDS ${_common} ${ARG_DEPENDS} "${_REPVK_EMBED_DIR}/SpirvToCpp.cmake"
+    DEPENDS ${_common} ${ARG_DEPENDS} "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/SpirvToCpp.cmake"
     ${_depfile_args}
     COMMENT "SPIR-V ${ARG_NAME}"
     VERBATIM)
 
+  if(ARG_SOURCES_VAR)
+    set(${ARG_SOURCES_VAR} ${${ARG_SOURCES_VAR}} "${_cpp}" PARENT_SCOPE)
+    return()
+  endif()
   set_property(GLOBAL APPEND PROPERTY REPVK_SHADER_NAMES "${ARG_NAME}")
   set_property(GLOBAL APPEND PROPERTY REPVK_SHADER_SOURCES "${_cpp}")
 endfunction()
@@ -96,5 +115,5 @@ function(repvk_write_shader_registry output)
     string(APPEND _rows "    {\"${_n}\", spv_${_n}, spv_${_n}_words},\n")
   endforeach()
   list(LENGTH _names _count)
-  configure_file("${_REPVK_EMBED_DIR}/shader_registry.cpp.in" "${output}" @ONLY)
+  configure_file("${CMAKE_CURRENT_FUNCTION_LIST_DIR}/shader_registry.cpp.in" "${output}" @ONLY)
 endfunction()

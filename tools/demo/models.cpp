@@ -1,0 +1,122 @@
+#include "models.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include "repvk/error.h"
+#include "repvk/synthetic.h"
+
+#ifndef REPVK_SOURCE_DIR
+#define REPVK_SOURCE_DIR ""
+#endif
+
+namespace fs = std::filesystem;
+
+namespace repvk::demo {
+
+namespace {
+
+std::vector<std::string> rpvk_files(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".rpvk" && it->is_regular_file(ec))
+      out.push_back(it->path().string());
+  return out;
+}
+
+ModelEntry from_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error("model file '" + path + "' does not exist");
+  ModelEntry e;
+  e.model = read_model(path);
+  validate_model(e.model, path);
+  e.source = path;
+  e.bits = model_bits(e.model);
+  return e;
+}
+
+// Same generator and seed as `repvk`'s fallback, so the 4-bit entry is the model
+// `repvk classify` uses and the two agree on every image.
+ModelEntry synthetic(uint32_t bits) {
+  SyntheticConfig cfg = synthetic_preset("small");
+  cfg.quantized = bits != 0;
+  if (bits) cfg.bits = bits;
+  cfg.granularity = CodebookGranularity::PerOutputChannel;
+  cfg.seed = 1;
+  ModelEntry e;
+  e.model = make_synthetic_model(cfg);
+  e.bits = bits;
+  e.synthetic = true;
+  e.source = "synthetic 'small', " +
+             (bits ? std::to_string(bits) + "-bit per-channel codebooks" : "fp32 weights") +
+             ", seed 1";
+  return e;
+}
+
+}  // namespace
+
+std::string ModelEntry::label() const {
+  return bits ? std::to_string(bits) + "-bit" : std::string("fp32");
+}
+
+uint32_t model_bits(const Model& model) {
+  uint32_t bits = 0;
+  for (const Layer& l : model.layers)
+    if (l.has_weights() && l.weights.encoding == WeightEncoding::Codebook)
+      bits = std::max(bits, l.weights.bits);
+  return bits;
+}
+
+std::vector<std::string> default_model_dirs() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("REPVK_MODEL_DIR"); env && *env) dirs.emplace_back(env);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back((exe.parent_path() / ".." / "share" / "repvk" / "models").string());
+  const std::string src = REPVK_SOURCE_DIR;
+  if (!src.empty()) dirs.push_back((fs::path(src) / "assets" / "models").string());
+  return dirs;
+}
+
+ModelSet load_models(const std::vector<std::string>& files, const std::string& dir) {
+  std::vector<std::string> paths = files;
+  if (paths.empty() && !dir.empty()) {
+    paths = rpvk_files(dir);
+    if (paths.empty()) throw Error("no .rpvk model files in '" + dir + "'");
+  }
+  if (paths.empty())
+    for (const auto& d : default_model_dirs())
+      if (!(paths = rpvk_files(d)).empty()) break;
+
+  ModelSet set;
+  if (paths.empty()) {
+    for (uint32_t bits : {2u, 3u, 4u, 8u, 0u}) set.models.push_back(synthetic(bits));
+    set.note =
+        "no trained model bundled yet: using deterministic synthetic models with random "
+        "2/3/4/8-bit codebooks and fp32 weights (predictions are meaningless)";
+  } else {
+    for (const auto& p : paths) set.models.push_back(from_file(p));
+  }
+  // fp32 sorts after every bit width; equal widths by file name.
+  std::stable_sort(set.models.begin(), set.models.end(),
+                   [](const ModelEntry& a, const ModelEntry& b) {
+                     const uint32_t ka = a.bits ? a.bits : 99, kb = b.bits ? b.bits : 99;
+                     if (ka != kb) return ka < kb;
+                     return a.source < b.source;
+                   });
+  set.initial = 0;
+  for (size_t i = 0; i < set.models.size(); ++i) {
+    const ModelEntry& m = set.models[i];
+    if (!m.synthetic && fs::path(m.source).filename() == "default.rpvk") {
+      set.initial = i;
+      break;
+    }
+    if (m.bits == 4) set.initial = i;
+  }
+  return set;
+}
+
+}  // namespace repvk::demo

@@ -1,0 +1,39 @@
+// Which models the number keys switch between: every .rpvk file in the model
+// directory (or the files named with --model), sorted by bit width, or, when there
+// are none, deterministic synthetic models at several bit widths, as the CLI does.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "repvk/model.h"
+
+namespace repvk::demo {
+
+struct ModelEntry {
+  Model model;
+  std::string source;      // file path, or a description of the synthetic model
+  uint32_t bits = 0;       // widest codebook of any layer; 0 = fp32 weights
+  bool synthetic = false;
+  std::string label() const;  // "4-bit" or "fp32"
+};
+
+struct ModelSet {
+  std::vector<ModelEntry> models;  // sorted by bits, fp32 last
+  size_t initial = 0;              // default.rpvk when present, else the 4-bit one
+  std::string note;                // non-empty when synthetic: shown on screen and stderr
+};
+
+// Where models are looked for, in order: $REPVK_MODEL_DIR, <exe>/../share/repvk/models,
+// <source>/assets/models (the CLI's order for default.rpvk).
+std::vector<std::string> default_model_dirs();
+
+// `files` non-empty: exactly those. Else `dir` if non-empty, else the first default
+// directory holding any .rpvk file; else the synthetic fallback. Throws repvk::Error
+// (ModelError) naming a file that cannot be read.
+ModelSet load_models(const std::vector<std::string>& files, const std::string& dir);
+
+uint32_t model_bits(const Model& model);
+
+}  // namespace repvk::demo

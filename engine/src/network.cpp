@@ -112,6 +112,9 @@ struct Network::Impl {
   bool has_softmax = false;
 
   VkQueryPool timestamps = VK_NULL_HANDLE;
+  // The image path's own pool (see the end of this file): query 0 before the
+  // preprocess dispatch, 1 after it, 2 + i after layer i.
+  VkQueryPool image_timestamps = VK_NULL_HANDLE;
   std::vector<double> layer_ms;
   double total_ms = 0;
   std::unique_ptr<CommandContext> commands;
@@ -124,6 +127,7 @@ struct Network::Impl {
   Impl(Device& d, const Model& m, const NetworkOptions& o) : device(d), model(m), options(o) {}
   ~Impl() {
     if (timestamps) vkDestroyQueryPool(device.handle(), timestamps, nullptr);
+    if (image_timestamps) vkDestroyQueryPool(device.handle(), image_timestamps, nullptr);
   }
 
   bool fp16() const { return precision == Precision::Fp16; }
@@ -134,6 +138,7 @@ struct Network::Impl {
   // the GPU image path, whose preprocess dispatch has already written `input`.
   void record(VkCommandBuffer cmd, uint32_t batch, bool read_logits, bool host_input = true);
   void record_image(VkCommandBuffer cmd, const ImageInput& image);
+  void read_image_timestamps();
   void run_chunk(const float* in, uint32_t batch, float* out, bool read_logits);
   // Splits `batch` into chunks: short submissions keep integrated GPUs clear of
   // driver watchdogs, and every buffer stays under maxStorageBufferRange.
@@ -275,21 +280,24 @@ void Network::Impl::build() {
 void Network::Impl::record(VkCommandBuffer cmd, uint32_t batch, bool read_logits,
                            bool host_input) {
   const uint32_t classes = model.num_classes();
-  const bool timed = timestamps != VK_NULL_HANDLE && host_input;
+  // The image path resets its pool and writes its first two queries itself.
+  const VkQueryPool pool = host_input ? timestamps : image_timestamps;
+  const uint32_t first_layer_query = host_input ? 1 : 2;
+  const bool timed = pool != VK_NULL_HANDLE;
   if (host_input && input_staging.valid()) {
     VkBufferCopy region{0, 0, input.size() / chunk * batch};
     vkCmdCopyBuffer(cmd, input_staging.handle(), input.handle(), 1, &region);
     record_compute_barrier(cmd);
   }
-  if (timed) {
+  if (timed && host_input) {
     vkCmdResetQueryPool(cmd, timestamps, 0, static_cast<uint32_t>(ops.size() + 1));
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, timestamps, 0);
   }
   for (size_t i = 0; i < ops.size(); ++i) {
     std::visit([&](const auto& op) { op->record(cmd, batch); }, ops[i]);
     if (timed)
-      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, timestamps,
-                          static_cast<uint32_t>(i + 1));
+      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, pool,
+                          static_cast<uint32_t>(i + first_layer_query));
     record_compute_barrier(cmd);
   }
   if (output_staging.valid()) {
@@ -392,12 +400,43 @@ void Network::Impl::record_image(VkCommandBuffer cmd, const ImageInput& image) {
   if (!image_op)
     image_op = std::make_unique<PreprocessImageOp>(device, cache->handle(), model.input, fp16(),
                                                    input.handle());
+  if (timestamps && !image_timestamps) {
+    VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qci.queryCount = static_cast<uint32_t>(ops.size() + 2);
+    vk_check(vkCreateQueryPool(device.handle(), &qci, nullptr, &image_timestamps),
+             "vkCreateQueryPool");
+  }
   image_op->bind(image);
+  if (image_timestamps) {
+    vkCmdResetQueryPool(cmd, image_timestamps, 0, static_cast<uint32_t>(ops.size() + 2));
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, image_timestamps, 0);
+  }
   // Earlier reads of `input` (a previous submission on this queue) before we overwrite it.
   record_compute_barrier(cmd);
   image_op->record(cmd, image);
+  if (image_timestamps)
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, image_timestamps, 1);
   record_compute_barrier(cmd);
   record(cmd, 1, false, false);
+}
+
+// Called once the classification has completed, so the results are available and
+// the wait below returns at once. Per-layer times exclude the preprocess dispatch;
+// the total includes it.
+void Network::Impl::read_image_timestamps() {
+  if (!image_timestamps) return;
+  std::vector<uint64_t> ticks(ops.size() + 2);
+  vk_check(vkGetQueryPoolResults(device.handle(), image_timestamps, 0,
+                                 static_cast<uint32_t>(ticks.size()), ticks.size() * 8,
+                                 ticks.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+           "vkGetQueryPoolResults");
+  const double ms_per_tick = device.info().limits.timestamp_period_ns * 1e-6;
+  const uint32_t bits = device.info().limits.timestamp_valid_bits;
+  const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
+  for (size_t i = 0; i < ops.size(); ++i)
+    layer_ms[i] = double((ticks[i + 2] - ticks[i + 1]) & mask) * ms_per_tick;
+  total_ms = double((ticks.back() - ticks.front()) & mask) * ms_per_tick;
 }
 
 void Network::record_classify_image(VkCommandBuffer cmd, const ImageInput& image) {
@@ -432,6 +471,7 @@ std::vector<float> Network::read_result() {
   result.invalidate_for_host_reads();
   std::vector<float> out(m.model.num_classes());
   std::memcpy(out.data(), result.mapped(), out.size() * sizeof(float));
+  m.read_image_timestamps();
   return out;
 }
 

@@ -374,6 +374,48 @@ TEST_F(GpuTest, SubmitChainsOnSemaphoresAndFence) {
   vkDestroySemaphore(dev, classified, nullptr);
 }
 
+// The image path is timed like infer(): one time per layer, and a total that also
+// covers the preprocess dispatch. Both entry points, since the app's command buffer
+// carries the queries on the record path.
+TEST_F(GpuTest, ImagePathRecordsGpuTime) {
+  if (!device().enabled().timestamps) GTEST_SKIP() << "the device's queue has no timestamps";
+  const Model model = small_model();
+  NetworkOptions opts;
+  opts.pipeline_cache_path = "none";
+  Network net(device(), model, opts);
+  const Image img = make_image(32, 32, 1, 21);
+  AppImage app(device(), img);
+  app.upload_now();
+  const auto check = [&](const char* path) {
+    SCOPED_TRACE(path);
+    const auto timings = net.last_timings();
+    ASSERT_EQ(timings.size(), model.layers.size());
+    double layers = 0;
+    for (const auto& t : timings) {
+      EXPECT_GE(t.gpu_ms, 0.0) << t.name;
+      layers += t.gpu_ms;
+    }
+    EXPECT_GT(net.last_gpu_ms(), 0.0);
+    EXPECT_GE(net.last_gpu_ms() + 1e-9, layers);
+    EXPECT_LT(net.last_gpu_ms(), 60e3);  // ticks, not garbage from an unwritten query
+  };
+  net.classify_image(app.input(1));
+  check("submit_classify_image");
+
+  CommandContext ctx(device());
+  VkCommandBuffer cmd = ctx.begin();
+  net.record_classify_image(cmd, app.input(1));
+  ctx.end_submit_wait();
+  net.read_result();
+  check("record_classify_image");
+
+  // infer() afterwards reports its own run again, not the image's.
+  const auto x = preprocess(img, model.input);
+  net.infer(x.data(), 1);
+  EXPECT_EQ(net.last_timings().size(), model.layers.size());
+  EXPECT_GT(net.last_gpu_ms(), 0.0);
+}
+
 TEST_F(GpuTest, ImageInputErrorsAreClear) {
   NetworkOptions opts;
   opts.pipeline_cache_path = "none";

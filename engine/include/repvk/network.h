@@ -135,8 +135,13 @@ class Network {
   // submit_classify_image + read_result: blocking convenience.
   REPVK_API std::vector<float> classify_image(const ImageInput& image);
 
-  // Per-layer GPU times of the last infer() call; empty without timestamp support.
+  // GPU times from timestamp queries, of the last infer() call or of the last image
+  // classification whose result read_result() returned, whichever came later.
+  // Per-layer times; empty without timestamp support (NetworkOptions::timestamps off,
+  // or a queue without timestampValidBits).
   REPVK_API std::vector<LayerTiming> last_timings() const;
+  // Their total, 0 without timestamp support. For an image classification it also
+  // covers the preprocess dispatch, so it is the GPU time of the whole inference.
   REPVK_API double last_gpu_ms() const;
 
   struct Impl;

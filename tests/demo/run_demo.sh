@@ -3,6 +3,7 @@
 # writes a screenshot, and checks: exit status 0, no validation message, the PNG's size
 # and content, and (when IMAGE is given) that the label equals `repvk classify`'s.
 # usage: run_demo.sh DEMO REPVK CHECK WORK NAME W H IMAGE|- MODEL|- [DEMO ARG...]
+# $DEMO_EXPECT, when set, is an extended regex the JSON or stderr must match.
 # Exits 77 (ctest SKIP_RETURN_CODE) only when no X server can be started.
 demo=$1 repvk=$2 check=$3 work=$4 name=$5 width=$6 height=$7 image=$8 model=$9
 shift 9
@@ -34,6 +35,9 @@ echo "--- exit status $status"
 if grep -q "validation" "$err"; then echo "FAIL: validation messages above"; exit 1; fi
 grep -q '"validation_messages": 0' "$json" || { echo "FAIL: JSON does not report 0 validation messages"; exit 1; }
 "$check" png "$png" "$width" "$height" || exit 1
+if [ -n "$DEMO_EXPECT" ] && ! grep -Eq -- "$DEMO_EXPECT" "$json" "$err"; then
+  echo "FAIL: output does not match /$DEMO_EXPECT/"; exit 1
+fi
 
 if [ "$image" != "-" ]; then
   cli="$work/$name.classify.json"

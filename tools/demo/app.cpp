@@ -158,8 +158,9 @@ int run_demo(const DemoOptions& o) {
   const uint64_t give_up = uint64_t(o.frames) + 2000 + 200 * scripted.size();
 
   while (!s.quit && !window.should_close()) {
-    const bool idle = !capture && !s.continuous && !classifier->busy() && result_current(s) &&
-                      s.sample == s.loaded_sample;
+    const bool idle = !capture && !s.continuous && !classifier->busy() &&
+                      (samples.empty() || s.sample == s.loaded_sample) &&
+                      (result_current(s) || !renderer->texture().has_content());
     if (idle)
       window.wait_events(0.25);  // nothing changes until an event arrives
     else

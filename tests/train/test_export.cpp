@@ -39,6 +39,15 @@ void check_agreement(DeployNet& net, const std::vector<LayerEncoding>& enc, cons
   EXPECT_LT(max_rel_diff(ours, theirs), 1e-4);
   const double agree = ours.argmax(1).eq(theirs.argmax(1)).to(torch::kFloat64).mean().item<double>();
   EXPECT_GE(agree, 0.999);
+
+  // Read back into libtorch (what `repvk-train infer-bench` runs): the same logits.
+  DeployNet back = deploy_from_model(m, path);
+  torch::Tensor again;
+  {
+    torch::NoGradGuard ng;
+    again = back->forward(x);
+  }
+  EXPECT_LT(max_rel_diff(ours, again), 1e-5);
 }
 
 TEST(Export, Fp32MatchesCpuReference) {
@@ -66,6 +75,22 @@ TEST(Export, ClusterQuantizedMatchesCpuReference) {
     std::vector<LayerEncoding> enc;
     for (int b : bits) enc.push_back({b, g});
     check_agreement(net, enc, "repvk_train_cluster.rpvk");
+  }
+}
+
+TEST(Export, ReaderRefusesWhatItCannotRun) {
+  torch::manual_seed(35);
+  RepVGG model(tiny_config(NormKind::Bn));
+  model->eval();
+  DeployNet net = model->merge();
+  const ExportSpec spec{"x", 3, 8, 8, {{0, 0, 0}, {1, 1, 1}}, {"a", "b", "c", "d", "e"}};
+  repvk::Model m = build_model(*net, spec, std::vector<LayerEncoding>(net->num_layers()));
+  m.layers[1].relu = false;
+  try {
+    deploy_from_model(m, "odd.rpvk");
+    FAIL() << "a conv without ReLU was accepted";
+  } catch (const TrainError& e) {
+    EXPECT_NE(std::string(e.what()).find("odd.rpvk: layer 1"), std::string::npos) << e.what();
   }
 }
 

@@ -1,13 +1,75 @@
 // `repvk-train report` (outlier statistics of a checkpoint's merged weights) and
 // `repvk-train bench` (training throughput on random data, for the Python comparison).
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <iostream>
 
 #include "commands.h"
+#include "export.h"
 #include "report.h"
 
 namespace repvk::train {
+
+int run_infer_bench(const InferBenchCommand& c) {
+  if (c.batch < 1 || c.runs < 1 || c.warmup < 0)
+    throw TrainError("--batch and --runs must be >= 1 and --warmup >= 0");
+  Logger log;
+  if (c.json) log.to_stderr();
+  const torch::Device dev = pick_device(c.common.threads, log);
+  repvk::Model model;
+  try {
+    model = repvk::read_model(c.model_path);
+  } catch (const std::exception& e) {
+    throw TrainError(e.what());
+  }
+  DeployNet net = deploy_from_model(model, c.model_path);
+  net->to(dev);
+  net->eval();
+  const bool softmax = model.layers.back().type == repvk::LayerType::Softmax;
+  torch::manual_seed(12345);
+  const torch::Tensor x =
+      torch::randn({c.batch, int64_t(model.input.channels), int64_t(model.input.height),
+                    int64_t(model.input.width)})
+          .to(dev);
+  torch::InferenceMode guard;
+  auto once = [&] {
+    torch::Tensor y = net->forward(x);
+    if (softmax) y = torch::softmax(y, 1);
+    return y.sum().item<double>();  // forces the work to finish
+  };
+  for (int64_t i = 0; i < c.warmup; ++i) once();
+  std::vector<double> ms;
+  for (int64_t i = 0; i < c.runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    once();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = ms[ms.size() / 2];
+  const double ips = double(c.batch) * 1000.0 / med;
+  if (c.json) {
+    std::cout << nlohmann::json{{"model", c.model_path},
+                                {"engine", "libtorch " + std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)},
+                                {"device", dev.is_cuda() ? "cuda" : "cpu"},
+                                {"threads", at::get_num_threads()},
+                                {"batch", c.batch},
+                                {"runs", c.runs},
+                                {"ms_median", med},
+                                {"ms_min", ms.front()},
+                                {"ms_max", ms.back()},
+                                {"images_per_second", ips}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::printf("libtorch %d.%d on %s, %d thread(s), batch %lld: median %.3f ms, min %.3f, "
+                "max %.3f; %.1f images/s\n",
+                TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, dev.is_cuda() ? "cuda" : "cpu", at::get_num_threads(),
+                static_cast<long long>(c.batch), med, ms.front(), ms.back(), ips);
+  }
+  return 0;
+}
 
 int run_report(const ReportCommand& c) {
   Logger log;

@@ -55,7 +55,17 @@ struct BenchCommand {
   uint64_t seed = 1;
 };
 
+// Inference throughput of a model file run by libtorch on the CPU: the reference
+// point `repvk bench` is compared with (tools/bench/vs_libtorch.sh).
+struct InferBenchCommand {
+  CommonOptions common;
+  std::string model_path;
+  int64_t batch = 16, runs = 20, warmup = 3;
+  bool json = false;
+};
+
 int run_train(const TrainCommand& c);
+int run_infer_bench(const InferBenchCommand& c);
 int run_quantize(const QuantizeCommand& c);
 int run_report(const ReportCommand& c);
 int run_bench(const BenchCommand& c);

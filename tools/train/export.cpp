@@ -99,4 +99,37 @@ void export_model(DeployNetImpl& net, const ExportSpec& spec, const std::vector<
   }
 }
 
+DeployNet deploy_from_model(const repvk::Model& model, const std::string& source) {
+  using repvk::LayerType;
+  DeployNet net;
+  bool pooled = false, fc = false;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const repvk::Layer& l = model.layers[i];
+    auto fail = [&](const std::string& why) {
+      return TrainError(source + ": layer " + std::to_string(i) + " (" +
+                        repvk::layer_type_name(l.type) + "): " + why);
+    };
+    const int64_t o = l.out_channels, in = l.in_channels;
+    if (l.type == LayerType::Conv3x3) {
+      if (pooled) throw fail("a conv after the pooling");
+      if (!l.relu) throw fail("a conv without ReLU");
+      const std::vector<float> w = repvk::decode_weights(l);
+      net->add_conv(torch::tensor(w).view({o, in, 3, 3}), torch::tensor(l.bias),
+                    int64_t(l.stride));
+    } else if (l.type == LayerType::GlobalAvgPool) {
+      if (pooled) throw fail("a second pooling layer");
+      pooled = true;
+    } else if (l.type == LayerType::FullyConnected) {
+      if (!pooled || fc) throw fail("the fc must follow the pooling and come once");
+      if (l.relu) throw fail("an fc with ReLU");
+      net->set_fc(torch::tensor(repvk::decode_weights(l)).view({o, in}), torch::tensor(l.bias));
+      fc = true;
+    } else if (l.type == LayerType::Softmax) {
+      if (i + 1 != model.layers.size()) throw fail("softmax before the last layer");
+    }
+  }
+  if (!fc) throw TrainError(source + ": no fully connected layer");
+  return net;
+}
+
 }  // namespace repvk::train

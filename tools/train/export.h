@@ -32,4 +32,10 @@ repvk::Model build_model(DeployNetImpl& net, const ExportSpec& spec,
 void export_model(DeployNetImpl& net, const ExportSpec& spec,
                   const std::vector<LayerEncoding>& enc, const std::string& path);
 
+// The reverse: a deploy network computing what `model` computes (codebooks decoded
+// to fp32; a trailing softmax is left to the caller, the network returns logits).
+// Throws TrainError naming `source` if the model is not a chain of ReLU conv3x3
+// layers, one global average pool and one fc, which is all the trainer produces.
+DeployNet deploy_from_model(const repvk::Model& model, const std::string& source);
+
 }  // namespace repvk::train

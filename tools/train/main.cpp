@@ -185,6 +185,16 @@ int main(int argc, char** argv) {
   be->add_option("--warmup", bench.warmup)->capture_default_str();
   add_common(be, bench.common);
 
+  InferBenchCommand infer;
+  auto* ib = app.add_subcommand(
+      "infer-bench", "inference throughput of a .rpvk model in libtorch on the CPU (images/s)");
+  ib->add_option("MODEL", infer.model_path, "model file (.rpvk)")->required();
+  ib->add_option("--batch", infer.batch, "images per forward pass")->capture_default_str();
+  ib->add_option("--runs", infer.runs, "timed runs")->capture_default_str();
+  ib->add_option("--warmup", infer.warmup, "untimed runs first")->capture_default_str();
+  ib->add_flag("--json", infer.json, "print JSON on stdout");
+  add_common(ib, infer.common);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -203,6 +213,7 @@ int main(int argc, char** argv) {
       return run_quantize(quant);
     }
     if (*re) return run_report(report);
+    if (*ib) return run_infer_bench(infer);
     if (*be) {
       bench.model = bench_model.build().first;
       return run_bench(bench);

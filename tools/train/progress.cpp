@@ -52,7 +52,7 @@ Logger::Logger(const std::string& path) : file_(path, std::ios::app) {
 }
 
 void Logger::log(const std::string& line) {
-  std::cout << line << std::endl;
+  (stderr_ ? std::cerr : std::cout) << line << std::endl;
   if (!file_.is_open()) return;
   char ts[32];
   const std::time_t now = std::time(nullptr);

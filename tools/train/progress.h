@@ -29,9 +29,12 @@ class Logger {
   Logger() = default;
   explicit Logger(const std::string& path);
   void log(const std::string& line);
+  // Console lines go to stderr instead of stdout (when stdout carries JSON).
+  void to_stderr() { stderr_ = true; }
 
  private:
   std::ofstream file_;
+  bool stderr_ = false;
 };
 
 std::string format_duration(double seconds);

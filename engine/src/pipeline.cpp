@@ -243,30 +243,9 @@ VkDescriptorSet DescriptorArena::allocate_bindings(const ComputePipeline& pipeli
 
 VkDescriptorSet DescriptorArena::allocate(const ComputePipeline& pipeline,
                                           const std::vector<VkBuffer>& buffers) {
-  if (buffers.size() != pipeline.bindings())
-    throw Error("descriptor set needs " + std::to_string(pipeline.bindings()) + " buffers, got " +
-                std::to_string(buffers.size()));
-  VkDescriptorSetLayout layout = pipeline.set_layout();
-  VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  ai.descriptorPool = pool_;
-  ai.descriptorSetCount = 1;
-  ai.pSetLayouts = &layout;
-  VkDescriptorSet set = VK_NULL_HANDLE;
-  vk_check(vkAllocateDescriptorSets(device_.handle(), &ai, &set), "vkAllocateDescriptorSets");
-  std::vector<VkDescriptorBufferInfo> infos(buffers.size());
-  std::vector<VkWriteDescriptorSet> writes(buffers.size());
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    infos[i] = {buffers[i], 0, VK_WHOLE_SIZE};
-    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    writes[i].dstSet = set;
-    writes[i].dstBinding = static_cast<uint32_t>(i);
-    writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &infos[i];
-  }
-  vkUpdateDescriptorSets(device_.handle(), static_cast<uint32_t>(writes.size()), writes.data(), 0,
-                         nullptr);
-  return set;
+  std::vector<Binding> bindings;
+  for (VkBuffer b : buffers) bindings.push_back({VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, b, VK_NULL_HANDLE});
+  return allocate_bindings(pipeline, bindings);
 }
 
 void record_dispatch(VkCommandBuffer cmd, const ComputePipeline& pipeline, VkDescriptorSet set,

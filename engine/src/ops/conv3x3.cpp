@@ -1,6 +1,7 @@
 #include "ops/conv3x3.h"
 
 #include <algorithm>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 
@@ -199,23 +200,32 @@ void Conv3x3Op::record(VkCommandBuffer cmd, uint32_t batch) const {
     record_tiled(cmd, batch);
 }
 
-void Conv3x3Op::record_tiled(VkCommandBuffer cmd, uint32_t batch) const {
-  const uint32_t owb = ops::ceil_div(out_.w, tiled_.px);
+void Conv3x3Op::record_position_groups(uint32_t px, uint32_t batch,
+                                       const std::function<void(uint32_t, uint32_t, uint32_t)>& dispatch) const {
+  const uint32_t owb = ops::ceil_div(out_.w, px);
   const uint64_t positions = uint64_t(batch) * out_.h * owb;
   if (positions > UINT32_MAX)
-    throw Error("conv3x3_tiled: " + std::to_string(positions) +
+    throw Error(name() + ": " + std::to_string(positions) +
                 " pixel blocks exceed the 32-bit index range; use a smaller batch");
-  const uint32_t total_groups = ops::ceil_div(positions, tiled_.workgroup);
+  const uint32_t total_groups = ops::ceil_div(positions, wg_pixels_);
   const uint32_t max_x = device_.info().limits.max_workgroup_count[0];
-  const uint32_t groups_y = ops::ceil_div(out_.c, oc_tile_);
-  TiledPush push{batch,    in_.c,  in_.h,  in_.w, out_.c, out_.h, out_.w, weights_.words_per_row,
-                 weights_.codebook_size, 0, owb, uint32_t(positions)};
   for (uint32_t first = 0; first < total_groups;) {
     const uint32_t groups_x = std::min(max_x, total_groups - first);
-    push.group_base = first;
-    record_dispatch(cmd, *pipeline_, set_, &push, groups_x, groups_y, 1);
+    dispatch(first, groups_x, uint32_t(positions));
     first += groups_x;
   }
+}
+
+void Conv3x3Op::record_tiled(VkCommandBuffer cmd, uint32_t batch) const {
+  const uint32_t owb = ops::ceil_div(out_.w, tiled_.px);
+  const uint32_t groups_y = ops::ceil_div(out_.c, oc_tile_);
+  TiledPush push{batch,    in_.c,  in_.h,  in_.w, out_.c, out_.h, out_.w, weights_.words_per_row,
+                 weights_.codebook_size, 0, owb, 0};
+  record_position_groups(tiled_.px, batch, [&](uint32_t first, uint32_t groups_x, uint32_t positions) {
+    push.group_base = first;
+    push.positions = positions;
+    record_dispatch(cmd, *pipeline_, set_, &push, groups_x, groups_y, 1);
+  });
 }
 
 void Conv3x3Op::record_direct(VkCommandBuffer cmd, uint32_t batch) const {

@@ -8,6 +8,7 @@
 #include <vulkan/vulkan.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -90,6 +91,10 @@ class Conv3x3Op {
   void create_texel(VkPipelineCache cache, const Layer& layer, uint32_t batch_hint);
   void bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer output);
   void record_texel(VkCommandBuffer cmd, uint32_t batch) const;
+  // Tiled and Texel fold the batch into x: calls dispatch(first_group, groups_x,
+  // positions) once per slice of at most maxComputeWorkGroupCount[0] workgroups.
+  void record_position_groups(uint32_t px, uint32_t batch,
+                              const std::function<void(uint32_t, uint32_t, uint32_t)>& dispatch) const;
   void record_direct(VkCommandBuffer cmd, uint32_t batch) const;
   void record_tiled(VkCommandBuffer cmd, uint32_t batch) const;
 };

@@ -119,20 +119,13 @@ void Conv3x3Op::bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer outp
 
 void Conv3x3Op::record_texel(VkCommandBuffer cmd, uint32_t batch) const {
   const uint32_t owb = ops::ceil_div(out_.w, texel_.px);
-  const uint64_t positions = uint64_t(batch) * out_.h * owb;
-  if (positions > UINT32_MAX)
-    throw Error("conv3x3_texel: " + std::to_string(positions) +
-                " pixel blocks exceed the 32-bit index range; use a smaller batch");
-  const uint32_t total_groups = ops::ceil_div(positions, texel_.workgroup);
-  const uint32_t max_x = device_.info().limits.max_workgroup_count[0];
   const uint32_t groups_y = ops::ceil_div(out_.c, oc_tile_);
-  TexelPush push{batch, in_.c, in_.h, in_.w, out_.c, out_.h, out_.w, 0, owb, uint32_t(positions)};
-  for (uint32_t first = 0; first < total_groups;) {
-    const uint32_t groups_x = std::min(max_x, total_groups - first);
+  TexelPush push{batch, in_.c, in_.h, in_.w, out_.c, out_.h, out_.w, 0, owb, 0};
+  record_position_groups(texel_.px, batch, [&](uint32_t first, uint32_t groups_x, uint32_t positions) {
     push.group_base = first;
+    push.positions = positions;
     record_dispatch(cmd, *pipeline_, set_, &push, groups_x, groups_y, 1);
-    first += groups_x;
-  }
+  });
 }
 
 }  // namespace repvk

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/conv3x3_tuning.h"
 #include "ops/op_common.h"
 #include "pipeline.h"
 #include "repvk/device.h"
@@ -19,22 +20,6 @@
 #include "repvk/network.h"
 
 namespace repvk {
-
-// Tile sizes of conv3x3_tiled for one layer; see choose_tiled_config().
-struct TiledConvConfig {
-  uint32_t workgroup = 64;  // invocations per workgroup
-  uint32_t oc_block = 8;    // output channels per invocation (multiple of 4)
-  uint32_t px = 4;          // output pixels of one row per invocation
-  uint32_t cin_chunk = 8;   // input channels per decoded weight tile
-  bool subgroup_broadcast = false;  // the _sg8 variant: weights shared by subgroupBroadcast
-};
-
-// Register block of conv3x3_texel for one layer; see choose_texel_config().
-struct TexelConvConfig {
-  uint32_t workgroup = 64;
-  uint32_t oc_block = 16;  // output channels per invocation (multiple of 4)
-  uint32_t px = 4;         // output pixels of one row per invocation
-};
 
 class Conv3x3Op {
  public:
@@ -98,18 +83,5 @@ class Conv3x3Op {
   void record_direct(VkCommandBuffer cmd, uint32_t batch) const;
   void record_tiled(VkCommandBuffer cmd, uint32_t batch) const;
 };
-
-// The one place conv3x3_tiled's tile sizes come from: keyed by device type and limits
-// (shared memory, workgroup size) and the layer's shape. $REPVK_CONV_TILE="px,oc,wg,chunk"
-// overrides it for tuning experiments (values are clamped to what the device allows).
-// batch_hint: images per dispatch the caller expects (the batch is folded into the
-// pixel dimension, so it decides how many invocations a small plane can fill).
-TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const TensorShape& output,
-                                    uint32_t in_channels, uint32_t batch_hint,
-                                    const ops::LayerWeights& weights);
-// The one place conv3x3_texel's register block comes from. $REPVK_CONV_TILE="px,oc,wg"
-// overrides it for tuning experiments.
-TexelConvConfig choose_texel_config(const PhysicalDeviceInfo& device, const TensorShape& output,
-                                    uint32_t batch_hint);
 
 }  // namespace repvk

@@ -28,36 +28,6 @@ VkBufferView make_view(Device& device, VkBuffer buffer, VkFormat format, VkDevic
 
 }  // namespace
 
-TexelConvConfig choose_texel_config(const PhysicalDeviceInfo& device, const TensorShape& output,
-                                    uint32_t batch_hint) {
-  TexelConvConfig c;
-  // lavapipe: 4x8 tied 4x16 and beat 8x8, 8x16, 2x8 and 4x4 on the small model;
-  // workgroups of 16, 32 and 64 tied within noise (docs/benchmarks.md, "Kernel log").
-  // Past 32 accumulators the spills cost more than the fetches they save. GPUs run
-  // Tiled by default; this is a starting point for them.
-  uint32_t px = 4;
-  uint32_t oc = 8;
-  uint32_t wg = 64;
-  if (const char* env = std::getenv("REPVK_CONV_TILE")) {
-    unsigned a = 0, b = 0, d = 0;
-    if (std::sscanf(env, "%u,%u,%u", &a, &b, &d) == 3 && a && b && d) {
-      px = a;
-      oc = b;
-      wg = d;
-    }
-  }
-  // Only compiled blocks (shaders/CMakeLists.txt): 4x8, 4x16, 8x8, 8x16. 2x8 and 4x4
-  // were tried and lost (more fetches per multiply-add).
-  c.px = px >= 8 ? 8 : 4;
-  c.oc_block = oc >= 16 && output.c > 8 ? 16 : 8;
-  const uint64_t positions =
-      uint64_t(std::max(1u, batch_hint)) * output.h * ops::ceil_div(output.w, c.px);
-  const DeviceLimits& limits = device.limits;
-  const uint32_t max_wg = std::min(wg, std::max<uint32_t>(1, std::min(limits.max_workgroup_invocations,
-                                                                      limits.max_workgroup_size[0])));
-  c.workgroup = ops::pow2_at_least(positions, ops::pow2_at_most(max_wg));
-  return c;
-}
 
 bool Conv3x3Op::texel_fits(uint32_t batch_hint) const {
   const uint64_t max_elements = device_.info().limits.max_texel_buffer_elements;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <cstdio>
-#include <cstdlib>
 
 namespace repvk {
 namespace {

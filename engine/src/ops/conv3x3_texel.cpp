@@ -2,8 +2,6 @@
 // read through texel-buffer views, the weights expanded once, at load time, into the
 // RGBA32F layout the shader fetches four output channels at a time from.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 #include "ops/conv3x3.h"
 

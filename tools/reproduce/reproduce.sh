@@ -4,11 +4,14 @@
 # and ClusterQAT at 8, 4, 3 and 2 bits, plus ClusterQAT on OABN at 1 bit. Every
 # accuracy in the table comes from `repvk eval` running the exported model on Vulkan.
 #
-#   tools/reproduce/reproduce.sh [--out DIR] [--threads N] [--no-docs]
+#   tools/reproduce/reproduce.sh [--out DIR] [--threads N] [--reverse] [--no-docs]
 #
 # Each cell lives in its own folder under DIR (default runs/reproduce). A cell whose
 # result is there is skipped; a cell that was interrupted resumes from its
 # checkpoint. Running the script again after a stop continues where it stopped.
+# Several copies may share one DIR (say one per core, `--threads 1` each, one of
+# them with --reverse): a cell being worked on is locked (DIR/<cell>.lock holds the
+# owner's PID) and the others pass it by.
 #
 # Sizes (chosen to fit the 3-hour budget on a 2-core machine; see docs/results.md):
 #   EPOCHS=10     full training of each base network (55,000 images per epoch)
@@ -20,7 +23,7 @@
 set -euo pipefail
 
 main() {
-  local root out threads docs=1
+  local root out threads docs=1 reverse=0
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   out="$root/runs/reproduce"
   threads=0
@@ -29,6 +32,7 @@ main() {
       --out) out="$2"; shift 2 ;;
       --threads) threads="$2"; shift 2 ;;
       --no-docs) docs=0; shift ;;
+      --reverse) reverse=1; shift ;;
       -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
       *) echo "reproduce.sh: unknown argument '$1' (see --help)" >&2; return 2 ;;
     esac
@@ -63,6 +67,14 @@ main() {
   done
   cells+=("oabn/cluster1 quant oabn cluster 1")
 
+  if [[ $reverse == 1 ]]; then
+    # The base networks and the tuning cells stay first: every grid cell needs them.
+    local first=0 c
+    for c in "${cells[@]}"; do [[ "$c" == *" quant "* ]] || first=$((first + 1)); done
+    local rest=("${cells[@]:$first}") i
+    cells=("${cells[@]:0:$first}")
+    for ((i = ${#rest[@]} - 1; i >= 0; i--)); do cells+=("${rest[$i]}"); done
+  fi
   local total=${#cells[@]} k=0 cell dir kind norm method bits resume
   for cell in "${cells[@]}"; do
     k=$((k + 1))
@@ -72,6 +84,18 @@ main() {
       echo "[$k/$total] $dir: done"
       continue
     fi
+    if ! take_lock "$d.lock"; then
+      if [[ $kind != quant ]]; then
+        # The grid needs the base networks and the tuning cells: wait for their owner.
+        echo "[$k/$total] $dir: being trained by PID $(cat "$d.lock/pid" 2>/dev/null); waiting"
+        while [[ ! -f "$d/result.json" ]] && ! take_lock "$d.lock"; do sleep 30; done
+        [[ -f "$d/result.json" ]] && { release_lock "$d.lock"; continue; }
+      else
+        echo "[$k/$total] $dir: being worked on by PID $(cat "$d.lock/pid" 2>/dev/null); skipped"
+        continue
+      fi
+    fi
+    trap 'release_lock "'"$d"'.lock"' EXIT
     printf '[%d/%d] %s  (%s elapsed)\n' "$k" "$total" "$dir" "$(elapsed $start)"
     mkdir -p "$d"
     resume=()
@@ -100,6 +124,8 @@ main() {
           "${thr[@]}" --out "$d" --export "$d/model.rpvk" "${resume[@]}"
         ;;
     esac
+    release_lock "$d.lock"
+    trap - EXIT
   done
 
   # Every exported model goes through the engine on Vulkan: those are the table's figures.
@@ -112,8 +138,9 @@ main() {
     d="$(dirname "$f")"
     [[ -f "$d/engine.json" && "$d/engine.json" -nt "$f" ]] && continue
     printf '[eval %d/%d] %s  (%s elapsed)\n' "$k" "${#models[@]}" "${d#"$out"/}" "$(elapsed $start)"
-    "$repvk" eval "$f" --batch 256 --json --progress >"$d/engine.json.tmp"
-    mv "$d/engine.json.tmp" "$d/engine.json"
+    # Per-process temp name: a second copy of this script may evaluate the same file.
+    "$repvk" eval "$f" --batch 256 --json --progress >"$d/engine.json.tmp.$$"
+    mv "$d/engine.json.tmp.$$" "$d/engine.json"
   done
 
   local collect_args=(--runs "$out" --elapsed "$((SECONDS - start))"
@@ -122,6 +149,19 @@ main() {
   python3 "$root/tools/reproduce/collect.py" "${collect_args[@]}"
   echo "reproduce: finished in $(elapsed $start)"
 }
+
+# A cell's lock: a folder (mkdir is atomic) holding the owner's PID. A lock whose
+# owner is gone (the session ended, the machine rebooted) is taken over.
+take_lock() {
+  local lock="$1" pid
+  mkdir -p "$(dirname "$lock")"
+  if mkdir "$lock" 2>/dev/null; then echo $$ >"$lock/pid"; return 0; fi
+  pid="$(cat "$lock/pid" 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then return 1; fi
+  echo $$ >"$lock/pid"
+  return 0
+}
+release_lock() { rm -rf "$1"; }
 
 elapsed() { local s=$((SECONDS - $1)); printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)); }
 

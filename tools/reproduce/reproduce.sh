@@ -129,18 +129,31 @@ main() {
   done
 
   # Every exported model goes through the engine on Vulkan: those are the table's figures.
-  local models=() f
-  while IFS= read -r f; do models+=("$f"); done < <(find "$out" -name model.rpvk | sort)
+  local models=() f sort_order=()
+  [[ $reverse == 1 ]] && sort_order=(-r)
+  while IFS= read -r f; do models+=("$f"); done < <(find "$out" -name model.rpvk | sort "${sort_order[@]}")
   k=0
   for f in "${models[@]}"; do
     k=$((k + 1))
     local d
     d="$(dirname "$f")"
     [[ -f "$d/engine.json" && "$d/engine.json" -nt "$f" ]] && continue
+    # A second copy (--reverse) evaluates from the other end; the lock keeps them apart.
+    take_lock "$d.eval.lock" || continue
+    trap 'release_lock "'"$d"'.eval.lock"' EXIT
     printf '[eval %d/%d] %s  (%s elapsed)\n' "$k" "${#models[@]}" "${d#"$out"/}" "$(elapsed $start)"
-    # Per-process temp name: a second copy of this script may evaluate the same file.
     "$repvk" eval "$f" --batch 256 --json --progress >"$d/engine.json.tmp.$$"
     mv "$d/engine.json.tmp.$$" "$d/engine.json"
+    release_lock "$d.eval.lock"
+    trap - EXIT
+  done
+  # The copy that finishes first waits for the other's evaluations, so the table is whole.
+  local waited=0
+  while compgen -G "$out/*/*.eval.lock" >/dev/null; do
+    [[ $waited == 0 ]] && echo "reproduce: waiting for the other copy's evaluations"
+    waited=1
+    sleep 10
+    for f in "$out"/*/*.eval.lock; do take_lock "$f" && release_lock "$f"; done 2>/dev/null
   done
 
   local collect_args=(--runs "$out" --elapsed "$((SECONDS - start))"

@@ -39,6 +39,8 @@ main() {
   done
   local EPOCHS="${EPOCHS:-10}" FT_EPOCHS="${FT_EPOCHS:-2}" VAL="${VAL:-5000}" SEED="${SEED:-1}"
   local TUNE_LRS="${TUNE_LRS:-0.01 0.001}"
+  # Seconds between looks at a lock held by another copy (the tests shorten it).
+  local POLL="${REPRODUCE_POLL_SECONDS:-30}"
   local build="${REPVK_BUILD_DIR:-$root/build}"
   local train="$build/tools/train/repvk-train" repvk="$build/tools/cli/repvk"
   for exe in "$train" "$repvk"; do
@@ -88,7 +90,7 @@ main() {
       if [[ $kind != quant ]]; then
         # The grid needs the base networks and the tuning cells: wait for their owner.
         echo "[$k/$total] $dir: being trained by PID $(cat "$d.lock/pid" 2>/dev/null); waiting"
-        while [[ ! -f "$d/result.json" ]] && ! take_lock "$d.lock"; do sleep 30; done
+        while [[ ! -f "$d/result.json" ]] && ! take_lock "$d.lock"; do sleep "$POLL"; done
         [[ -f "$d/result.json" ]] && { release_lock "$d.lock"; continue; }
       else
         echo "[$k/$total] $dir: being worked on by PID $(cat "$d.lock/pid" 2>/dev/null); skipped"
@@ -131,7 +133,7 @@ main() {
   # Every exported model goes through the engine on Vulkan: those are the table's figures.
   local models=() f sort_order=()
   [[ $reverse == 1 ]] && sort_order=(-r)
-  while IFS= read -r f; do models+=("$f"); done < <(find "$out" -name model.rpvk | sort "${sort_order[@]}")
+  while IFS= read -r f; do models+=("$f"); done < <(find "$out" -path "$out/tune" -prune -o -name model.rpvk -print | sort "${sort_order[@]}")
   k=0
   for f in "${models[@]}"; do
     k=$((k + 1))
@@ -152,7 +154,7 @@ main() {
   while compgen -G "$out/*/*.eval.lock" >/dev/null; do
     [[ $waited == 0 ]] && echo "reproduce: waiting for the other copy's evaluations"
     waited=1
-    sleep 10
+    sleep "$POLL"
     for f in "$out"/*/*.eval.lock; do take_lock "$f" && release_lock "$f"; done 2>/dev/null
   done
 

@@ -16,6 +16,13 @@ inline constexpr size_t kCrcOffset = 8;
 inline constexpr size_t kFileSizeOffset = 16;
 inline constexpr uint32_t kFlagRelu = 1u;
 
+// Weight encoding words in the file. 0 and 1 are WeightEncoding's values; 2 is
+// WeightEncoding::Fp32 with dense_storage Fp16 (no enum value of its own, so the
+// engine never sees it).
+inline constexpr uint32_t kEncodingFp32 = 0;
+inline constexpr uint32_t kEncodingCodebook = 1;
+inline constexpr uint32_t kEncodingFp16Dense = 2;
+
 inline uint64_t pad4(uint64_t n) { return (n + 3) & ~uint64_t(3); }
 
 inline uint32_t float_bits(float f) {

@@ -169,12 +169,18 @@ void parse_weights(Cursor& in, Layer& l) {
             " weights, above the per-layer limit of " +
             std::to_string(ModelLimits::kMaxLayerWeights));
   const uint32_t encoding = in.u32("weight encoding");
-  if (encoding == uint32_t(WeightEncoding::Fp32)) {
+  if (encoding == detail::kEncodingFp32) {
     w.encoding = WeightEncoding::Fp32;
     w.dense = in.f32_array(n, "fp32 weights");
     return;
   }
-  if (encoding != uint32_t(WeightEncoding::Codebook))
+  if (encoding == detail::kEncodingFp16Dense) {
+    w.encoding = WeightEncoding::Fp32;
+    w.dense_storage = ValueStorage::Fp16;
+    w.dense = in.f16_array(n, "fp16 weights");  // n <= kMaxLayerWeights: 2n cannot overflow
+    return;
+  }
+  if (encoding != detail::kEncodingCodebook)
     in.fail("unknown weight encoding " + std::to_string(encoding));
   w.encoding = WeightEncoding::Codebook;
   w.bits = in.u32("bits");

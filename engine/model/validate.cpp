@@ -72,6 +72,14 @@ struct Checker {
                                           " is not finite");
   }
 
+  // Values stored as fp16 must stay finite once rounded (|v| < 65520).
+  void check_fits_fp16(int i, const std::vector<float>& v, const char* what) const {
+    for (size_t k = 0; k < v.size(); ++k)
+      if (!std::isfinite(detail::half_to_float(detail::float_to_half(v[k]))))
+        fail(i, std::string(what) + " " + std::to_string(k) + " (" + std::to_string(v[k]) +
+                    ") overflows fp16 storage");
+  }
+
   void check_channels(int i, const Layer& l) const {
     const uint32_t lim = ModelLimits::kMaxChannels;
     if (l.in_channels < 1 || l.in_channels > lim)
@@ -122,8 +130,14 @@ struct Checker {
         fail(i, std::to_string(w.dense.size()) + " dense weights, expected " +
                     std::to_string(n));
       check_finite(i, w.dense, "weight");
+      if (w.dense_storage != ValueStorage::Fp32 && w.dense_storage != ValueStorage::Fp16)
+        fail(i, "unknown dense weight storage " + std::to_string(uint32_t(w.dense_storage)));
+      if (w.dense_storage == ValueStorage::Fp16) check_fits_fp16(i, w.dense, "weight");
     } else if (w.encoding == WeightEncoding::Codebook) {
       if (!w.dense.empty()) fail(i, "codebook weights must not carry dense weights");
+      // The file has no field for it, so it would not survive a round trip.
+      if (w.dense_storage != ValueStorage::Fp32)
+        fail(i, "codebook weights must leave dense_storage at fp32");
       if (w.bits < 1 || w.bits > 8)
         fail(i, "bits " + std::to_string(w.bits) + " outside 1..8");
       if (w.granularity != CodebookGranularity::PerLayer &&
@@ -142,10 +156,7 @@ struct Checker {
                     std::to_string(values));
       check_finite(i, w.codebooks, "codebook value");
       if (w.codebook_storage == CodebookStorage::Fp16)
-        for (size_t k = 0; k < w.codebooks.size(); ++k)
-          if (!std::isfinite(detail::half_to_float(detail::float_to_half(w.codebooks[k]))))
-            fail(i, "codebook value " + std::to_string(k) + " (" +
-                        std::to_string(w.codebooks[k]) + ") overflows fp16 storage");
+        check_fits_fp16(i, w.codebooks, "codebook value");
       const uint64_t words = uint64_t(l.out_channels) * words_per_row(row, w.bits);
       if (w.packed.size() != words)
         fail(i, std::to_string(w.packed.size()) + " packed words, expected " +
@@ -276,7 +287,9 @@ bool is_valid_utf8(const std::string& s) {
 uint64_t stored_weight_bytes(const Layer& l) {
   const Weights& w = l.weights;
   uint64_t bytes = 4 * uint64_t(l.out_channels);  // bias
-  if (w.encoding == WeightEncoding::Fp32) return bytes + 4 * uint64_t(w.dense.size());
+  if (w.encoding == WeightEncoding::Fp32)
+    return bytes + (w.dense_storage == ValueStorage::Fp16 ? pad4(2 * uint64_t(w.dense.size()))
+                                                          : 4 * uint64_t(w.dense.size()));
   const uint64_t per_value = w.codebook_storage == CodebookStorage::Fp16 ? 2 : 4;
   return bytes + pad4(per_value * w.codebooks.size()) + 4 * uint64_t(w.packed.size());
 }

@@ -54,10 +54,16 @@ class Bytes {
 
 void put_weights(Bytes& out, const Layer& l) {
   const Weights& w = l.weights;
-  out.u32(uint32_t(w.encoding));
   if (w.encoding == WeightEncoding::Fp32) {
-    out.f32s(w.dense);
+    if (w.dense_storage == ValueStorage::Fp16) {
+      out.u32(detail::kEncodingFp16Dense);
+      out.f16s(w.dense);
+    } else {
+      out.u32(detail::kEncodingFp32);
+      out.f32s(w.dense);
+    }
   } else {
+    out.u32(detail::kEncodingCodebook);
     out.u32(w.bits);
     out.u32(uint32_t(w.granularity));
     out.u32(uint32_t(w.codebook_storage));

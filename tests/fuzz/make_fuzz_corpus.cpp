@@ -1,5 +1,6 @@
-// Writes the fuzzer's seed corpus: tiny valid models covering every encoding,
-// granularity and storage, plus a few truncated and corrupted ones.
+// Writes the fuzzer's seed corpus: tiny valid models covering every encoding
+// (dense fp32, dense fp16, codebook), granularity and storage, plus a few truncated
+// and corrupted ones.
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -51,6 +52,11 @@ int main(int argc, char** argv) {
   try {
     std::vector<std::vector<uint8_t>> valid;
     valid.push_back(repvk::serialize_model(tiny(false, 0, {}, 1)));
+    {  // dense weights stored as fp16 (weight encoding 2)
+      repvk::Model m = tiny(false, 0, {}, 100);
+      for (auto& l : m.layers) l.weights.dense_storage = repvk::ValueStorage::Fp16;
+      valid.push_back(repvk::serialize_model(m));
+    }
     uint64_t seed = 2;
     for (uint32_t bits : {1u, 2u, 3u, 4u, 5u, 8u})
       for (auto gran : {repvk::CodebookGranularity::PerLayer,

@@ -138,6 +138,53 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
   }
 }
 
+// Dense weights stored as fp16 (`repvk convert --dense fp16`) arrive widened to fp32:
+// the engine runs them unchanged and matches the reference on the same rounded weights.
+TEST_F(GpuTest, DenseFp16StorageMatchesCpuReference) {
+  std::mt19937_64 rng(test_seed());
+  SyntheticConfig cfg = synthetic_preset("small");
+  cfg.quantized = false;
+  cfg.seed = rng();
+  const Model original = make_synthetic_model(cfg);
+  Model stored = original;
+  for (Layer& l : stored.layers) l.weights.dense_storage = ValueStorage::Fp16;
+  const std::vector<uint8_t> bytes = serialize_model(stored);
+  const Model model = parse_model(bytes.data(), bytes.size(), "fp16.rpvk");
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer& l = model.layers[i];
+    if (!l.has_weights()) continue;
+    ASSERT_EQ(l.weights.dense_storage, ValueStorage::Fp16);
+    for (size_t k = 0; k < l.weights.dense.size(); ++k)
+      ASSERT_EQ(l.weights.dense[k],
+                half_to_float(float_to_half(original.layers[i].weights.dense[k])));
+  }
+
+  const uint32_t batch = 5;
+  std::vector<float> input(size_t(model.input.channels) * model.input.height *
+                           model.input.width * batch);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  for (float& v : input) v = u(rng);
+  const auto ref = cpu::forward(model, input.data(), batch, true);
+  for (Precision precision : {Precision::Fp32, Precision::Fp16}) {
+    if (precision == Precision::Fp16 && !device().enabled().storage_16bit) continue;
+    SCOPED_TRACE(precision == Precision::Fp32 ? "fp32 activations" : "fp16 activations");
+    NetworkOptions opts;
+    opts.precision = precision;
+    opts.max_batch = 2;
+    opts.pipeline_cache_path = "none";
+    Network net(device(), model, opts);
+    std::vector<float> x = input;
+    if (precision == Precision::Fp16)
+      for (float& v : x) v = half_to_float(float_to_half(v));
+    const auto want = precision == Precision::Fp32 ? ref
+                                                   : cpu::forward(model, x.data(), batch, true);
+    EXPECT_LE(max_rel_error(net.infer_logits(x.data(), batch), want),
+              precision == Precision::Fp32 ? 1e-4 : 1e-2);
+  }
+  // Rounding the weights moves the logits only slightly.
+  EXPECT_LE(max_rel_error(ref, cpu::forward(original, input.data(), batch, true)), 1e-2);
+}
+
 TEST_F(GpuTest, TimingsCoverEveryLayer) {
   if (!device().enabled().timestamps)
     GTEST_SKIP() << device().info().name << " has no compute timestamps";

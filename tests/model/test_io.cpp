@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "repvk/synthetic.h"
 #include "test_util.h"
 
 namespace repvk::test {
@@ -81,6 +82,103 @@ TEST(RoundTrip, Fp16StorageRoundsValues) {
   EXPECT_EQ(back.layers[0].weights.codebooks[0], detail::half_to_float(detail::float_to_half(0.1f)));
   m.layers[0].weights.codebooks[0] = 1e6f;
   EXPECT_MODEL_ERROR(serialize_model(m), "layer 0 (conv3x3)", "overflows fp16");
+}
+
+TEST(RoundTrip, DenseFp16Storage) {
+  TinyOptions o;
+  o.encoding = WeightEncoding::Fp32;
+  o.dense_storage = ValueStorage::Fp16;
+  round_trip(tiny_model(o));
+}
+
+uint32_t bits_of(float f) { return detail::float_bits(f); }
+
+// A real-sized fp32 model: fp16 storage keeps every rounded value bit for bit and
+// halves the file.
+TEST(RoundTrip, DenseFp16StorageIsExactAndHalvesTheFile) {
+  SyntheticConfig c = synthetic_preset("small");
+  c.quantized = false;
+  const Model fp32 = make_synthetic_model(c);
+  Model half = fp32;
+  for (Layer& l : half.layers)
+    if (l.has_weights()) l.weights.dense_storage = ValueStorage::Fp16;
+  const auto fp32_bytes = serialize_model(fp32);
+  const auto half_bytes = serialize_model(half);  // the writer rounds
+  EXPECT_EQ(half_bytes.size(), detail::serialized_size(half));
+  const double ratio = double(half_bytes.size()) / double(fp32_bytes.size());
+  EXPECT_GT(ratio, 0.49);
+  EXPECT_LT(ratio, 0.51);
+
+  const Model back = parse_model(half_bytes.data(), half_bytes.size(), "mem");
+  size_t changed = 0;
+  for (size_t i = 0; i < back.layers.size(); ++i) {
+    const Layer& l = back.layers[i];
+    if (!l.has_weights()) continue;
+    SCOPED_TRACE("layer " + std::to_string(i));
+    EXPECT_EQ(l.weights.encoding, WeightEncoding::Fp32);  // consumers see plain fp32
+    EXPECT_EQ(l.weights.dense_storage, ValueStorage::Fp16);
+    EXPECT_EQ(l.bias, fp32.layers[i].bias);  // biases stay fp32
+    const std::vector<float>& orig = fp32.layers[i].weights.dense;
+    ASSERT_EQ(l.weights.dense.size(), orig.size());
+    for (size_t k = 0; k < orig.size(); ++k) {
+      const float rounded = detail::half_to_float(detail::float_to_half(orig[k]));
+      ASSERT_EQ(bits_of(l.weights.dense[k]), bits_of(rounded)) << k;
+      changed += bits_of(rounded) != bits_of(orig[k]);
+    }
+  }
+  EXPECT_GT(changed, 0u);  // the model really did lose precision
+  // Re-serializing what was read reproduces the file byte for byte.
+  EXPECT_EQ(serialize_model(back), half_bytes);
+  // Back to fp32 storage: the rounded values, now 4 bytes each.
+  Model wide = back;
+  for (Layer& l : wide.layers) l.weights.dense_storage = ValueStorage::Fp32;
+  const auto wide_bytes = serialize_model(wide);
+  EXPECT_EQ(wide_bytes.size(), fp32_bytes.size());
+  expect_models_equal(parse_model(wide_bytes.data(), wide_bytes.size(), "mem"), wide);
+}
+
+TEST(RoundTrip, DenseFp16StorageRoundsValuesAndRejectsOverflow) {
+  TinyOptions o;
+  o.encoding = WeightEncoding::Fp32;
+  o.dense_storage = ValueStorage::Fp16;
+  Model m = tiny_model(o);
+  m.layers[1].weights.dense[3] = 0.1f;      // not representable in fp16
+  m.layers[1].weights.dense[4] = -65519.0f;  // rounds to the largest half, -65504
+  m.layers[1].weights.dense[5] = 1e-8f;     // below the smallest subnormal: rounds to 0
+  const auto bytes = serialize_model(m);
+  const Model back = parse_model(bytes.data(), bytes.size(), "mem");
+  EXPECT_EQ(back.layers[1].weights.dense[3], detail::half_to_float(detail::float_to_half(0.1f)));
+  EXPECT_EQ(back.layers[1].weights.dense[4], -65504.0f);
+  EXPECT_EQ(back.layers[1].weights.dense[5], 0.0f);
+  m.layers[1].weights.dense[4] = -65520.0f;  // rounds to -inf
+  EXPECT_MODEL_ERROR(serialize_model(m), "layer 1 (conv3x3)",
+                     "weight 4 (-65520.000000) overflows fp16 storage");
+  m.layers[1].weights.dense[4] = 1e6f;
+  EXPECT_MODEL_ERROR(validate_model(m, "m.rpvk"), "m.rpvk: layer 1 (conv3x3): weight 4",
+                     "overflows fp16 storage");
+}
+
+TEST(RoundTrip, DenseFp16OddCountIsPadded) {
+  // conv 1->3: 27 weights, 54 bytes, then 2 bytes of padding.
+  TinyOptions o;
+  o.encoding = WeightEncoding::Fp32;
+  o.dense_storage = ValueStorage::Fp16;
+  Model m = tiny_model(o);
+  m.input.channels = 1;
+  m.input.mean.resize(1);
+  m.input.std.resize(1);
+  std::mt19937 g(11);
+  m.layers[0] = tiny_weighted(LayerType::Conv3x3, 1, 3, 1, true, o, g);
+  ASSERT_EQ(m.layers[0].weights.dense.size(), 27u);
+  EXPECT_EQ(detail::stored_weight_bytes(m.layers[0]), 56u + 12u);  // + 3 fp32 biases
+  round_trip(m);
+  auto b = serialize_model(m);
+  const size_t pad = weights_offset(m, 0) + 4 + 54;
+  EXPECT_EQ(b[pad], 0);
+  EXPECT_EQ(b[pad + 1], 0);
+  b[pad + 1] = 1;
+  fix_header(b);
+  EXPECT_MODEL_ERROR(parse(b), "layer 0 (conv3x3): nonzero padding after fp16 weights");
 }
 
 TEST(RoundTrip, ParserFillsPoolAndSoftmaxChannels) {

@@ -69,6 +69,14 @@ TEST(KMeans, ThreeClustersAroundMinusFiveZeroFive) {
   EXPECT_EQ(two.weights.codebooks, (std::vector<float>{-5, 5}));
 }
 
+TEST(KMeans, QuantizingFp16StoredWeightsClearsDenseStorage) {
+  Layer l = fc_with(clusters({-6, -2, 2, 6}), 2);
+  l.weights.dense_storage = ValueStorage::Fp16;
+  quantize_layer_kmeans(l, 2, CodebookGranularity::PerLayer, 1);
+  EXPECT_EQ(l.weights.dense_storage, ValueStorage::Fp32);  // a codebook layer has none
+  EXPECT_EQ(l.weights.codebook_storage, ValueStorage::Fp32);
+}
+
 TEST(KMeans, PerChannelCodebooksAndFewDistinctValues) {
   // Row 0 has two distinct values; row 1 has four clusters.
   std::vector<float> data(10, 1.0f);

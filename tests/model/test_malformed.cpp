@@ -116,13 +116,17 @@ TEST(Malformed, CodebookSizeOutsideRange) {
 TEST(Malformed, UnknownEnumsInWeightBlock) {
   const Model m = tiny_model();
   const size_t w = weights_offset(m, 1);
-  const std::pair<size_t, const char*> cases[] = {
-      {0, "unknown weight encoding 2"},
-      {8, "unknown codebook granularity 2"},
-      {12, "unknown codebook storage 2"}};
-  for (const auto& [off, msg] : cases) {
+  struct Case {
+    size_t offset;
+    uint32_t value;
+    const char* message;
+  };
+  const Case cases[] = {{0, 3, "unknown weight encoding 3"},  // 2 is dense fp16
+                        {8, 2, "unknown codebook granularity 2"},
+                        {12, 2, "unknown codebook storage 2"}};
+  for (const auto& [off, value, msg] : cases) {
     auto b = valid_bytes();
-    set_u32(b, w + off, 2);
+    set_u32(b, w + off, value);
     fix_header(b);
     EXPECT_MODEL_ERROR(parse(b), "layer 1 (conv3x3)", msg);
   }
@@ -312,6 +316,63 @@ TEST(Malformed, NonFiniteWeights) {
   b[cb + 1] = 0x7C;  // fp16 +inf
   fix_header(b);
   EXPECT_MODEL_ERROR(parse(b), "layer 0 (conv3x3): codebook value 0 is not finite");
+}
+
+TinyOptions dense_fp16() {
+  TinyOptions o;
+  o.encoding = WeightEncoding::Fp32;
+  o.dense_storage = ValueStorage::Fp16;
+  return o;
+}
+
+TEST(Malformed, TruncatedFp16DenseWeights) {
+  const Model m = tiny_model(dense_fp16());
+  const auto full = serialize_model(m);
+  // Layer 1 (conv 3->4): 108 halves = 216 bytes after the encoding word; cut inside them.
+  const size_t w = weights_offset(m, 1);
+  ASSERT_EQ(get_u32(full, w), 2u);
+  for (size_t keep : {size_t(0), size_t(1), size_t(100), size_t(215)}) {
+    std::vector<uint8_t> b(full.begin(), full.begin() + long(w + 4 + keep));
+    fix_header(b);
+    EXPECT_MODEL_ERROR(parse(b), "model.rpvk: layer 1 (conv3x3): truncated: fp16 weights needs 216 bytes");
+  }
+  // Every prefix, header fixed or not, is rejected.
+  for (size_t n = detail::kHeaderBytes; n < full.size(); ++n) {
+    std::vector<uint8_t> p(full.begin(), full.begin() + long(n));
+    EXPECT_THROW(parse(p), ModelError) << n;
+    fix_header(p);
+    EXPECT_THROW(parse(p), ModelError) << n;
+  }
+}
+
+TEST(Malformed, Fp16DenseWeightsMustFit) {
+  // In memory: a value beyond fp16's range is refused before anything is written.
+  Model m = tiny_model(dense_fp16());
+  m.layers[3].weights.dense[7] = 70000.0f;
+  EXPECT_MODEL_ERROR(validate_model(m, "model.rpvk"),
+                     "model.rpvk: layer 3 (fully_connected): weight 7 (70000.000000) overflows "
+                     "fp16 storage");
+  EXPECT_THROW(serialize_model(m), ModelError);
+  // In a file: the half itself is infinite (or NaN).
+  m = tiny_model(dense_fp16());
+  for (uint16_t h : {uint16_t(0x7C00), uint16_t(0xFC00), uint16_t(0x7E00)}) {
+    auto b = serialize_model(m);
+    const size_t at = weights_offset(m, 3) + 4 + 2 * 7;
+    b[at] = uint8_t(h);
+    b[at + 1] = uint8_t(h >> 8);
+    fix_header(b);
+    EXPECT_MODEL_ERROR(parse(b), "model.rpvk: layer 3 (fully_connected): weight 7 is not finite");
+  }
+}
+
+TEST(Malformed, DenseStorageFieldInMemory) {
+  Model m = tiny_model(dense_fp16());
+  m.layers[0].weights.dense_storage = ValueStorage(7);
+  EXPECT_MODEL_ERROR(validate_model(m, "m"), "layer 0 (conv3x3): unknown dense weight storage 7");
+  m = tiny_model();  // codebooks: the file has no place for a dense storage
+  m.layers[1].weights.dense_storage = ValueStorage::Fp16;
+  EXPECT_MODEL_ERROR(validate_model(m, "m"),
+                     "layer 1 (conv3x3): codebook weights must leave dense_storage at fp32");
 }
 
 TEST(Malformed, ClassCountMustMatchLastWeightedLayer) {

@@ -18,10 +18,11 @@ struct TinyOptions {
   uint32_t bits = 2;
   CodebookGranularity granularity = CodebookGranularity::PerLayer;
   CodebookStorage storage = CodebookStorage::Fp32;
+  ValueStorage dense_storage = ValueStorage::Fp32;  // for encoding Fp32
   uint64_t seed = 7;
 };
 
-// Codebook values that fp16 represents exactly, so fp16 round trips compare equal.
+// Values that fp16 represents exactly, so fp16 round trips compare equal.
 inline float exact_value(std::mt19937& g) { return float(int(g() % 64) - 32) * 0.125f; }
 
 inline Layer tiny_weighted(LayerType type, uint32_t in, uint32_t out, uint32_t stride,
@@ -35,6 +36,7 @@ inline Layer tiny_weighted(LayerType type, uint32_t in, uint32_t out, uint32_t s
   const uint64_t row = l.row_length();
   if (o.encoding == WeightEncoding::Fp32) {
     for (uint64_t i = 0; i < row * out; ++i) l.weights.dense.push_back(exact_value(g));
+    l.weights.dense_storage = o.dense_storage;
   } else {
     Weights& w = l.weights;
     w.encoding = WeightEncoding::Codebook;
@@ -152,6 +154,7 @@ inline void expect_models_equal(const Model& a, const Model& b) {
     EXPECT_EQ(x.bias, y.bias);
     EXPECT_EQ(x.weights.encoding, y.weights.encoding);
     EXPECT_EQ(x.weights.dense, y.weights.dense);
+    EXPECT_EQ(x.weights.dense_storage, y.weights.dense_storage);
     EXPECT_EQ(x.weights.bits, y.weights.bits);
     EXPECT_EQ(x.weights.granularity, y.weights.granularity);
     EXPECT_EQ(x.weights.codebook_storage, y.weights.codebook_storage);

@@ -15,7 +15,8 @@ struct InfoOptions {
 std::string encoding_string(const Layer& l) {
   if (!l.has_weights()) return "-";
   const Weights& w = l.weights;
-  if (w.encoding == WeightEncoding::Fp32) return "fp32";
+  if (w.encoding == WeightEncoding::Fp32)
+    return w.dense_storage == ValueStorage::Fp16 ? "fp16" : "fp32";
   std::string s = std::to_string(w.bits) + "-bit ";
   s += w.granularity == CodebookGranularity::PerLayer ? "layer" : "channel";
   s += " k=" + std::to_string(w.codebook_size);
@@ -42,6 +43,8 @@ nlohmann::json layer_json(const Layer& l, const TensorShape& shape, const LayerS
     j["relu"] = l.relu;
     const Weights& w = l.weights;
     j["encoding"] = w.encoding == WeightEncoding::Fp32 ? "fp32" : "codebook";
+    if (w.encoding == WeightEncoding::Fp32)  // values are fp32 in memory either way
+      j["dense_storage"] = w.dense_storage == ValueStorage::Fp16 ? "fp16" : "fp32";
     if (w.encoding == WeightEncoding::Codebook) {
       j["bits"] = w.bits;
       j["granularity"] = w.granularity == CodebookGranularity::PerLayer ? "layer" : "channel";
@@ -126,8 +129,9 @@ Command register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   CLI::App* sub =
       app.add_subcommand("info", "Show a model's layers, weight encodings, sizes and FLOPs");
-  sub->footer("Bytes are as stored in the file (indices + codebooks + bias); 'fp32 bytes' is "
-              "the same layer with dense fp32 weights. FLOPs count 2 per multiply-add.");
+  sub->footer("Bytes are as stored in the file (indices + codebooks, or dense fp32/fp16 "
+              "weights, + bias); 'fp32 bytes' is the same layer with dense fp32 weights. "
+              "FLOPs count 2 per multiply-add.");
   CLI::Option* pos =
       sub->add_option("MODEL", o->model, "Model file (.rpvk); default: the bundled model");
   sub->add_option("--model", o->model, "Same as MODEL")->type_name("PATH")->excludes(pos);

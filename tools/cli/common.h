@@ -39,6 +39,7 @@ Command register_classify(CLI::App& app);
 Command register_eval(CLI::App& app);
 Command register_bench(CLI::App& app);
 Command register_make_model(CLI::App& app);
+Command register_convert(CLI::App& app);
 
 // ---- GPU options and sessions ----------------------------------------------------
 struct GpuOptions {

@@ -46,11 +46,13 @@ int main(int argc, char** argv) {
       "  repvk classify shoe.png shirt.jpg --top 3\n"
       "  repvk eval --limit 1000\n"
       "  repvk bench --synthetic A0 --bits 4 --batch 8\n"
-      "  repvk make-model tiny.rpvk --synthetic small --bits 2 && repvk info tiny.rpvk");
+      "  repvk make-model tiny.rpvk --synthetic small --bits 2 && repvk info tiny.rpvk\n"
+      "  repvk convert model.rpvk model-fp16.rpvk --dense fp16");
 
   std::vector<Command> commands = {register_devices(app), register_info(app),
                                    register_classify(app), register_eval(app),
-                                   register_bench(app),   register_make_model(app)};
+                                   register_bench(app),   register_make_model(app),
+                                   register_convert(app)};
 
   if (argc <= 1) {
     std::cerr << app.help();

@@ -55,7 +55,7 @@ enum class LayerType : uint32_t {
 };
 
 enum class WeightEncoding : uint32_t {
-  Fp32 = 0,      // dense fp32 weights
+  Fp32 = 0,      // dense fp32 weights (stored as fp32 or fp16, see Weights::dense_storage)
   Codebook = 1,  // b-bit indices into k-means codebooks
 };
 
@@ -64,10 +64,13 @@ enum class CodebookGranularity : uint32_t {
   PerOutputChannel = 1, // one codebook per output channel
 };
 
-enum class CodebookStorage : uint32_t {
+// How float values are stored in the file. In memory they are always fp32; fp16
+// values are widened on load and rounded (to nearest even) when written.
+enum class ValueStorage : uint32_t {
   Fp32 = 0,
   Fp16 = 1,  // stored as IEEE half; widened to fp32 on load
 };
+using CodebookStorage = ValueStorage;  // the name the codebook field had first
 
 // Weights of one layer, logically [out][in][ky][kx] for conv (k = in*9 + ky*3 + kx)
 // and [out][in] for fc. "row" below means the weights of one output channel.
@@ -76,6 +79,10 @@ struct Weights {
 
   // Fp32: out * row_length values.
   std::vector<float> dense;
+  // Fp32 only: how `dense` is stored in the file. With Fp16 the file holds halves
+  // (weight encoding 2) and `dense` holds them widened, so consumers see plain fp32.
+  // The writer rounds; keep `dense` fp16-representable for the two to agree.
+  ValueStorage dense_storage = ValueStorage::Fp32;
 
   // Codebook:
   uint32_t bits = 0;                 // 1..8
@@ -153,15 +160,15 @@ REPVK_API void write_model(const Model& model, const std::string& path);
 
 REPVK_API uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
 
-// IEEE binary16 conversions (round to nearest even), used for fp16 codebooks and
-// fp16 activations alike so every component rounds the same way.
+// IEEE binary16 conversions (round to nearest even), used for fp16 weights, fp16
+// codebooks and fp16 activations alike so every component rounds the same way.
 REPVK_API uint16_t float_to_half(float f);
 REPVK_API float half_to_float(uint16_t h);
 
 // ---- Statistics for `repvk info` ---------------------------------------------------
 struct LayerStats {
   uint64_t flops = 0;          // 2 * MACs per image
-  uint64_t weight_bytes = 0;   // as stored in the file (indices + codebooks + bias)
+  uint64_t weight_bytes = 0;   // as stored in the file (weights or indices + codebooks, bias)
   uint64_t fp32_bytes = 0;     // the same layer with fp32 weights
 };
 REPVK_API std::vector<LayerStats> model_stats(const Model& model);

@@ -63,10 +63,18 @@ std::string ModelEntry::label() const {
 }
 
 uint32_t model_bits(const Model& model) {
+  // The width most weights are stored at: quantized models keep the first conv and
+  // the fc at 8 bits, and calling a 4-bit model "8-bit" for that would mislead.
+  uint64_t weights_at[9] = {};  // index 0: dense fp32
+  for (const Layer& l : model.layers) {
+    if (!l.has_weights()) continue;
+    const bool codebook = l.weights.encoding == WeightEncoding::Codebook;
+    const uint32_t b = codebook && l.weights.bits <= 8 ? l.weights.bits : 0;
+    weights_at[b] += uint64_t(l.out_channels) * l.row_length();
+  }
   uint32_t bits = 0;
-  for (const Layer& l : model.layers)
-    if (l.has_weights() && l.weights.encoding == WeightEncoding::Codebook)
-      bits = std::max(bits, l.weights.bits);
+  for (uint32_t b = 1; b <= 8; ++b)
+    if (weights_at[b] > weights_at[bits]) bits = b;
   return bits;
 }
 

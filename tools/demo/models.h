@@ -14,7 +14,7 @@ namespace repvk::demo {
 struct ModelEntry {
   Model model;
   std::string source;      // file path, or a description of the synthetic model
-  uint32_t bits = 0;       // widest codebook of any layer; 0 = fp32 weights
+  uint32_t bits = 0;       // the width most weights are stored at; 0 = fp32 weights
   bool synthetic = false;
   std::string label() const;  // "4-bit" or "fp32"
 };

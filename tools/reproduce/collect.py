@@ -89,6 +89,7 @@ def atomic_write(path, text):
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes files private; docs are for everyone
     os.replace(tmp, path)
 
 

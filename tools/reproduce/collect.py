@@ -96,6 +96,17 @@ def atomic_write(path, text):
     os.replace(tmp, path)
 
 
+def replace_generated_block(path, begin, end, block, title, heading=""):
+    """Puts `block` (which starts with `begin` and ends with `end`) in place of the
+    file's generated section, or appends it under `heading`; keeps the hand-written rest."""
+    text = open(path).read() if os.path.exists(path) else f"# {title}\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + heading + block + "\n"
+    atomic_write(path, text)
+
+
 def pct(c, key="engine_accuracy"):
     return f"{100 * c[key]:.2f}" if c and key in c else "pending"
 
@@ -232,7 +243,7 @@ def main():
     figures = plots(a.runs, cells, os.path.join(a.docs, "plots"))
 
     fp = {n: cells[f"{n}/fp32"] for n in NORMS}
-    lines = [BEGIN, "", f"Commit `{commit}`; settings: {a.settings or 'defaults'}; "
+    lines = [BEGIN, "", f"Collected at commit `{commit}`; settings: {a.settings or 'defaults'}; "
              f"{done} of {len(cells)} cells done. Time: training and quantization "
              f"{train_s / 3600:.2f} core-hours (every cell on one thread), engine evaluation "
              f"{eval_s / 3600:.2f} core-hours; with two copies on two cores the run takes about "
@@ -270,13 +281,8 @@ def main():
         lines.append("")
     lines.append(END)
     block = "\n".join(lines)
-    md = os.path.join(a.docs, "results.md")
-    text = open(md).read() if os.path.exists(md) else "# Results\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n## The reproduced study\n\n" + block + "\n"
-    atomic_write(md, text)
+    replace_generated_block(os.path.join(a.docs, "results.md"), BEGIN, END, block, "Results",
+                            "## The reproduced study\n\n")
     return 1 if mismatches else 0
 
 

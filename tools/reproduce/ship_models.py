@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+from collect import replace_generated_block  # same folder: Python puts it on sys.path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_BYTES = 2_000_000
 TOLERANCE_POINTS = 0.05
@@ -150,17 +152,7 @@ def main():
         "The commands, as `reproduce.sh` ran them (the learning rate of each fine-tuning was "
         "chosen on the 5,000 held-out training images, see docs/results.md):", "",
         *details, END])
-    readme = os.path.join(a.assets, "README.md")
-    text = open(readme).read() if os.path.exists(readme) else "# Assets\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    fd, tmp = tempfile.mkstemp(dir=a.assets, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, readme)
+    replace_generated_block(os.path.join(a.assets, "README.md"), BEGIN, END, block, "Assets")
     return 0
 
 

@@ -24,8 +24,8 @@ Buffer::Buffer(Device& device, VkDeviceSize bytes, MemoryUsage usage) : device_(
 
   VkBufferCreateInfo ci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   ci.size = bytes;
-  // Texel-buffer usage too: conv3x3_texel reads activations and weights through
-  // buffer views (it costs nothing on buffers that are never viewed).
+  // Texel-buffer usage too: conv3x3_texel and fully_connected_texel read activations
+  // and weights through buffer views (it costs nothing on buffers that are never viewed).
   ci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
              VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
   ci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;

@@ -242,7 +242,11 @@ void Network::Impl::build() {
         break;
       }
       case LayerType::FullyConnected: {
-        auto op = std::make_unique<FullyConnectedOp>(device, cache->handle(), layer, cur, false);
+        // The FC layer follows the conv layers' choice: where they read through texel
+        // buffers (CPU devices), so does it (shaders/fully_connected_texel.comp).
+        auto op = std::make_unique<FullyConnectedOp>(device, cache->handle(), layer, cur, false,
+                                                     conv_algorithm == ConvAlgorithm::Texel,
+                                                     chunk);
         op->bind(*descriptors, src, dst);
         op_names.push_back(op->name());
         ops.emplace_back(std::move(op));

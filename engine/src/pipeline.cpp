@@ -196,7 +196,7 @@ ComputePipeline::~ComputePipeline() {
 
 DescriptorArena::DescriptorArena(Device& device, uint32_t max_sets, uint32_t max_buffers)
     : device_(device) {
-  // Every binding may be either kind (conv3x3_texel reads through texel buffers).
+  // Every binding may be either kind (the *_texel kernels read through texel buffers).
   const uint32_t n = max_buffers ? max_buffers : 1;
   const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n},
                                          {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, n}};

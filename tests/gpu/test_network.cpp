@@ -113,7 +113,8 @@ TEST_F(GpuTest, RandomNetworksMatchCpuReferenceFp16) {
 }
 
 // The random networks above run the default (Auto) kernel; this pins both explicit
-// choices on one model, and Auto to a concrete kernel.
+// choices on one model, and Auto to a concrete kernel. The FC layer follows the conv
+// choice: the texel kernel under Texel, the storage kernel otherwise.
 TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
   const Model model = make_synthetic_model(synthetic_preset("small"));
   std::mt19937_64 rng(test_seed());
@@ -135,6 +136,16 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
     else
       EXPECT_EQ(net.conv_algorithm(), algo);
     EXPECT_LE(max_rel_error(net.infer_logits(input.data(), batch), ref), 1e-4);
+    const std::vector<LayerTiming> timings = net.last_timings();
+    bool saw_fc = false;
+    for (const LayerTiming& t : timings) {
+      if (t.name.rfind("fully_connected", 0) != 0) continue;
+      saw_fc = true;
+      EXPECT_EQ(t.name.find(" texel") != std::string::npos,
+                net.conv_algorithm() == ConvAlgorithm::Texel)
+          << t.name;
+    }
+    EXPECT_TRUE(saw_fc || timings.empty());
   }
 }
 

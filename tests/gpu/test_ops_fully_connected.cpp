@@ -1,4 +1,5 @@
-// fully_connected op vs the CPU reference: dense and every codebook format.
+// fully_connected op vs the CPU reference: dense and every codebook format, on the
+// storage kernel and on the texel kernel (fully_connected_texel.comp).
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -16,16 +17,19 @@ using test::GpuTest;
 
 constexpr double kTolFp32 = 1e-4;
 
+// texel requests the texel kernel, created for exactly n images (the input buffer
+// run_op makes holds n, and the op's input view covers its batch hint).
 void check_fc(Device& device, std::mt19937_64& rng, uint32_t n, uint32_t in, uint32_t out,
-              bool relu, uint32_t bits, CodebookGranularity g) {
+              bool relu, uint32_t bits, CodebookGranularity g, bool texel = false) {
   std::ostringstream what;
   what << "n=" << n << " in=" << in << " out=" << out << (relu ? " relu" : "") << " bits=" << bits
        << (bits ? (g == CodebookGranularity::PerOutputChannel ? " per-channel" : " per-layer") : "")
-       << "; " << test::seed_note();
+       << (texel ? " texel" : "") << "; " << test::seed_note();
   const Layer layer = test::random_layer(rng, LayerType::FullyConnected, in, out, 1, relu, bits, g);
   const std::vector<float> input = test::random_floats(rng, size_t(n) * in, 1.0f);
 
-  FullyConnectedOp op(device, VK_NULL_HANDLE, layer, TensorShape{in, 1, 1}, false);
+  FullyConnectedOp op(device, VK_NULL_HANDLE, layer, TensorShape{in, 1, 1}, false, texel, n);
+  EXPECT_EQ(op.texel(), texel) << what.str();
   std::vector<float> ref(size_t(n) * out);
   const std::vector<float> dense = decode_weights(layer);
   cpu::fully_connected(input.data(), n, in, dense.data(), layer.bias.data(), out, relu, ref.data());
@@ -38,13 +42,14 @@ void check_fc(Device& device, std::mt19937_64& rng, uint32_t n, uint32_t in, uin
 }
 
 // Random sizes under a multiply-accumulate budget, In up to the 4096-channel limit.
-void random_fc(Device& device, std::mt19937_64& rng, uint32_t bits, CodebookGranularity g) {
+void random_fc(Device& device, std::mt19937_64& rng, uint32_t bits, CodebookGranularity g,
+               bool texel = false) {
   for (;;) {
     const uint32_t n = test::log_uniform_u32(rng, 1, 8);
     const uint32_t in = test::log_uniform_u32(rng, 1, 4096);
     const uint32_t out = test::log_uniform_u32(rng, 1, 2048);
     if (uint64_t(n) * in * out > 4'000'000) continue;
-    check_fc(device, rng, n, in, out, rng() % 2 == 0, bits, g);
+    check_fc(device, rng, n, in, out, rng() % 2 == 0, bits, g, texel);
     return;
   }
 }
@@ -86,6 +91,57 @@ TEST_F(GpuTest, FullyConnectedSharedMemoryFitsDevice) {
   EXPECT_LE(uint64_t(op.workgroup_size()) * 256 * 4, device().info().limits.max_shared_memory);
   EXPECT_EQ(op.flops(2), 2ull * 2 * 32 * 1000);
   EXPECT_NE(op.name().find("fully_connected 32->1000"), std::string::npos) << op.name();
+}
+
+// The texel kernel: four outputs per invocation (Out around multiples of 4), one or
+// two images per invocation (odd batches leave the second image of the last pair
+// empty), dense and both codebook granularities, ReLU on and off.
+TEST_F(GpuTest, FullyConnectedTexelMatchesCpuReference) {
+  std::mt19937_64 rng(test::test_seed() * 31u);
+  const auto L = CodebookGranularity::PerLayer;
+  const auto C = CodebookGranularity::PerOutputChannel;
+  check_fc(device(), rng, 1, 1, 1, false, 0, L, true);
+  check_fc(device(), rng, 2, 7, 5, true, 0, L, true);
+  check_fc(device(), rng, 3, 1280, 1000, false, 4, C, true);
+  check_fc(device(), rng, 5, 33, 6, true, 3, L, true);
+  check_fc(device(), rng, 4, 96, 257, false, 8, C, true);
+  check_fc(device(), rng, 1, 300, 7, true, 2, C, true);
+  check_fc(device(), rng, 7, 64, 260, true, 1, L, true);
+  check_fc(device(), rng, 2, 4096, 3, false, 0, L, true);
+  for (uint32_t bits : {0u, 4u, 6u})
+    for (auto g : {L, C}) random_fc(device(), rng, bits, g, true);
+}
+
+// Texel where the sizes fit maxTexelBufferElements; a batch whose input view would
+// not fit falls back to the storage kernel, which still matches the reference.
+TEST_F(GpuTest, FullyConnectedTexelWhereItFits) {
+  std::mt19937_64 rng(test::test_seed() * 37u);
+  const Layer layer = test::random_layer(rng, LayerType::FullyConnected, 4096, 10, 1, true, 4,
+                                         CodebookGranularity::PerOutputChannel);
+  const TensorShape in{4096, 1, 1};
+  const FullyConnectedOp op(device(), VK_NULL_HANDLE, layer, in, false, true, 3);
+  EXPECT_TRUE(op.texel());
+  EXPECT_EQ(op.images_per_invocation(), 2u);
+  EXPECT_NE(op.name().find("texel"), std::string::npos) << op.name();
+  const FullyConnectedOp one(device(), VK_NULL_HANDLE, layer, in, false, true, 1);
+  EXPECT_EQ(one.images_per_invocation(), 1u);
+  const FullyConnectedOp storage(device(), VK_NULL_HANDLE, layer, in, false);
+  EXPECT_FALSE(storage.texel());
+  EXPECT_EQ(storage.name().find("texel"), std::string::npos) << storage.name();
+
+  const uint64_t too_many = device().info().limits.max_texel_buffer_elements / 4096 + 1;
+  ASSERT_LE(too_many, uint64_t(UINT32_MAX)) << "maxTexelBufferElements is too large to provoke the fallback";
+  FullyConnectedOp big(device(), VK_NULL_HANDLE, layer, in, false, true, uint32_t(too_many));
+  EXPECT_FALSE(big.texel());
+  const uint32_t n = 2;
+  const std::vector<float> input = test::random_floats(rng, size_t(n) * 4096, 1.0f);
+  std::vector<float> ref(size_t(n) * 10);
+  const std::vector<float> dense = decode_weights(layer);
+  cpu::fully_connected(input.data(), n, 4096, dense.data(), layer.bias.data(), 10, true, ref.data());
+  const test::OpRun run = test::run_op(device(), big, input, false, ref.size(), false, n);
+  const test::Comparison c = test::compare(run.output, ref, kTolFp32);
+  EXPECT_EQ(c.bad, 0u) << "fallback: max rel err " << c.max_rel << "; " << test::seed_note();
+  EXPECT_TRUE(run.guard_intact);
 }
 
 TEST_F(GpuTest, FullyConnectedRejectsFp16Input) {

@@ -42,7 +42,9 @@ REPVK_API const char* precision_name(Precision p);
 // at the cost of holding each conv layer's weights as fp32. Auto takes $REPVK_CONV
 // (direct|tiled|texel) when set, else Texel on CPU devices and Tiled elsewhere
 // (docs/benchmarks.md, "Kernel log"). A layer that Texel cannot run within the
-// device's texel-buffer limits falls back to Tiled.
+// device's texel-buffer limits falls back to Tiled. The FC layers follow the choice:
+// under Texel they read through texel buffers too (shaders/fully_connected_texel.comp),
+// where those limits allow it.
 enum class ConvAlgorithm { Auto, Direct, Tiled, Texel };
 REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
 // "auto", "direct", "tiled"; throws repvk::Error on anything else.

@@ -13,17 +13,6 @@ struct TexelPush {
   uint32_t n, cin, h, w, cout, oh, ow, group_base, owb, positions;
 };
 
-VkBufferView make_view(Device& device, VkBuffer buffer, VkFormat format, VkDeviceSize range) {
-  VkBufferViewCreateInfo ci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
-  ci.buffer = buffer;
-  ci.format = format;
-  ci.offset = 0;
-  ci.range = range;
-  VkBufferView view = VK_NULL_HANDLE;
-  vk_check(vkCreateBufferView(device.handle(), &ci, nullptr, &view), "vkCreateBufferView");
-  return view;
-}
-
 }  // namespace
 
 
@@ -41,17 +30,12 @@ void Conv3x3Op::create_texel(VkPipelineCache cache, const Layer& layer, uint32_t
   ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
 
   // Expand to [oc/4][ic][tap] x 4 channels; channels past Cout stay zero.
-  const std::vector<float> dense = decode_weights(layer);
-  const uint32_t groups = ops::ceil_div(out_.c, 4);
-  const size_t row = size_t(in_.c) * 9;
-  std::vector<float> expanded(size_t(groups) * row * 4, 0.0f);
-  for (uint32_t oc = 0; oc < out_.c; ++oc)
-    for (size_t e = 0; e < row; ++e)
-      expanded[((oc / 4) * row + e) * 4 + oc % 4] = dense[oc * row + e];
+  const std::vector<float> expanded =
+      ops::expand_weights_rgba(decode_weights(layer), out_.c, size_t(in_.c) * 9);
   texel_weights_ = Buffer(device_, expanded.size() * sizeof(float), MemoryUsage::DeviceLocal);
   upload(device_, texel_weights_, expanded.data(), expanded.size() * sizeof(float));
-  weights_view_ = make_view(device_, texel_weights_.handle(), VK_FORMAT_R32G32B32A32_SFLOAT,
-                            VK_WHOLE_SIZE);
+  weights_view_ = ops::make_buffer_view(device_, texel_weights_.handle(),
+                                        VK_FORMAT_R32G32B32A32_SFLOAT, VK_WHOLE_SIZE);
   // The packed copy is not read by this kernel; only the bias stays.
   weights_.words = Buffer();
   weights_.codebooks = Buffer();
@@ -72,7 +56,7 @@ void Conv3x3Op::bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer outp
   // The view covers exactly the images one record() may read, which texel_fits()
   // checked against maxTexelBufferElements.
   const VkDeviceSize range = VkDeviceSize(max_batch_) * in_.elements() * input_element_bytes();
-  const VkBufferView view = make_view(
+  const VkBufferView view = ops::make_buffer_view(
       device_, input, fp16_ ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT, range);
   input_views_.push_back(view);
   using B = DescriptorArena::Binding;

@@ -10,6 +10,14 @@ struct FcPush {
   uint32_t n, in_features, out_features, words_per_row, codebook_size;
 };
 
+// Must match the push_constant block of shaders/fully_connected_texel.comp.
+struct FcTexelPush {
+  uint32_t n, in_features, out_features;
+};
+
+// Texel kernel: invocations per workgroup (four outputs each).
+constexpr uint32_t kTexelWorkgroup = 64;
+
 // Output features per workgroup. Per-channel codebooks stage one codebook per
 // feature, so 8-bit layers shrink this to fit shared memory (32 on a 32 KiB device).
 constexpr uint32_t kMaxWorkgroup = 64;
@@ -17,7 +25,8 @@ constexpr uint32_t kMaxWorkgroup = 64;
 }  // namespace
 
 FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const Layer& layer,
-                                   const TensorShape& input, bool fp16)
+                                   const TensorShape& input, bool fp16, bool texel,
+                                   uint32_t batch_hint)
     : device_(device),
       in_features_(layer.in_channels),
       out_features_(layer.out_channels),
@@ -34,31 +43,109 @@ FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const 
   if (out_features_ == 0) throw Error(op + ": no outputs");
 
   weights_ = ops::upload_layer_weights(device, layer, op);
+  max_batch_ = std::max(1u, batch_hint);
+  texel_ = texel && texel_fits(max_batch_);
+  if (texel_)
+    create_texel(cache, layer);
+  else
+    create_storage(cache);
+}
 
-  const DeviceLimits& limits = device.info().limits;
-  wg_ = ops::pow2_at_least(out_features_, std::min(kMaxWorkgroup, ops::max_workgroup_x(device)));
+FullyConnectedOp::~FullyConnectedOp() {
+  for (VkBufferView v : input_views_) vkDestroyBufferView(device_.handle(), v, nullptr);
+  if (weights_view_) vkDestroyBufferView(device_.handle(), weights_view_, nullptr);
+}
+
+bool FullyConnectedOp::texel_fits(uint32_t batch_hint) const {
+  const uint64_t max_elements = device_.info().limits.max_texel_buffer_elements;
+  const uint64_t weight_texels = uint64_t(ops::ceil_div(out_features_, 4)) * in_features_;
+  return uint64_t(batch_hint) * in_features_ <= max_elements && weight_texels <= max_elements;
+}
+
+void FullyConnectedOp::create_storage(VkPipelineCache cache) {
+  const std::string op = "fully_connected";
+  const DeviceLimits& limits = device_.info().limits;
+  wg_ = ops::pow2_at_least(out_features_, std::min(kMaxWorkgroup, ops::max_workgroup_x(device_)));
   while (wg_ > 1 && weights_.shared_bytes(wg_) > limits.max_shared_memory) wg_ /= 2;
   if (weights_.shared_bytes(wg_) > limits.max_shared_memory)
     throw Error(op + ": a " + std::to_string(weights_.bits) + "-bit codebook needs " +
                 std::to_string(weights_.shared_bytes(1)) +
                 " bytes of shared memory; the device has " +
                 std::to_string(limits.max_shared_memory));
-  ops::check_group_count(device, op, 0, ops::ceil_div(out_features_, wg_), "outputs");
+  ops::check_group_count(device_, op, 0, ops::ceil_div(out_features_, wg_), "outputs");
 
   const std::vector<uint32_t> spec = {wg_, weights_.bits, weights_.per_channel ? 1u : 0u,
                                       relu_ ? 1u : 0u};
-  pipeline_ = std::make_unique<ComputePipeline>(device, cache, "fully_connected_f32", 5,
+  pipeline_ = std::make_unique<ComputePipeline>(device_, cache, "fully_connected_f32", 5,
                                                 uint32_t(sizeof(FcPush)), spec);
 }
 
+void FullyConnectedOp::create_texel(VkPipelineCache cache, const Layer& layer) {
+  const std::string op = "fully_connected_texel";
+  const uint32_t groups = ops::ceil_div(out_features_, 4);
+  wg_ = ops::pow2_at_least(groups, std::min(kTexelWorkgroup, ops::max_workgroup_x(device_)));
+  // Each weight texel is fetched once for both images of an invocation. Two measured
+  // best on lavapipe (A0's 1280->1000 at batch 4: 2.2-2.4 ms vs 3.0-4.3 for one and
+  // 2.6-2.9 for four; at batch 16 four was slower still), one avoids a wasted
+  // duplicate at batch 1.
+  imgs_ = max_batch_ >= 2 ? 2 : 1;
+  ops::check_group_count(device_, op, 0, ops::ceil_div(groups, wg_), "output groups");
+
+  const std::vector<float> expanded =
+      ops::expand_weights_rgba(decode_weights(layer), out_features_, in_features_);
+  texel_weights_ = Buffer(device_, expanded.size() * sizeof(float), MemoryUsage::DeviceLocal);
+  upload(device_, texel_weights_, expanded.data(), expanded.size() * sizeof(float));
+  weights_view_ = ops::make_buffer_view(device_, texel_weights_.handle(),
+                                        VK_FORMAT_R32G32B32A32_SFLOAT, VK_WHOLE_SIZE);
+  // The packed copy is not read by this kernel; only the bias stays.
+  weights_.words = Buffer();
+  weights_.codebooks = Buffer();
+
+  const std::vector<uint32_t> spec = {wg_, 0, 0, relu_ ? 1u : 0u};
+  pipeline_ = std::make_unique<ComputePipeline>(
+      device_, cache, "fully_connected_texel_" + std::to_string(imgs_) + "_f32",
+      std::vector<VkDescriptorType>{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                    VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                    VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                    VK_DESCRIPTOR_TYPE_STORAGE_BUFFER},
+      uint32_t(sizeof(FcTexelPush)), spec);
+}
+
 void FullyConnectedOp::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
-  set_ = arena.allocate(*pipeline_, {input, output, weights_.words.handle(),
-                                     weights_.codebooks.handle(), weights_.bias.handle()});
+  if (!texel_) {
+    set_ = arena.allocate(*pipeline_, {input, output, weights_.words.handle(),
+                                       weights_.codebooks.handle(), weights_.bias.handle()});
+    return;
+  }
+  // The view covers exactly the images one record() may read, which texel_fits()
+  // checked against maxTexelBufferElements.
+  const VkDeviceSize range = VkDeviceSize(max_batch_) * in_features_ * sizeof(float);
+  const VkBufferView view = ops::make_buffer_view(device_, input, VK_FORMAT_R32_SFLOAT, range);
+  input_views_.push_back(view);
+  using B = DescriptorArena::Binding;
+  set_ = arena.allocate_bindings(
+      *pipeline_,
+      std::vector<B>{{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE, view},
+                     {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, output, VK_NULL_HANDLE},
+                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE, weights_view_},
+                     {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, weights_.bias.handle(), VK_NULL_HANDLE}});
 }
 
 void FullyConnectedOp::record(VkCommandBuffer cmd, uint32_t batch) const {
   if (set_ == VK_NULL_HANDLE) throw Error("fully_connected: record() before bind()");
   if (batch == 0) return;
+  if (texel_) {
+    if (batch > max_batch_)
+      throw Error("fully_connected: batch " + std::to_string(batch) + " exceeds the " +
+                  std::to_string(max_batch_) +
+                  " images the op was created for (its input view is sized for them)");
+    const uint32_t groups_y = ops::ceil_div(batch, imgs_);
+    ops::check_group_count(device_, "fully_connected_texel", 1, groups_y, "batch");
+    const FcTexelPush push{batch, in_features_, out_features_};
+    record_dispatch(cmd, *pipeline_, set_, &push,
+                    ops::ceil_div(ops::ceil_div(out_features_, 4), wg_), groups_y, 1);
+    return;
+  }
   ops::check_group_count(device_, "fully_connected", 1, batch, "batch");
   const FcPush push{batch, in_features_, out_features_, weights_.words_per_row,
                     weights_.codebook_size};
@@ -71,7 +158,7 @@ uint64_t FullyConnectedOp::flops(uint32_t batch) const {
 
 std::string FullyConnectedOp::name() const {
   return "fully_connected " + std::to_string(in_features_) + "->" + std::to_string(out_features_) +
-         " " + weights_.tag() + (relu_ ? " relu" : "");
+         " " + weights_.tag() + (relu_ ? " relu" : "") + (texel_ ? " texel" : "");
 }
 
 }  // namespace repvk

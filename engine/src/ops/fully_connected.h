@@ -1,4 +1,7 @@
-// Host side of shaders/fully_connected.comp: [N][In] -> [N][Out], fp32 storage.
+// Host side of shaders/fully_connected.comp and shaders/fully_connected_texel.comp:
+// [N][In] -> [N][Out], fp32 storage. The storage kernel reads the packed weights; the
+// texel one (for CPU devices, where the network runs ConvAlgorithm::Texel) reads the
+// input and load-time-expanded fp32 weights through texel buffer views.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -6,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ops/op_common.h"
 #include "pipeline.h"
@@ -19,8 +23,15 @@ class FullyConnectedOp {
   // `input` is the pooled shape (C x 1 x 1). fp16 must be false: an FC layer
   // always follows global_avg_pool, whose output is fp32 in every precision mode
   // (see engine/src/ops/README.md); passing true is a planning bug and throws.
+  // texel asks for the texel kernel, which record() may then run on at most
+  // batch_hint images (its input view is sized for them); it falls back to the storage
+  // kernel where the input view or the expanded weights exceed maxTexelBufferElements.
   FullyConnectedOp(Device& device, VkPipelineCache cache, const Layer& layer,
-                   const TensorShape& input, bool fp16);
+                   const TensorShape& input, bool fp16, bool texel = false,
+                   uint32_t batch_hint = 1);
+  ~FullyConnectedOp();
+  FullyConnectedOp(const FullyConnectedOp&) = delete;
+  FullyConnectedOp& operator=(const FullyConnectedOp&) = delete;
 
   void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output);
   void record(VkCommandBuffer cmd, uint32_t batch) const;
@@ -32,6 +43,10 @@ class FullyConnectedOp {
   uint32_t input_element_bytes() const { return 4; }
   uint32_t output_element_bytes() const { return 4; }
   uint32_t workgroup_size() const { return wg_; }
+  // Whether the texel kernel runs (texel requested and within the device's limits).
+  bool texel() const { return texel_; }
+  // Texel kernel: images per invocation (1 or 2); 0 on the storage kernel.
+  uint32_t images_per_invocation() const { return imgs_; }
 
  private:
   Device& device_;
@@ -40,8 +55,18 @@ class FullyConnectedOp {
   bool relu_ = false;
   ops::LayerWeights weights_;
   uint32_t wg_ = 0;
+  bool texel_ = false;
+  uint32_t imgs_ = 0;
+  uint32_t max_batch_ = 1;                 // images per record() on the texel kernel
+  Buffer texel_weights_;                   // RGBA32F layout of fully_connected_texel.comp
+  VkBufferView weights_view_ = VK_NULL_HANDLE;
+  std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
   std::unique_ptr<ComputePipeline> pipeline_;
   VkDescriptorSet set_ = VK_NULL_HANDLE;
+
+  bool texel_fits(uint32_t batch_hint) const;
+  void create_storage(VkPipelineCache cache);
+  void create_texel(VkPipelineCache cache, const Layer& layer);
 };
 
 }  // namespace repvk

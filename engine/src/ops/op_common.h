@@ -54,6 +54,33 @@ inline void check_fp16(const Device& device, const std::string& op, bool fp16) {
 
 inline const char* act_suffix(bool fp16) { return fp16 ? "f16" : "f32"; }
 
+// A texel-buffer view of `buffer` from offset 0 (the texel kernels' act_in and
+// weights4 bindings); the caller destroys it.
+inline VkBufferView make_buffer_view(Device& device, VkBuffer buffer, VkFormat format,
+                                     VkDeviceSize range) {
+  VkBufferViewCreateInfo ci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+  ci.buffer = buffer;
+  ci.format = format;
+  ci.offset = 0;
+  ci.range = range;
+  VkBufferView view = VK_NULL_HANDLE;
+  vk_check(vkCreateBufferView(device.handle(), &ci, nullptr, &view), "vkCreateBufferView");
+  return view;
+}
+
+// Expands dense [out][row] weights (decode_weights) into the RGBA32F texel layout of
+// the texel kernels: texel (o/4) * row + e holds outputs 4*(o/4) .. +3 of element e,
+// zero past `out`.
+inline std::vector<float> expand_weights_rgba(const std::vector<float>& dense, uint32_t out,
+                                              size_t row) {
+  const size_t groups = (size_t(out) + 3) / 4;
+  std::vector<float> expanded(groups * row * 4, 0.0f);
+  for (uint32_t o = 0; o < out; ++o)
+    for (size_t e = 0; e < row; ++e)
+      expanded[((o / 4) * row + e) * 4 + o % 4] = dense[size_t(o) * row + e];
+  return expanded;
+}
+
 // A conv/FC layer's weights on the device, laid out for bindings 2..4.
 struct LayerWeights {
   Buffer words;      // packed indices, or dense fp32 bits (one per word)

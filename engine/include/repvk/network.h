@@ -47,7 +47,7 @@ REPVK_API const char* precision_name(Precision p);
 // where those limits allow it.
 enum class ConvAlgorithm { Auto, Direct, Tiled, Texel };
 REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
-// "auto", "direct", "tiled"; throws repvk::Error on anything else.
+// "auto", "direct", "tiled", "texel"; throws repvk::Error on anything else.
 REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);
 
 struct NetworkOptions {

@@ -1,5 +1,5 @@
-// Pieces shared by the op classes (header-only: the engine lists exactly one .cpp
-// per op). Weight upload in the binding 2..4 layout of shaders/common/weights.glsl,
+// Pieces shared by the op classes (header-only, so that each op's host files stay
+// self-contained). Weight upload in the binding 2..4 layout of shaders/common/weights.glsl,
 // tile-size helpers and dispatch-limit checks.
 #pragma once
 

@@ -116,12 +116,14 @@ std::vector<LayerCost> layer_costs(const Model& m, const std::vector<TensorShape
   std::vector<LayerCost> out(m.layers.size());
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const bool is_conv = m.layers[i].type == LayerType::Conv3x3;
+    const bool is_fc = m.layers[i].type == LayerType::FullyConnected;
     const bool in_is_conv_act = i == 0 || m.layers[i - 1].type == LayerType::Conv3x3;
     const TensorShape in = i == 0 ? input : shapes[i - 1];
     out[i].flops = stats[i].flops;
-    // The texel kernel reads weights expanded to fp32 at load time.
-    out[i].weight_bytes =
-        is_conv && conv == ConvAlgorithm::Texel ? stats[i].fp32_bytes : stats[i].weight_bytes;
+    // The texel kernels (conv, and the fc that follows them) read weights expanded to
+    // fp32 at load time.
+    out[i].weight_bytes = (is_conv || is_fc) && conv == ConvAlgorithm::Texel
+                              ? stats[i].fp32_bytes : stats[i].weight_bytes;
     out[i].activation_bytes =
         in.elements() * (in_is_conv_act ? act : 4) + shapes[i].elements() * (is_conv ? act : 4);
   }

@@ -60,7 +60,6 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
 
 Conv3x3Op::~Conv3x3Op() {
   for (VkBufferView v : input_views_) vkDestroyBufferView(device_.handle(), v, nullptr);
-  if (weights_view_) vkDestroyBufferView(device_.handle(), weights_view_, nullptr);
 }
 
 void Conv3x3Op::create_direct(VkPipelineCache cache) {

@@ -64,8 +64,7 @@ class Conv3x3Op {
   TiledConvConfig tiled_;
   TexelConvConfig texel_;
   uint32_t max_batch_ = 1;                 // images per record(): sizes the input view
-  Buffer texel_weights_;                  // RGBA32F layout of shaders/conv3x3_texel.comp
-  VkBufferView weights_view_ = VK_NULL_HANDLE;
+  ops::TexelWeights texel_weights_;        // RGBA32F layout of shaders/conv3x3_texel.comp
   std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
   std::unique_ptr<ComputePipeline> pipeline_;
   VkDescriptorSet set_ = VK_NULL_HANDLE;

@@ -30,12 +30,7 @@ void Conv3x3Op::create_texel(VkPipelineCache cache, const Layer& layer, uint32_t
   ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
 
   // Expand to [oc/4][ic][tap] x 4 channels; channels past Cout stay zero.
-  const std::vector<float> expanded =
-      ops::expand_weights_rgba(decode_weights(layer), out_.c, size_t(in_.c) * 9);
-  texel_weights_ = Buffer(device_, expanded.size() * sizeof(float), MemoryUsage::DeviceLocal);
-  upload(device_, texel_weights_, expanded.data(), expanded.size() * sizeof(float));
-  weights_view_ = ops::make_buffer_view(device_, texel_weights_.handle(),
-                                        VK_FORMAT_R32G32B32A32_SFLOAT, VK_WHOLE_SIZE);
+  texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_.c, size_t(in_.c) * 9);
   // The packed copy is not read by this kernel; only the bias stays.
   weights_.words = Buffer();
   weights_.codebooks = Buffer();
@@ -64,7 +59,7 @@ void Conv3x3Op::bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer outp
                         std::vector<B>{{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE, view},
                                        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, output, VK_NULL_HANDLE},
                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE,
-                                        weights_view_},
+                                        texel_weights_.view()},
                                        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, weights_.bias.handle(),
                                         VK_NULL_HANDLE}});
 }

@@ -53,7 +53,6 @@ FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const 
 
 FullyConnectedOp::~FullyConnectedOp() {
   for (VkBufferView v : input_views_) vkDestroyBufferView(device_.handle(), v, nullptr);
-  if (weights_view_) vkDestroyBufferView(device_.handle(), weights_view_, nullptr);
 }
 
 bool FullyConnectedOp::texel_fits(uint32_t batch_hint) const {
@@ -91,12 +90,7 @@ void FullyConnectedOp::create_texel(VkPipelineCache cache, const Layer& layer) {
   imgs_ = max_batch_ >= 2 ? 2 : 1;
   ops::check_group_count(device_, op, 0, ops::ceil_div(groups, wg_), "output groups");
 
-  const std::vector<float> expanded =
-      ops::expand_weights_rgba(decode_weights(layer), out_features_, in_features_);
-  texel_weights_ = Buffer(device_, expanded.size() * sizeof(float), MemoryUsage::DeviceLocal);
-  upload(device_, texel_weights_, expanded.data(), expanded.size() * sizeof(float));
-  weights_view_ = ops::make_buffer_view(device_, texel_weights_.handle(),
-                                        VK_FORMAT_R32G32B32A32_SFLOAT, VK_WHOLE_SIZE);
+  texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_features_, in_features_);
   // The packed copy is not read by this kernel; only the bias stays.
   weights_.words = Buffer();
   weights_.codebooks = Buffer();
@@ -127,7 +121,7 @@ void FullyConnectedOp::bind(DescriptorArena& arena, VkBuffer input, VkBuffer out
       *pipeline_,
       std::vector<B>{{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE, view},
                      {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, output, VK_NULL_HANDLE},
-                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE, weights_view_},
+                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, VK_NULL_HANDLE, texel_weights_.view()},
                      {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, weights_.bias.handle(), VK_NULL_HANDLE}});
 }
 

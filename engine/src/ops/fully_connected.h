@@ -58,8 +58,7 @@ class FullyConnectedOp {
   bool texel_ = false;
   uint32_t imgs_ = 0;
   uint32_t max_batch_ = 1;                 // images per record() on the texel kernel
-  Buffer texel_weights_;                   // RGBA32F layout of fully_connected_texel.comp
-  VkBufferView weights_view_ = VK_NULL_HANDLE;
+  ops::TexelWeights texel_weights_;        // RGBA32F layout of fully_connected_texel.comp
   std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
   std::unique_ptr<ComputePipeline> pipeline_;
   VkDescriptorSet set_ = VK_NULL_HANDLE;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "memory.h"
@@ -68,18 +69,51 @@ inline VkBufferView make_buffer_view(Device& device, VkBuffer buffer, VkFormat f
   return view;
 }
 
-// Expands dense [out][row] weights (decode_weights) into the RGBA32F texel layout of
-// the texel kernels: texel (o/4) * row + e holds outputs 4*(o/4) .. +3 of element e,
-// zero past `out`.
-inline std::vector<float> expand_weights_rgba(const std::vector<float>& dense, uint32_t out,
-                                              size_t row) {
-  const size_t groups = (size_t(out) + 3) / 4;
-  std::vector<float> expanded(groups * row * 4, 0.0f);
-  for (uint32_t o = 0; o < out; ++o)
-    for (size_t e = 0; e < row; ++e)
-      expanded[((o / 4) * row + e) * 4 + o % 4] = dense[size_t(o) * row + e];
-  return expanded;
-}
+// A layer's weights for the texel kernels: dense [out][row] weights (decode_weights)
+// expanded into RGBA32F texels, texel (o/4) * row + e holding outputs 4*(o/4) .. +3 of
+// element e (zero past `out`), uploaded, with the view the kernels fetch through. It
+// owns the view, so an op whose creation throws after this leaks nothing.
+class TexelWeights {
+ public:
+  TexelWeights() = default;
+  TexelWeights(Device& device, const std::vector<float>& dense, uint32_t out, size_t row)
+      : device_(&device) {
+    const size_t groups = (size_t(out) + 3) / 4;
+    std::vector<float> expanded(groups * row * 4, 0.0f);
+    for (uint32_t o = 0; o < out; ++o)
+      for (size_t e = 0; e < row; ++e)
+        expanded[((o / 4) * row + e) * 4 + o % 4] = dense[size_t(o) * row + e];
+    const VkDeviceSize bytes = expanded.size() * sizeof(float);
+    buffer_ = Buffer(device, bytes, MemoryUsage::DeviceLocal);
+    upload(device, buffer_, expanded.data(), bytes);
+    view_ = make_buffer_view(device, buffer_.handle(), VK_FORMAT_R32G32B32A32_SFLOAT, VK_WHOLE_SIZE);
+  }
+  ~TexelWeights() { reset(); }
+  TexelWeights(TexelWeights&& o) noexcept { *this = std::move(o); }
+  TexelWeights& operator=(TexelWeights&& o) noexcept {
+    if (this != &o) {
+      reset();
+      device_ = o.device_;
+      buffer_ = std::move(o.buffer_);
+      view_ = o.view_;
+      o.view_ = VK_NULL_HANDLE;
+    }
+    return *this;
+  }
+  TexelWeights(const TexelWeights&) = delete;
+  TexelWeights& operator=(const TexelWeights&) = delete;
+
+  VkBufferView view() const { return view_; }
+
+ private:
+  void reset() {
+    if (view_) vkDestroyBufferView(device_->handle(), view_, nullptr);
+    view_ = VK_NULL_HANDLE;
+  }
+  Device* device_ = nullptr;
+  Buffer buffer_;
+  VkBufferView view_ = VK_NULL_HANDLE;
+};
 
 // A conv/FC layer's weights on the device, laid out for bindings 2..4.
 struct LayerWeights {

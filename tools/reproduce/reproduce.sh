@@ -143,6 +143,12 @@ main() {
     # A second copy (--reverse) evaluates from the other end; the lock keeps them apart.
     take_lock "$d.eval.lock" || continue
     trap 'release_lock "'"$d"'.eval.lock"' EXIT
+    if [[ -f "$d/engine.json" && "$d/engine.json" -nt "$f" ]]; then
+      # The other copy finished it between the check above and the lock.
+      release_lock "$d.eval.lock"
+      trap - EXIT
+      continue
+    fi
     printf '[eval %d/%d] %s  (%s elapsed)\n' "$k" "${#models[@]}" "${d#"$out"/}" "$(elapsed $start)"
     "$repvk" eval "$f" --batch 256 --json --progress >"$d/engine.json.tmp.$$"
     mv "$d/engine.json.tmp.$$" "$d/engine.json"

@@ -83,10 +83,15 @@ def commands(runs, cell, trainer):
     return lines
 
 
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        die(f"`{' '.join(cmd)}` failed with status {r.returncode}:\n{r.stderr.strip()}")
+    return r.stdout
+
+
 def evaluate(repvk, model):
-    r = subprocess.run([repvk, "eval", model, "--batch", "256", "--json"], check=True,
-                       capture_output=True, text=True)
-    return json.loads(r.stdout)
+    return json.loads(run([repvk, "eval", model, "--batch", "256", "--json"]))
 
 
 def main():
@@ -109,14 +114,15 @@ def main():
         trainer = load(os.path.join(d, "result.json"))
         engine = load(os.path.join(d, "engine.json"))
         src = os.path.join(d, "model.rpvk")
+        if os.path.getmtime(os.path.join(d, "engine.json")) < os.path.getmtime(src):
+            die(f"{cell}: engine.json is older than model.rpvk; run reproduce.sh again to evaluate it")
         fd, tmp = tempfile.mkstemp(dir=models_dir, prefix=".tmp-", suffix=".rpvk")
         os.close(fd)
         try:
             extra = ""
             if cell.endswith("fp32"):
                 os.remove(tmp)  # repvk convert writes the file itself (temp name + rename)
-                subprocess.run([a.repvk, "convert", src, tmp, "--dense", "fp16"], check=True,
-                               capture_output=True, text=True)
+                run([a.repvk, "convert", src, tmp, "--dense", "fp16"])
                 engine = evaluate(a.repvk, tmp)
                 extra = f"; then `repvk convert model.rpvk {name} --dense fp16`"
             else:

@@ -10,7 +10,7 @@
 #       the engine's registry (an application's own shaders, e.g. tools/demo).
 #   repvk_write_shader_registry(<output.cpp>)
 #       Writes the find_shader()/all_shaders() implementation for every shader
-#       added so far (see engine/src/shader_registry.h).
+#       added so far (see engine/src/runtime/shader_registry.h).
 #
 # SPIR-V is compiled to a temporary file and only converted to .cpp after it has
 # validated: a failed validation leaves no output behind, so the next build retries

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "memory.h"
+#include "runtime/memory.h"
 #include "repvk/device.h"
 #include "repvk/error.h"
 #include "repvk/network.h"

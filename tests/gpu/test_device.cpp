@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "gpu_fixture.h"
-#include "memory.h"
-#include "pipeline.h"
+#include "runtime/memory.h"
+#include "runtime/pipeline.h"
 #include "repvk/error.h"
 
 namespace repvk {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gpu_fixture.h"
-#include "memory.h"
+#include "runtime/memory.h"
 #include "ops/preprocess_image.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"

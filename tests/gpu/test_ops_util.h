@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "memory.h"
-#include "pipeline.h"
+#include "runtime/memory.h"
+#include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
 

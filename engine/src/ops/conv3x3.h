@@ -14,7 +14,7 @@
 
 #include "ops/conv3x3_tuning.h"
 #include "ops/op_common.h"
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
 #include "repvk/network.h"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "ops/op_common.h"
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
 

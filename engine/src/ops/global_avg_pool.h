@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
 

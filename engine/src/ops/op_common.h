@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "memory.h"
+#include "runtime/memory.h"
 #include "repvk/device.h"
 #include "repvk/error.h"
 #include "repvk/model.h"

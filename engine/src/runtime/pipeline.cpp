@@ -1,4 +1,4 @@
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "repvk/error.h"
-#include "shader_registry.h"
+#include "runtime/shader_registry.h"
 
 namespace repvk {
 namespace {

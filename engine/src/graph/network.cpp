@@ -11,13 +11,13 @@
 #include <variant>
 #include <vector>
 
-#include "memory.h"
+#include "runtime/memory.h"
 #include "ops/conv3x3.h"
 #include "ops/fully_connected.h"
 #include "ops/global_avg_pool.h"
 #include "ops/preprocess_image.h"
 #include "ops/softmax.h"
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 #include "repvk/error.h"
 
 namespace repvk {

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "memory.h"
-#include "pipeline.h"
+#include "runtime/memory.h"
+#include "runtime/pipeline.h"
 #include "repvk/error.h"
 
 namespace repvk {

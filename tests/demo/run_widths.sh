@@ -13,7 +13,7 @@ run_demo=$1 demo=$2 repvk=$3 check=$4 work=$5 name=$6
 shift 6
 rm -rf "$work"
 step=0
-for width in ${WIDTHS:-default 128 512 256 128 default}; do
+for width in ${WIDTHS:-default 128 512 default}; do
   step=$((step + 1))
   echo "=== run $step: LP_NATIVE_VECTOR_WIDTH=$width"
   if [ "$width" = default ]; then

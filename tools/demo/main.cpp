@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app.h"
+#include "driver_workarounds.h"
 #include "repvk/error.h"
 
 #ifndef REPVK_VERSION
@@ -136,6 +137,9 @@ int main(int argc, char** argv) {
   if (o.context.fp32 && o.precision == repvk::Precision::Fp16)
     return report("--fp32 contradicts --precision fp16", 2);
 
+  // Before GLFW or Vulkan loads the driver, which reads these variables once.
+  for (const std::string& note : apply_lavapipe_workarounds())
+    std::fprintf(stderr, "repvk-demo: note: %s\n", note.c_str());
   try {
     return run_demo(o);
   } catch (const NoDisplayError& e) {

@@ -126,6 +126,69 @@ TEST_F(ImageIoTest, OversizedHeaderIsRejected) {
   EXPECT_NE(msg.find("16384"), std::string::npos) << msg;
 }
 
+// A PNG header: signature, IHDR with the given size and colour type, no pixel data.
+std::vector<uint8_t> png_header(uint32_t width, uint32_t height, uint8_t colour_type) {
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n',
+                              0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+  auto be32 = [&](uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) png.push_back(uint8_t(v >> s));
+  };
+  be32(width);
+  be32(height);
+  png.insert(png.end(), {8, colour_type, 0, 0, 0});
+  be32(0);  // CRC (stb does not check it)
+  return png;
+}
+
+// 60000 x 60000 is more than stb_image's header check accepts, which then reports
+// "unknown image type"; the size must be named instead.
+TEST_F(ImageIoTest, HugePngIsReportedBySize) {
+  const std::string p = path("60k.png");
+  write_bytes(p, png_header(60000, 60000, 0));
+  const std::string msg = error_of(p);
+  EXPECT_NE(msg.find(p), std::string::npos) << msg;
+  EXPECT_NE(msg.find("60000x60000"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("PNG"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("16384"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("unknown image type"), std::string::npos) << msg;
+}
+
+// A JPEG whose frame header (after an APP0 segment, as in a JFIF file) claims
+// 60000 x 50000: rejected from the header, in memory as from a file.
+TEST_F(ImageIoTest, HugeJpegIsReportedBySize) {
+  std::vector<uint8_t> jpg = {0xFF, 0xD8,                                  // SOI
+                              0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0,   // APP0
+                              1, 1, 0, 0, 1, 0, 1, 0, 0,
+                              0xFF, 0xC0, 0, 11, 8,                       // SOF0, 8-bit
+                              0xC3, 0x50,                                 // height 50000
+                              0xEA, 0x60,                                 // width 60000
+                              1, 1, 0x11, 0};                             // 1 component
+  const std::string p = path("huge.jpg");
+  write_bytes(p, jpg);
+  const std::string msg = error_of(p);
+  EXPECT_NE(msg.find(p), std::string::npos) << msg;
+  EXPECT_NE(msg.find("60000x50000"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("JPEG"), std::string::npos) << msg;
+  try {
+    repvk::decode_image(jpg.data(), jpg.size(), "camera upload");
+    ADD_FAILURE() << "no throw";
+  } catch (const repvk::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("camera upload"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("60000x50000"), std::string::npos) << e.what();
+  }
+}
+
+// Within the per-side limit but over the decoded-bytes limit: 16000 x 16000 RGB is
+// 732 MiB of pixels.
+TEST_F(ImageIoTest, DecodedSizeLimit) {
+  const std::string p = path("wide.png");
+  write_bytes(p, png_header(16000, 16000, 2));
+  const std::string msg = error_of(p);
+  EXPECT_NE(msg.find("16000x16000"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("732 MiB"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("256 MiB"), std::string::npos) << msg;
+}
+
 TEST_F(ImageIoTest, DecodeFromMemoryNamesSource) {
   const std::vector<uint8_t> junk = {1, 2, 3, 4};
   try {

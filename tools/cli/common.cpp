@@ -48,6 +48,10 @@ void add_gpu_options(CLI::App& sub, GpuOptions& options) {
                  "$XDG_CACHE_HOME/repvk/ or ~/.cache/repvk/)")
       ->type_name("PATH|none")
       ->group("GPU options");
+  sub.add_flag("--verbose", options.verbose,
+               "Print what the engine does behind the scenes to stderr: whether the pipeline "
+               "cache was loaded, ignored (and why) or written")
+      ->group("GPU options");
 }
 
 bool env_flag(const char* name) { return env_string(name) == "1"; }
@@ -99,6 +103,8 @@ NetworkOptions GpuSession::network_options(uint32_t batch) const {
   n.precision = parse_precision(options_);
   n.max_batch = std::max<uint32_t>(1, batch);
   n.pipeline_cache_path = options_.pipeline_cache;
+  if (options_.verbose)
+    n.on_note = [](const std::string& note) { std::fprintf(stderr, "repvk: %s\n", note.c_str()); };
   return n;
 }
 

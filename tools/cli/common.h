@@ -48,6 +48,7 @@ struct GpuOptions {
   std::string precision = "auto";
   bool validation = false;     // --validation (or REPVK_VALIDATION=1)
   std::string pipeline_cache;  // --pipeline-cache; "" = default location
+  bool verbose = false;        // --verbose: the engine's notes (pipeline cache) on stderr
 };
 void add_device_option(CLI::App& sub, std::string& device);
 void add_gpu_options(CLI::App& sub, GpuOptions& options);

@@ -14,13 +14,15 @@ namespace repvk {
 
 struct ImageLimits {
   // Checked from the header before any pixel memory is allocated, so a hostile
-  // file cannot make the decoder allocate more than 16384^2 * 4 bytes (1 GiB).
-  static constexpr uint32_t kMaxDimension = 16384;
+  // file cannot make the decoder allocate more than kMaxDecodedBytes (plus stb's
+  // temporary buffers) however large it claims to be.
+  static constexpr uint32_t kMaxDimension = 16384;                     // pixels per side
+  static constexpr uint64_t kMaxDecodedBytes = uint64_t(256) << 20;    // 8-bit pixels out
 };
 
 // Decodes the file at `path` into 8-bit pixels with 1 (gray), 3 (RGB) or 4 (RGBA)
 // channels; gray+alpha files come back as gray. Throws repvk::Error naming the
-// path and the reason (cannot open, unsupported/corrupt data, too large).
+// path and the reason (cannot open, unsupported/corrupt data, over ImageLimits).
 REPVK_API Image load_image(const std::string& path);
 
 // Same, from an encoded buffer; `source` names it in error messages.

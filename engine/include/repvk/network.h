@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ struct NetworkOptions {
   // loaded by repvk). When set, pipeline_cache_path is ignored and repvk's pipelines
   // land in the app's cache, which it persists however it already does.
   VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
+  // Optional: receives one-line notes on what the engine did that a user may want
+  // to know with --verbose (pipeline cache loaded, ignored and why, rewritten).
+  std::function<void(const std::string&)> on_note;
 };
 
 struct LayerTiming {

@@ -200,7 +200,7 @@ void Network::Impl::build() {
   chunk = std::max<uint32_t>(chunk, 1);
 
   cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path,
-                                          options.pipeline_cache);
+                                          options.pipeline_cache, options.on_note);
   descriptors = std::make_unique<DescriptorArena>(device, static_cast<uint32_t>(layers),
                                                   static_cast<uint32_t>(layers * 5));
 

@@ -1,5 +1,6 @@
 #include "runtime/pipeline.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "repvk/error.h"
+#include "repvk/model.h"  // crc32
 #include "runtime/shader_registry.h"
 
 namespace repvk {
@@ -34,7 +36,103 @@ std::string parent_dir(const std::string& path) {
   return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
+// The cache file is this 24-byte frame followed by the driver's VkPipelineCache
+// data. The driver's own header has no length or checksum, so without the frame a
+// truncated or damaged file would reach the driver.
+constexpr char kCacheMagic[8] = {'R', 'P', 'V', 'K', 'P', 'C', 'v', '1'};
+struct CacheFrame {
+  char magic[8];
+  uint64_t payload_bytes;
+  uint32_t payload_crc32;
+  uint32_t reserved;
+};
+static_assert(sizeof(CacheFrame) == 24, "the on-disk frame is 24 bytes");
+
+std::string bytes_text(uint64_t n) { return std::to_string(n) + " bytes"; }
+
+// Reads the whole file; false when it does not exist or cannot be read.
+bool read_cache_file(const std::string& path, std::vector<char>& bytes, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno != ENOENT) error = std::strerror(errno);
+    return false;
+  }
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    error = "read error";
+    return false;
+  }
+  return true;
+}
+
+// Writes `bytes` to `path` so that a reader sees the old file or the new one, never
+// a mix, however many processes or threads write at once: a uniquely named temp
+// file in the same directory (mkstemp), fsync, rename over `path`, fsync of the
+// directory. Throws Error naming the path and errno.
+void write_file_atomically(const std::string& path, const std::vector<char>& bytes) {
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw Error("cannot write pipeline cache " + path + ": " + std::strerror(errno));
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error("cannot write pipeline cache " + path + ": " + what + ": " + std::strerror(err));
+  };
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("write");
+    done += size_t(n);
+  }
+  if (::fchmod(fd, 0644) != 0) fail("fchmod");
+  if (::fsync(fd) != 0) fail("fsync");
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error("cannot write pipeline cache " + path + ": close: " + std::strerror(err));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error("cannot write pipeline cache " + path + ": rename: " + std::strerror(err));
+  }
+  // The rename itself is durable only once the directory is synced.
+  const int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
 }  // namespace
+
+std::string PipelineCache::check_file(const std::vector<char>& file,
+                                      const VkPhysicalDeviceProperties& props) {
+  if (file.size() < sizeof(CacheFrame))
+    return "truncated (" + bytes_text(file.size()) + ", shorter than its header)";
+  CacheFrame frame;
+  std::memcpy(&frame, file.data(), sizeof(frame));
+  if (std::memcmp(frame.magic, kCacheMagic, sizeof(kCacheMagic)) != 0)
+    return "not a repvk pipeline cache (bad magic)";
+  const uint64_t payload = file.size() - sizeof(CacheFrame);
+  if (frame.payload_bytes != payload)
+    return "truncated or damaged (header says " + bytes_text(frame.payload_bytes) +
+           " of pipeline data, the file holds " + bytes_text(payload) + ")";
+  const auto* data = reinterpret_cast<const uint8_t*>(file.data()) + sizeof(CacheFrame);
+  if (crc32(data, payload) != frame.payload_crc32) return "corrupt (checksum mismatch)";
+  // The driver's VkPipelineCacheHeaderVersionOne.
+  if (payload < 32) return "corrupt (pipeline data shorter than its header)";
+  uint32_t header[4];
+  std::memcpy(header, data, sizeof(header));
+  if (header[0] < 32 || header[0] > payload || header[1] != VK_PIPELINE_CACHE_HEADER_VERSION_ONE)
+    return "corrupt (bad pipeline cache header)";
+  if (header[2] != props.vendorID || header[3] != props.deviceID ||
+      std::memcmp(data + 16, props.pipelineCacheUUID, VK_UUID_SIZE) != 0)
+    return "made by another device or driver version";
+  return "";
+}
 
 std::string PipelineCache::default_path(const PhysicalDeviceInfo& info) {
   std::string base;
@@ -51,8 +149,9 @@ std::string PipelineCache::default_path(const PhysicalDeviceInfo& info) {
   return base + name;
 }
 
-PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed)
-    : device_(device) {
+PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed,
+                             std::function<void(const std::string&)> note)
+    : device_(device), note_(std::move(note)) {
   if (borrowed != VK_NULL_HANDLE) {
     cache_ = borrowed;
     borrowed_ = true;
@@ -60,29 +159,31 @@ PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipeline
     return;
   }
   path_ = path.empty() ? default_path(device.info()) : path;
-  std::vector<char> data;
-  if (path_ != "none") {
-    std::ifstream in(path_, std::ios::binary);
-    if (in) data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  // A cache from another driver or device is silently dropped, never fed to the driver.
-  VkPhysicalDeviceProperties props{};
-  vkGetPhysicalDeviceProperties(device.physical_device(), &props);
-  bool usable = data.size() >= 32;
-  if (usable) {
-    uint32_t header[4];
-    std::memcpy(header, data.data(), sizeof(header));
-    usable = header[0] >= 32 && header[1] == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
-             header[2] == props.vendorID && header[3] == props.deviceID &&
-             std::memcmp(data.data() + 16, props.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+  std::vector<char> file;
+  std::string problem;
+  if (path_ == "none") {
+    tell("pipeline cache: off");
+  } else if (!read_cache_file(path_, file, problem)) {
+    tell("pipeline cache " + path_ + ": " +
+         (problem.empty() ? "none yet; it will be created" : "unreadable (" + problem + "); it will be rewritten"));
+  } else {
+    // Anything that fails the checks is ignored and overwritten, never fed to the driver.
+    VkPhysicalDeviceProperties props{};
+    vkGetPhysicalDeviceProperties(device.physical_device(), &props);
+    problem = check_file(file, props);
+    if (problem.empty()) {
+      loaded_ = true;
+      tell("pipeline cache " + path_ + ": loaded " + bytes_text(file.size()));
+    } else {
+      tell("pipeline cache " + path_ + ": ignored, " + problem + "; it will be rewritten");
+    }
   }
   VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  if (usable) {
-    ci.initialDataSize = data.size();
-    ci.pInitialData = data.data();
+  if (loaded_) {
+    ci.initialDataSize = file.size() - sizeof(CacheFrame);
+    ci.pInitialData = file.data() + sizeof(CacheFrame);
   }
   vk_check(vkCreatePipelineCache(device.handle(), &ci, nullptr, &cache_), "vkCreatePipelineCache");
-  loaded_ = usable;
 }
 
 PipelineCache::~PipelineCache() {
@@ -94,24 +195,28 @@ PipelineCache::~PipelineCache() {
   if (!borrowed_) vkDestroyPipelineCache(device_.handle(), cache_, nullptr);
 }
 
+void PipelineCache::tell(const std::string& message) const {
+  if (note_) note_(message);
+}
+
 void PipelineCache::save() const {
   if (path_ == "none") return;
   size_t size = 0;
   vk_check(vkGetPipelineCacheData(device_.handle(), cache_, &size, nullptr),
            "vkGetPipelineCacheData");
-  std::vector<char> data(size);
-  vk_check(vkGetPipelineCacheData(device_.handle(), cache_, &size, data.data()),
+  std::vector<char> file(sizeof(CacheFrame) + size);
+  vk_check(vkGetPipelineCacheData(device_.handle(), cache_, &size, file.data() + sizeof(CacheFrame)),
            "vkGetPipelineCacheData");
+  file.resize(sizeof(CacheFrame) + size);  // the driver may return less the second time
+  CacheFrame frame{};
+  std::memcpy(frame.magic, kCacheMagic, sizeof(kCacheMagic));
+  frame.payload_bytes = size;
+  frame.payload_crc32 = crc32(reinterpret_cast<const uint8_t*>(file.data()) + sizeof(CacheFrame), size);
+  std::memcpy(file.data(), &frame, sizeof(frame));
   make_dirs(parent_dir(path_));
-  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot write pipeline cache " + tmp + ": " + std::strerror(errno));
-  const bool ok = std::fwrite(data.data(), 1, size, f) == size;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot write pipeline cache " + path_ + ": " + std::strerror(errno));
-  }
+  write_file_atomically(path_, file);
+  if (!saved_) tell("pipeline cache " + path_ + ": wrote " + bytes_text(file.size()));
+  saved_ = true;
 }
 
 ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,

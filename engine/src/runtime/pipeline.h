@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,14 +14,19 @@
 
 namespace repvk {
 
-// An on-disk VkPipelineCache. A file from another device/driver is ignored
-// (the header's vendor/device/UUID are checked). Saved atomically (temp + rename).
+// An on-disk VkPipelineCache. The file is the driver's data behind a small frame
+// (magic, byte count, CRC-32); a file that is truncated, corrupt, or from another
+// device/driver (the VkPipelineCache header's vendor/device/UUID) is ignored, never
+// given to the driver, and rewritten. Saved atomically (unique temp file, fsync,
+// rename), so concurrent writers, threads or processes, always leave a valid file.
 class PipelineCache {
  public:
   // `path` "" = default location, "none" = in-memory only. A non-null `borrowed`
   // (the application's VkPipelineCache) is used instead: never loaded, saved or
-  // destroyed here, and `path` is ignored.
-  PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed = VK_NULL_HANDLE);
+  // destroyed here, and `path` is ignored. `note` (optional) receives one line
+  // about what was loaded, ignored and why, and written.
+  PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed = VK_NULL_HANDLE,
+                std::function<void(const std::string&)> note = {});
   ~PipelineCache();  // saves; never throws
   PipelineCache(const PipelineCache&) = delete;
   PipelineCache& operator=(const PipelineCache&) = delete;
@@ -31,13 +37,21 @@ class PipelineCache {
   void save() const;  // throws Error on I/O failure
 
   static std::string default_path(const PhysicalDeviceInfo& info);
+  // Why the contents of a cache file cannot be used on the device with `props`;
+  // "" when they can.
+  static std::string check_file(const std::vector<char>& file,
+                                const VkPhysicalDeviceProperties& props);
 
  private:
+  void tell(const std::string& message) const;
+
   Device& device_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   std::string path_;
   bool loaded_ = false;
   bool borrowed_ = false;
+  mutable bool saved_ = false;
+  std::function<void(const std::string&)> note_;
 };
 
 // A compute pipeline with `bindings` storage buffers in set 0 (binding i = i),

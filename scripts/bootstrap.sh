@@ -11,6 +11,7 @@ PACKAGES=(
   libstb-dev libcli11-dev nlohmann-json3-dev
   dataset-fashion-mnist
   clang libclang-rt-14-dev
+  abi-dumper abi-compliance-checker
   libglfw3-dev libimgui-dev xvfb xauth
   libtorch-dev python3-torch
   gnuplot-nox zlib1g-dev imagemagick

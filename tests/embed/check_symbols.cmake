@@ -1,7 +1,8 @@
 # cmake -DNM=<nm> -DLIBRARY=<librepvk.so> -P check_symbols.cmake
 # Passes when librepvk.so exports the public API and nothing else: the C API
 # (repvk_*), the repvk namespace declared in engine/include (and the typeinfo/vtables of
-# its exception classes), none of the engine's internals, no std:: instantiations.
+# its exception classes), none of the engine's internals, no std:: instantiations; and
+# every one of them with the REPVK_<abi> symbol version.
 foreach(_v NM LIBRARY)
   if(NOT DEFINED ${_v})
     message(FATAL_ERROR "check_symbols.cmake: ${_v} not set")
@@ -27,6 +28,15 @@ foreach(_line IN LISTS _lines)
   endif()
   set(_name "${CMAKE_MATCH_1}")
   math(EXPR _count "${_count} + 1")
+  # Every symbol carries the version node of the version script (repvk.map.in).
+  if(_name MATCHES "^(.*)@@REPVK_[0-9.]+$")
+    set(_name "${CMAKE_MATCH_1}")
+  elseif(NOT _name MATCHES "^REPVK_[0-9.]+$")  # the version node's own definition
+    string(APPEND _bad "  (no version node) ${_name}\n")
+    continue()
+  else()
+    continue()
+  endif()
   if(NOT _name MATCHES "${_allowed}" OR _name MATCHES "${_internal}")
     string(APPEND _bad "  ${_name}\n")
   endif()

@@ -133,35 +133,134 @@ int main(int argc, char** argv) {
   float* input = read_file(dir, "input.f32", sizeof(float), &n_input);
   float* expected = read_file(dir, "expected.f32", sizeof(float), &n_expected);
   CHECK(n_input == 2u * c * h * w && n_expected == 2u * classes);
+  const size_t per_image = (size_t)c * h * w;
   float probs[64];
-  CHECK_STATUS(repvk_network_infer(network, input, 2, probs, 64), REPVK_OK);
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 2, probs, 64), REPVK_OK);
   CHECK(max_abs_diff(probs, expected, n_expected) <= 1e-4);
+  CHECK(strcmp(repvk_network_last_error(network), "") == 0);
+  CHECK(strcmp(repvk_last_error(), "") == 0);
   float logits[64];
-  CHECK_STATUS(repvk_network_infer_logits(network, input, 2, logits, 64), REPVK_OK);
+  CHECK_STATUS(repvk_network_infer_logits(network, input, n_input, 2, logits, 64), REPVK_OK);
   CHECK(max_abs_diff(logits, expected, n_expected) > 1e-3); /* logits are not probabilities */
 
-  /* Too small an output buffer is refused before anything is written past it. */
-  CHECK_STATUS(repvk_network_infer(network, input, 2, probs, classes), REPVK_ERROR_INVALID_ARGUMENT);
-  CHECK(strstr(repvk_network_last_error(network), "floats") != NULL);
-  CHECK_STATUS(repvk_network_infer(network, NULL, 1, probs, 64), REPVK_ERROR_INVALID_ARGUMENT);
+  /* Too small an output buffer is refused before any work, and nothing is written. */
+  for (int i = 0; i < 64; ++i) probs[i] = -1.0f;
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 2, probs, classes),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "out holds 7 floats, batch 2 needs 14") != NULL);
+  CHECK(probs[0] == -1.0f);
+  CHECK_STATUS(repvk_network_infer(network, NULL, n_input, 1, probs, 64),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "input is NULL") != NULL);
+  /* A success empties the messages again. */
+  CHECK_STATUS(repvk_network_infer(network, input, per_image, 1, probs, classes), REPVK_OK);
+  CHECK(strcmp(repvk_network_last_error(network), "") == 0);
+  CHECK(strcmp(repvk_last_error(), "") == 0);
+
+  /* A batch the input cannot hold (the old API read past it, and crashed in memcpy). */
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 100000, probs, 10),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  printf("expected error: %s\n", repvk_network_last_error(network));
+  CHECK(strstr(repvk_network_last_error(network), "input holds 2880 floats, batch 100000 needs") !=
+        NULL);
+  /* Input large enough, output too small: refused before the batch runs. */
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 2, probs, 10),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "out holds 10 floats, batch 2 needs 14") != NULL);
+  /* Batch 0 is an error, not a silent success. */
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 0, probs, 64),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "batch is 0") != NULL);
+  CHECK_STATUS(repvk_network_infer_logits(network, input, n_input, 0, probs, 64),
+               REPVK_ERROR_INVALID_ARGUMENT);
 
   size_t n_pixels = 0, n_expected_pixels = 0;
   unsigned char* pixels = read_file(dir, "pixels.u8", 1, &n_pixels);
   float* expected_pixels = read_file(dir, "expected_pixels.f32", sizeof(float), &n_expected_pixels);
   CHECK(n_pixels == 33u * 27u * 3u && n_expected_pixels == classes);
-  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, 33, 27, 3, probs, 64), REPVK_OK);
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, n_pixels, 33, 27, 3, 0, probs, 64),
+               REPVK_OK);
   CHECK(max_abs_diff(probs, expected_pixels, classes) <= 1e-4);
-  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, 33, 27, 5, probs, 64),
-               REPVK_ERROR_ENGINE);
+  /* The same image with padded rows (row_stride) gives the same result. */
+  {
+    const size_t stride = 33 * 3 + 5;
+    unsigned char* padded = malloc(stride * 27);
+    CHECK(padded != NULL);
+    if (padded) {
+      memset(padded, 0xAB, stride * 27);
+      for (size_t y = 0; y < 27; ++y) memcpy(padded + y * stride, pixels + y * 33 * 3, 33 * 3);
+      /* The last row needs no padding: stride*(h-1) + w*c bytes are enough. */
+      const size_t needed = stride * 26 + 33 * 3;
+      for (int i = 0; i < 64; ++i) probs[i] = -1.0f;
+      CHECK_STATUS(repvk_network_classify_pixels(network, padded, needed, 33, 27, 3, stride, probs,
+                                                 classes),
+                   REPVK_OK);
+      CHECK(max_abs_diff(probs, expected_pixels, classes) <= 1e-4);
+      CHECK_STATUS(repvk_network_classify_pixels(network, padded, needed - 1, 33, 27, 3, stride,
+                                                 probs, classes),
+                   REPVK_ERROR_INVALID_ARGUMENT);
+      CHECK(strstr(repvk_network_last_error(network), "needs") != NULL);
+      CHECK_STATUS(repvk_network_classify_pixels(network, padded, stride * 27, 33, 27, 3, 33 * 3 - 1,
+                                                 probs, classes),
+                   REPVK_ERROR_INVALID_ARGUMENT);
+      CHECK(strstr(repvk_network_last_error(network), "row_stride") != NULL);
+      free(padded);
+    }
+  }
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, n_pixels, 33, 27, 5, 0, probs, 64),
+               REPVK_ERROR_INVALID_ARGUMENT);
   CHECK(strstr(repvk_network_last_error(network), "channel") != NULL);
+  /* 70000x70000 from a 16 KiB buffer: over the dimension limit, and over the buffer. */
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, 16384, 70000, 70000, 1, 0, probs, 10),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  printf("expected error: %s\n", repvk_network_last_error(network));
+  CHECK(strstr(repvk_network_last_error(network), "70000x70000") != NULL);
+  CHECK(strstr(repvk_network_last_error(network), "16384") != NULL);
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, n_pixels, 200, 200, 1, 0, probs, 10),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "40000") != NULL);
+  CHECK_STATUS(repvk_network_classify_pixels(network, pixels, n_pixels, 33, 27, 3, 0, probs, 6),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "out holds 6 floats") != NULL);
 
   /* GPU-image calls in the wrong order are errors, not crashes. */
   CHECK_STATUS(repvk_network_read_result(network, probs, 64), REPVK_ERROR_ENGINE);
-  CHECK_STATUS(repvk_network_poll(network), REPVK_OK);
+  CHECK(strstr(repvk_network_last_error(network), "no image was classified") != NULL);
+  CHECK_STATUS(repvk_network_poll(network), REPVK_ERROR_ENGINE);
+  CHECK(strstr(repvk_network_last_error(network), "nothing submitted") != NULL);
+  /* wait_count 0 allows wait_semaphores NULL: the error is about the image alone. */
+  CHECK_STATUS(repvk_network_submit_classify_image(network, NULL, NULL, 0, VK_NULL_HANDLE,
+                                                   VK_NULL_HANDLE),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_network_last_error(network), "image is NULL") != NULL);
+  CHECK(strstr(repvk_network_last_error(network), "wait_semaphores") == NULL);
+  {
+    repvk_image_input image;
+    memset(&image, 0, sizeof image);
+    CHECK_STATUS(repvk_network_submit_classify_image(network, &image, NULL, 2, VK_NULL_HANDLE,
+                                                     VK_NULL_HANDLE),
+                 REPVK_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(repvk_network_last_error(network), "wait_count is 2") != NULL);
+  }
+
+  /* A device with a live network is not destroyed: the call says why, and both stay usable. */
+  CHECK_STATUS(repvk_device_destroy(device), REPVK_ERROR_ENGINE);
+  printf("expected error: %s\n", repvk_device_last_error(device));
+  CHECK(strstr(repvk_device_last_error(device), "1 network(s)") != NULL);
+  CHECK(repvk_device_allocated_bytes(device) > 0);
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 2, probs, 64), REPVK_OK);
+  CHECK(max_abs_diff(probs, expected, n_expected) <= 1e-4);
 
   repvk_network_destroy(network);
   CHECK(repvk_device_allocated_bytes(device) == 0);
-  repvk_device_destroy(device);
+  /* A destroyed handle is refused (the registry no longer knows it). */
+  CHECK_STATUS(repvk_network_infer(network, input, n_input, 2, probs, 64),
+               REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(repvk_last_error(), "not a live handle") != NULL);
+  repvk_network_destroy(network); /* twice: ignored */
+  CHECK_STATUS(repvk_device_destroy(device), REPVK_OK);
+  CHECK_STATUS(repvk_device_destroy(device), REPVK_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(repvk_device_destroy(NULL), REPVK_OK);
   free(input);
   free(expected);
   free(pixels);

@@ -136,7 +136,7 @@ TEST(AdoptDevice, UsesAndNeverDestroysBorrowedHandles) {
       Network net(*device, model, opts);
       std::vector<float> input(net.input_size() * 2);
       for (size_t i = 0; i < input.size(); ++i) input[i] = float((i * 7919) % 255) / 255.0f - 0.5f;
-      const auto gpu = net.infer(input.data(), 2);
+      const auto gpu = net.infer(input, 2);
       const auto cpu = cpu::forward(model, input.data(), 2);
       ASSERT_EQ(gpu.size(), cpu.size());
       for (size_t i = 0; i < gpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-4);

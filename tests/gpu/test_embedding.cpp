@@ -33,7 +33,7 @@ TEST_F(GpuTest, BorrowedPipelineCache) {
     opts.pipeline_cache_path = "/nonexistent/must-not-be-written.bin";
     Network net(device(), small_model(), opts);
     std::vector<float> x(net.input_size(), 0.5f);
-    EXPECT_EQ(net.infer(x.data(), 1).size(), net.num_classes());
+    EXPECT_EQ(net.infer(x, 1).size(), net.num_classes());
   }
   size_t filled = 0;
   ASSERT_EQ(vkGetPipelineCacheData(dev, cache, &filled, nullptr), VK_SUCCESS);

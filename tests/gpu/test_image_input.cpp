@@ -411,7 +411,7 @@ TEST_F(GpuTest, ImagePathRecordsGpuTime) {
 
   // infer() afterwards reports its own run again, not the image's.
   const auto x = preprocess(img, model.input);
-  net.infer(x.data(), 1);
+  net.infer(x, 1);
   EXPECT_EQ(net.last_timings().size(), model.layers.size());
   EXPECT_GT(net.last_gpu_ms(), 0.0);
 }

@@ -85,12 +85,12 @@ void check_random_networks(Device& device, Precision precision, double tolerance
     if (precision == Precision::Fp16)  // the fair reference sees the same rounded input
       for (float& v : input) v = half_to_float(float_to_half(v));
 
-    const auto logits = net.infer_logits(input.data(), batch);
+    const auto logits = net.infer_logits(input, batch);
     const auto ref_logits = cpu::forward(model, input.data(), batch, true);
     ASSERT_EQ(logits.size(), ref_logits.size());
     EXPECT_LE(max_rel_error(logits, ref_logits), tolerance);
 
-    const auto probs = net.infer(input.data(), batch);
+    const auto probs = net.infer(input, batch);
     const auto ref_probs = cpu::forward(model, input.data(), batch);
     ASSERT_EQ(probs.size(), ref_probs.size());
     EXPECT_LE(max_rel_error(probs, ref_probs), tolerance);
@@ -135,7 +135,7 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
       EXPECT_NE(net.conv_algorithm(), ConvAlgorithm::Auto);
     else
       EXPECT_EQ(net.conv_algorithm(), algo);
-    EXPECT_LE(max_rel_error(net.infer_logits(input.data(), batch), ref), 1e-4);
+    EXPECT_LE(max_rel_error(net.infer_logits(input, batch), ref), 1e-4);
     const std::vector<LayerTiming> timings = net.last_timings();
     bool saw_fc = false;
     for (const LayerTiming& t : timings) {
@@ -189,7 +189,7 @@ TEST_F(GpuTest, DenseFp16StorageMatchesCpuReference) {
       for (float& v : x) v = half_to_float(float_to_half(v));
     const auto want = precision == Precision::Fp32 ? ref
                                                    : cpu::forward(model, x.data(), batch, true);
-    EXPECT_LE(max_rel_error(net.infer_logits(x.data(), batch), want),
+    EXPECT_LE(max_rel_error(net.infer_logits(x, batch), want),
               precision == Precision::Fp32 ? 1e-4 : 1e-2);
   }
   // Rounding the weights moves the logits only slightly.
@@ -204,7 +204,7 @@ TEST_F(GpuTest, TimingsCoverEveryLayer) {
   opts.pipeline_cache_path = "none";
   Network net(device(), model, opts);
   std::vector<float> input(net.input_size() * 3, 0.25f);
-  net.infer(input.data(), 3);
+  net.infer(input, 3);
   const auto timings = net.last_timings();
   ASSERT_EQ(timings.size(), model.layers.size());
   double sum = 0;

@@ -50,7 +50,7 @@ LoadedModel bench_model(const BenchOptions& o, bool bits_given) {
 // error relative to the largest reference logit; throws above `tolerance`.
 double check_against_cpu(Network& net, const Model& m, const std::vector<float>& input,
                          uint32_t batch, double tolerance) {
-  const auto gpu = net.infer_logits(input.data(), batch);
+  const auto gpu = net.infer_logits(input, batch);
   const auto ref = cpu::forward(m, input.data(), batch, true);
   if (gpu.size() != ref.size())
     throw Error("GPU returned " + std::to_string(gpu.size()) + " logits, the CPU reference " +
@@ -83,7 +83,7 @@ std::vector<float> bench_input(const Model& m, uint32_t batch) {
 
 void measure_once(Network& net, const std::vector<float>& input, uint32_t batch, Measurement& m) {
   const auto t0 = std::chrono::steady_clock::now();
-  net.infer(input.data(), batch);
+  net.infer(input, batch);
   m.host_ms.push_back(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   m.gpu_ms.push_back(net.last_gpu_ms());
@@ -101,7 +101,7 @@ void measure_once(Network& net, const std::vector<float>& input, uint32_t batch,
 
 Measurement measure(Network& net, const std::vector<float>& input, uint32_t batch,
                     uint32_t warmup, uint32_t runs) {
-  for (uint32_t i = 0; i < warmup; ++i) net.infer(input.data(), batch);
+  for (uint32_t i = 0; i < warmup; ++i) net.infer(input, batch);
   Measurement m;
   for (uint32_t r = 0; r < runs; ++r) measure_once(net, input, batch, m);
   return m;

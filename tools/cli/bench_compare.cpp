@@ -32,7 +32,7 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
     rel[a] = check_against_cpu(*nets[a], m, input, o.batch, tolerance_for(*nets[a]));
   }
   for (uint32_t i = 0; i < o.warmup; ++i)
-    for (auto& n : nets) n->infer(input.data(), o.batch);
+    for (auto& n : nets) n->infer(input, o.batch);
   for (uint32_t r = 0; r < o.runs; ++r)
     for (size_t a = 0; a < k; ++a) measure_once(*nets[a], input, o.batch, t[a]);
   const std::string device = session.device_name();

@@ -65,7 +65,7 @@ int run(const ClassifyOptions& o) {
     GpuSession session(o.gpu);
     {
       Network net(session.device(), m, session.network_options(batch));
-      probs = net.infer(input.data(), batch);
+      probs = net.infer(input, batch);
       precision = precision_name(net.precision());
     }
     device = session.device_name();

@@ -62,7 +62,9 @@ int run(const EvalOptions& o) {
   } else {
     session = std::make_unique<GpuSession>(o.gpu);
     net = std::make_unique<Network>(session->device(), m, session->network_options(o.batch));
-    backend = [&net](const float* x, uint32_t b) { return net->infer(x, b); };
+    backend = [&net](const float* x, uint32_t b) {
+      return net->infer(x, size_t(b) * net->input_size(), b);
+    };
     device = session->device_name();
     precision = precision_name(net->precision());
   }

@@ -19,6 +19,14 @@ class REPVK_API Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A caller's mistake the library detected before doing any work: a buffer smaller
+// than the call needs, a zero batch, a dimension over a documented limit. The message
+// gives the numbers. The C API returns it as REPVK_ERROR_INVALID_ARGUMENT.
+class REPVK_API InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
 class REPVK_API VulkanError : public Error {
  public:
   VulkanError(VkResult result, const std::string& what);

@@ -107,11 +107,16 @@ class Network {
   REPVK_API uint32_t num_classes() const;
   REPVK_API uint32_t input_size() const;  // floats per image (C*H*W)
 
-  // N preprocessed images (NCHW, input_size() floats each) in, N*num_classes
-  // probabilities out. Batches beyond max_batch are split into several submissions.
-  REPVK_API std::vector<float> infer(const float* input, uint32_t batch);
+  // `batch` preprocessed images (NCHW, input_size() floats each) from `input`, which
+  // holds `input_floats` floats, in; batch*num_classes probabilities out. Throws
+  // InvalidArgument, before any work, when batch is 0 or input_floats is less than
+  // batch*input_size(). Batches beyond max_batch are split into several submissions.
+  REPVK_API std::vector<float> infer(const float* input, size_t input_floats, uint32_t batch);
+  REPVK_API std::vector<float> infer(const std::vector<float>& input, uint32_t batch);
   // Same, but returns the output of the last layer before softmax (logits).
-  REPVK_API std::vector<float> infer_logits(const float* input, uint32_t batch);
+  REPVK_API std::vector<float> infer_logits(const float* input, size_t input_floats,
+                                            uint32_t batch);
+  REPVK_API std::vector<float> infer_logits(const std::vector<float>& input, uint32_t batch);
   // Single image convenience: decode-free path from an Image.
   REPVK_API std::vector<float> classify(const Image& image);
 

@@ -1,19 +1,32 @@
 /* repvk C API: opaque handles and status codes over the C++ API, for C, Rust,
  * Python (ctypes) and game engines. Pure C99; no function here throws or aborts.
  *
- * Errors: every fallible call returns a repvk_status. The message of the last failure
- * is kept per handle (repvk_device_last_error, repvk_network_last_error, valid until
- * the next failing call on that handle) and per thread (repvk_last_error, for calls
- * that failed before a handle existed). Messages name the file, layer or Vulkan
- * result involved.
+ * Errors: every fallible call returns a repvk_status and checks its arguments before
+ * doing any work: NULL handles, handles already destroyed (as far as repvk can tell:
+ * see below), and every buffer against the size the caller passes with it. The
+ * message of the last call is kept per handle (repvk_device_last_error,
+ * repvk_network_last_error) and per thread (repvk_last_error); a successful call
+ * empties both, so a non-empty message always belongs to the last call that failed
+ * there. Messages name the file, layer, size or Vulkan result involved.
+ *
+ * Sizes: every pointer to a caller's buffer comes with its size, in floats for float
+ * buffers and in bytes for pixels. A call needing more than the size says refuses with
+ * REPVK_ERROR_INVALID_ARGUMENT and a message giving both numbers; nothing is read or
+ * written past the sizes given. Larger buffers are fine.
  *
  * Ownership: *_create / *_load / *_adopt return a handle the caller destroys with the
- * matching *_destroy, networks before their device. Vulkan handles passed in are
- * borrowed and never destroyed. Strings returned are owned by repvk.
+ * matching *_destroy. repvk_device_destroy refuses (REPVK_ERROR_ENGINE, the device
+ * stays valid) while networks created on the device still exist. Vulkan handles passed
+ * in are borrowed and never destroyed. Strings returned are owned by repvk.
+ * repvk keeps a registry of its live handles, so a call on a destroyed handle is
+ * refused with REPVK_ERROR_INVALID_ARGUMENT, unless a newer handle of the same kind has
+ * since been given the same address: do not rely on it beyond debugging.
  *
  * Threads: a handle may be used by one thread at a time. Different networks, also on
  * one device, may be used concurrently from different threads; repvk serializes its
- * own queue submissions per device.
+ * own queue submissions per device. The device calls below that only read
+ * (repvk_device_name, _queue_family, _allocated_bytes) may run concurrently with
+ * network calls on that device. docs/embedding.md has the whole model.
  */
 #ifndef REPVK_REPVK_H
 #define REPVK_REPVK_H
@@ -50,7 +63,7 @@ REPVK_API uint32_t repvk_version(void);
 REPVK_API uint32_t repvk_model_format_version(void);
 /* "REPVK_OK", "REPVK_ERROR_MODEL", ... */
 REPVK_API const char* repvk_status_name(repvk_status status);
-/* Message of the last failed call on this thread ("" if none). */
+/* Message of the last call on this thread: "" when it succeeded (or none was made). */
 REPVK_API const char* repvk_last_error(void);
 
 /* Called for each validation/driver message: severity is a
@@ -76,7 +89,8 @@ REPVK_API repvk_status repvk_device_create(const repvk_device_options* options,
 /* Borrowed handles of the application's device; none is ever destroyed by repvk.
  * The queue must support compute. An application that submits to the same queue
  * from other threads must not do so while a repvk call is running (the C API has no
- * way to share the application's queue lock). */
+ * way to share the application's queue lock; the C++ API has,
+ * repvk::AdoptedHandles::queue_mutex). */
 typedef struct repvk_adopted_handles {
   VkInstance instance;
   VkPhysicalDevice physical_device;
@@ -89,7 +103,9 @@ typedef struct repvk_adopted_handles {
 REPVK_API repvk_status repvk_device_adopt(const repvk_adopted_handles* handles,
                                           const repvk_device_options* options,
                                           repvk_device** out);
-REPVK_API void repvk_device_destroy(repvk_device* device);
+/* REPVK_OK, also for NULL. REPVK_ERROR_ENGINE while networks loaded on the device
+ * still exist: nothing is destroyed then, and the message says how many. */
+REPVK_API repvk_status repvk_device_destroy(repvk_device* device);
 REPVK_API const char* repvk_device_name(const repvk_device* device);
 REPVK_API uint32_t repvk_device_queue_family(const repvk_device* device);
 REPVK_API const char* repvk_device_last_error(const repvk_device* device);
@@ -130,19 +146,33 @@ REPVK_API const char* repvk_network_class_name(const repvk_network* network, uin
 REPVK_API void repvk_network_input_shape(const repvk_network* network, uint32_t* channels,
                                          uint32_t* height, uint32_t* width);
 
-/* batch preprocessed images (NCHW floats, channels*height*width each) in,
- * batch*num_classes probabilities out; `capacity` is the number of floats `out` holds. */
+/* Largest width and height repvk_network_classify_pixels accepts (also the image
+ * decoder's limit, repvk::ImageLimits::kMaxDimension). */
+#define REPVK_MAX_IMAGE_DIMENSION 16384u
+
+/* batch preprocessed images in: NCHW floats, channels*height*width each, from
+ * `input`, which holds `input_floats` floats. batch*num_classes probabilities out,
+ * into `out`, which holds `out_floats` floats. Both sizes are checked before any work;
+ * batch 0 is REPVK_ERROR_INVALID_ARGUMENT. Any batch that fits the buffers runs: it
+ * is split into submissions of at most the network's max_batch images. */
 REPVK_API repvk_status repvk_network_infer(repvk_network* network, const float* input,
-                                           uint32_t batch, float* out, size_t capacity);
+                                           size_t input_floats, uint32_t batch, float* out,
+                                           size_t out_floats);
 /* Same, the logits before softmax. */
 REPVK_API repvk_status repvk_network_infer_logits(repvk_network* network, const float* input,
-                                                  uint32_t batch, float* out, size_t capacity);
-/* One 8-bit image on the host (interleaved, 1/2/3/4 channels): resized, converted and
- * normalized like the model expects, then classified. */
+                                                  size_t input_floats, uint32_t batch,
+                                                  float* out, size_t out_floats);
+/* One 8-bit image on the host (interleaved, 1/2/3/4 channels; rows `row_stride` bytes
+ * apart, 0 meaning width*channels), in a buffer of `pixel_bytes` bytes: resized,
+ * converted and normalized like the model expects, then classified; num_classes
+ * probabilities into `out` (`out_floats` floats). width and height must be 1 to
+ * REPVK_MAX_IMAGE_DIMENSION, and the buffer must hold
+ * row_stride*(height-1) + width*channels bytes. */
 REPVK_API repvk_status repvk_network_classify_pixels(repvk_network* network,
-                                                     const uint8_t* pixels, uint32_t width,
-                                                     uint32_t height, uint32_t channels,
-                                                     float* out, size_t capacity);
+                                                     const uint8_t* pixels, size_t pixel_bytes,
+                                                     uint32_t width, uint32_t height,
+                                                     uint32_t channels, size_t row_stride,
+                                                     float* out, size_t out_floats);
 
 /* An application's VkImage (see repvk/image_input.h and docs/embedding.md; the C
  * struct mirrors repvk::ImageInput without the region of interest and transfers). */
@@ -166,11 +196,16 @@ REPVK_API repvk_status repvk_network_record_classify_image(repvk_network* networ
 REPVK_API repvk_status repvk_network_submit_classify_image(
     repvk_network* network, const repvk_image_input* image, const VkSemaphore* wait_semaphores,
     uint32_t wait_count, VkSemaphore signal_semaphore, VkFence fence);
-/* REPVK_OK when the last submitted classification finished, else REPVK_ERROR_NOT_READY. */
+/* After repvk_network_submit_classify_image: REPVK_OK once it finished, else
+ * REPVK_ERROR_NOT_READY. After repvk_network_record_classify_image: REPVK_OK (the
+ * application's own wait decides). Before either was ever called successfully:
+ * REPVK_ERROR_ENGINE, "nothing submitted". Never blocks. */
 REPVK_API repvk_status repvk_network_poll(repvk_network* network);
-/* num_classes probabilities of the last image classification (waits for a submitted one). */
+/* num_classes probabilities of the last image classification into `out`, which holds
+ * `out_floats` floats; waits for a classification repvk submitted. Before any
+ * record/submit: REPVK_ERROR_ENGINE, and `out` is untouched. */
 REPVK_API repvk_status repvk_network_read_result(repvk_network* network, float* out,
-                                                 size_t capacity);
+                                                 size_t out_floats);
 
 #ifdef __cplusplus
 }

@@ -371,17 +371,40 @@ uint32_t Network::input_size() const {
   return in.channels * in.height * in.width;
 }
 
-std::vector<float> Network::infer_logits(const float* input, uint32_t batch) {
+// The caller's buffer is checked before anything is read from it.
+static void check_input(const char* call, const float* input, size_t input_floats,
+                        uint32_t batch, uint32_t per_image) {
+  if (batch == 0) throw InvalidArgument(std::string(call) + ": batch is 0");
+  const size_t needed = size_t(batch) * per_image;
+  if (input_floats < needed)
+    throw InvalidArgument(std::string(call) + ": input holds " + std::to_string(input_floats) +
+                          " floats, batch " + std::to_string(batch) + " needs " +
+                          std::to_string(needed) + " (" + std::to_string(per_image) +
+                          " per image)");
+  if (!input) throw InvalidArgument(std::string(call) + ": input is null");
+}
+
+std::vector<float> Network::infer_logits(const float* input, size_t input_floats,
+                                         uint32_t batch) {
+  check_input("infer_logits", input, input_floats, batch, input_size());
   return impl_->run(input, batch, true);
 }
 
-std::vector<float> Network::infer(const float* input, uint32_t batch) {
+std::vector<float> Network::infer_logits(const std::vector<float>& input, uint32_t batch) {
+  return infer_logits(input.data(), input.size(), batch);
+}
+
+std::vector<float> Network::infer(const float* input, size_t input_floats, uint32_t batch) {
+  check_input("infer", input, input_floats, batch, input_size());
   return impl_->run(input, batch, false);
 }
 
+std::vector<float> Network::infer(const std::vector<float>& input, uint32_t batch) {
+  return infer(input.data(), input.size(), batch);
+}
+
 std::vector<float> Network::classify(const Image& image) {
-  const std::vector<float> x = preprocess(image, impl_->model.input);
-  return infer(x.data(), 1);
+  return infer(preprocess(image, impl_->model.input), 1);
 }
 
 std::vector<LayerTiming> Network::last_timings() const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "repvk/error.h"
+#include "repvk/image_io.h"
 #include "repvk/network.h"
 
 namespace repvk {
@@ -70,6 +71,10 @@ std::vector<float> preprocess(const Image& image, const InputSpec& input) {
   if (image.width == 0 || image.height == 0)
     throw Error("preprocess: empty image (" + std::to_string(image.width) + "x" +
                 std::to_string(image.height) + ")");
+  if (image.width > ImageLimits::kMaxDimension || image.height > ImageLimits::kMaxDimension)
+    throw InvalidArgument("preprocess: image is " + std::to_string(image.width) + "x" +
+                          std::to_string(image.height) + " pixels; the limit is " +
+                          std::to_string(ImageLimits::kMaxDimension) + " per side");
   if (image.channels < 1 || image.channels > 4)
     throw Error("preprocess: unsupported image channel count " +
                 std::to_string(image.channels));

@@ -273,6 +273,18 @@ int run() {
                 cpu_top[0].label, worst);
     if (gpu_top[0].label != cpu_top[0].label || !(worst <= 1e-4)) status = 1;
 
+    // The host path, sized: the same image through preprocess + infer, and a batch
+    // the input cannot hold refused with repvk::InvalidArgument before any work.
+    const std::vector<float> host = network.infer(x, 1);
+    for (size_t i = 0; i < cpu.size(); ++i)
+      if (!(std::fabs(host[i] - cpu[i]) <= 1e-4)) status = 1;
+    try {
+      network.infer(x.data(), x.size(), 2);
+      status = 1;
+    } catch (const repvk::InvalidArgument& e) {
+      std::printf("expected: %s\n", e.what());
+    }
+
     // The blocking path on repvk's own command buffer sees the same texture.
     const std::vector<float> again = network.classify_image(input);
     for (size_t i = 0; i < cpu.size(); ++i)

@@ -55,24 +55,26 @@ def loop_cells(ex):
     return [f"{100 * loop['fma_share']:.0f}%", f"{loop['vmem_loads']}/{loop['lds_loads']}", per_fma]
 
 
+def markdown(r):
+    lines = [f"**{r['model']}, batch {r['batch']}, {r['conv_algorithm']}, {r['precision']}** on "
+             f"{r['device']} ({r['driver']}); spills in total: {r['spills']}", ""]
+    head = ["layers", "first layer", "kernel", "subgroup"] + [c[0] for c in COLUMNS] + \
+           ["loop FMA share", "loop vmem/LDS loads", "vmem loads per FMA"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for row in rows(r):
+        ex = row["ex"]
+        stats = ex.get("statistics", {})
+        cells = [str(row["layers"]), row["first"], row["kernel"], str(ex.get("subgroup_size", "-"))]
+        cells += [pick(stats, rx) for _, rx in COLUMNS] + loop_cells(ex)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(paths):
     for path in paths:
         with open(path) as f:
-            r = json.load(f)
-        print(f"**{r['model']}, batch {r['batch']}, {r['conv_algorithm']}, {r['precision']}** on "
-              f"{r['device']} ({r['driver']}); spills in total: {r['spills']}\n")
-        head = ["layers", "first layer", "kernel", "subgroup"] + [c[0] for c in COLUMNS] + \
-               ["loop FMA share", "loop vmem/LDS loads", "vmem loads per FMA"]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for row in rows(r):
-            ex = row["ex"]
-            stats = ex.get("statistics", {})
-            cells = [str(row["layers"]), row["first"], row["kernel"],
-                     str(ex.get("subgroup_size", "-"))]
-            cells += [pick(stats, rx) for _, rx in COLUMNS] + loop_cells(ex)
-            print("| " + " | ".join(cells) + " |")
-        print()
+            print(markdown(json.load(f)))
 
 
 if __name__ == "__main__":

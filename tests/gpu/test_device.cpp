@@ -157,6 +157,19 @@ TEST(DeviceChoice, PrefersDiscreteThenIntegratedThenVirtualThenCpu) {
   EXPECT_EQ(choose_device(devs, ""), 2u);
 }
 
+TEST(DeviceChoice, CompileOnlyDeviceIsPickedOnlyWhenAloneOrNamed) {
+  std::vector<PhysicalDeviceInfo> devs = {
+      fake(0, VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, "Null hardware (RADV NAVI21)", 0),
+      fake(1, VK_PHYSICAL_DEVICE_TYPE_CPU, "llvmpipe", 1ull << 30),
+  };
+  devs[0].runnable = false;
+  devs[0].not_runnable_reason = "no DRM node";
+  EXPECT_EQ(choose_device(devs, ""), 1u);      // a CPU device beats a discrete one that cannot run
+  EXPECT_EQ(choose_device(devs, "navi"), 0u);  // but it can still be asked for
+  devs.pop_back();
+  EXPECT_EQ(choose_device(devs, ""), 0u);
+}
+
 TEST(DeviceChoice, OverrideByIndexAndNameSubstring) {
   std::vector<PhysicalDeviceInfo> devs = {
       fake(0, VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, "NVIDIA H200", 1ull << 30),

@@ -30,6 +30,8 @@ nlohmann::json device_json(const PhysicalDeviceInfo& d, bool selected) {
   j["vendor_id"] = d.vendor_id;
   j["device_id"] = d.device_id;
   j["compute_queue_family"] = d.compute_queue_family;
+  j["runnable"] = d.runnable;
+  if (!d.runnable) j["not_runnable_reason"] = d.not_runnable_reason;
   j["limits"] = {
       {"max_storage_buffer_range", l.max_storage_buffer_range},
       {"max_memory_allocation_size", l.max_memory_allocation_size},
@@ -54,6 +56,7 @@ nlohmann::json device_json(const PhysicalDeviceInfo& d, bool selected) {
       {"subgroup_size", f.subgroup_size},
       {"integer_dot_product", f.integer_dot_product},
       {"timestamps", f.timestamps},
+      {"pipeline_executable_info", f.pipeline_executable_info},
   };
   return j;
 }
@@ -61,7 +64,11 @@ nlohmann::json device_json(const PhysicalDeviceInfo& d, bool selected) {
 void print_device(const PhysicalDeviceInfo& d, bool selected) {
   const auto& l = d.limits;
   const auto& f = d.features;
-  std::printf("%s %u: %s\n", selected ? "*" : " ", d.index, d.name.c_str());
+  std::printf("%s %u: %s%s\n", selected ? "*" : " ", d.index, d.name.c_str(),
+              d.runnable ? "" : "  [NOT RUNNABLE: compiles pipelines only]");
+  if (!d.runnable)
+    std::printf("    not runnable: %s; only `repvk shader-stats` can use it\n",
+                d.not_runnable_reason.c_str());
   std::printf("    type %s, Vulkan %s, vendor 0x%04x device 0x%04x\n", device_type_name(d.type),
               format_api_version(d.api_version).c_str(), d.vendor_id, d.device_id);
   std::printf("    driver: %s%s%s\n", d.driver_name.c_str(), d.driver_info.empty() ? "" : ", ",
@@ -87,6 +94,8 @@ void print_device(const PhysicalDeviceInfo& d, bool selected) {
   std::printf("              subgroups: basic %s, arithmetic %s, shuffle %s, size %u\n",
               yes_no(f.subgroup_basic), yes_no(f.subgroup_arithmetic), yes_no(f.subgroup_shuffle),
               f.subgroup_size);
+  std::printf("              pipeline statistics (VK_KHR_pipeline_executable_properties) %s\n",
+              yes_no(f.pipeline_executable_info));
 }
 
 int run(const DevicesOptions& o) {

@@ -91,9 +91,15 @@ GpuSession::GpuSession(const GpuOptions& options)
     ++messages->count;
     std::fprintf(stderr, "repvk: validation: %s: %s\n", m.id_name.c_str(), m.text.c_str());
   };
+  dopt.capture_pipeline_statistics = options.capture_pipeline_statistics;
   device_ = Device::create(dopt);
   const auto& info = device_->info();
   device_name_ = info.name + " (" + device_type_name(info.type) + ")";
+  if (!info.runnable && !options.capture_pipeline_statistics)
+    throw Error("device " + std::to_string(info.index) + " (" + info.name +
+                ") cannot run inference: " + info.not_runnable_reason +
+                ". Pick another with --device (see `repvk devices`); `repvk shader-stats` "
+                "is the only command that uses such a device");
 }
 
 GpuSession::~GpuSession() = default;

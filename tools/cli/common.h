@@ -40,11 +40,15 @@ Command register_eval(CLI::App& app);
 Command register_bench(CLI::App& app);
 Command register_make_model(CLI::App& app);
 Command register_convert(CLI::App& app);
+Command register_shader_stats(CLI::App& app);
 
 // ---- GPU options and sessions ----------------------------------------------------
 struct GpuOptions {
   std::string device;          // --device; "" = $REPVK_DEVICE, else automatic
   bool fp32 = false;           // --fp32
+  // shader-stats: create pipelines with statistics capture, and accept a device that
+  // only compiles (every other command refuses one).
+  bool capture_pipeline_statistics = false;
   std::string precision = "auto";
   bool validation = false;     // --validation (or REPVK_VALIDATION=1)
   std::string pipeline_cache;  // --pipeline-cache; "" = default location

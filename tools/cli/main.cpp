@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {register_devices(app), register_info(app),
                                    register_classify(app), register_eval(app),
                                    register_bench(app),   register_make_model(app),
-                                   register_convert(app)};
+                                   register_convert(app), register_shader_stats(app)};
 
   if (argc <= 1) {
     std::cerr << app.help();

@@ -35,6 +35,9 @@ struct DeviceFeatures {
   bool subgroup_ballot = false;      // subgroupBroadcast & co. in compute
   bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
   bool timestamps = false;        // compute-queue timestamps usable
+  // VK_KHR_pipeline_executable_properties: per-pipeline register, spill and
+  // shared-memory statistics and (on some drivers) ISA text, for `repvk shader-stats`.
+  bool pipeline_executable_info = false;
   uint32_t subgroup_size = 0;     // as reported: a hint, never relied upon
 };
 
@@ -64,6 +67,13 @@ struct PhysicalDeviceInfo {
   uint32_t compute_queue_family = UINT32_MAX;
   DeviceFeatures features;  // what the device supports
   DeviceLimits limits;
+  // False for a device that compiles pipelines but cannot execute anything: Mesa's
+  // RADV with RADV_FORCE_FAMILY and no AMD GPU (the "null" winsys) is one. The rule
+  // (docs/benchmarks.md, "Shader statistics"): a GPU whose driver implements
+  // VK_EXT_physical_device_drm yet reports neither a primary nor a render node, or
+  // any device whose memory heaps are all 0 bytes. `not_runnable_reason` says which.
+  bool runnable = true;
+  std::string not_runnable_reason;
 };
 
 REPVK_API const char* device_type_name(VkPhysicalDeviceType type);
@@ -88,6 +98,17 @@ struct DeviceOptions {
   // Never enable fp16 features even when present (also REPVK_FORCE_FP32=1).
   bool force_fp32 = false;
   std::string application_name = "repvk";
+  // Enables pipelineExecutableInfo (where supported) and creates every pipeline with
+  // VK_PIPELINE_CREATE_CAPTURE_STATISTICS/INTERNAL_REPRESENTATIONS, so that tools can
+  // read the driver's statistics; Network::pipelines() then lists them per layer.
+  bool capture_pipeline_statistics = false;
+};
+
+// A pipeline created on a Device that captures statistics (DeviceOptions).
+struct CreatedPipeline {
+  std::string shader;          // embedded shader name, e.g. "conv3x3_tiled_f32"
+  std::vector<uint32_t> spec;  // specialization constant i = spec[i]
+  VkPipeline pipeline = VK_NULL_HANDLE;
 };
 
 // Handles created by the host application. None of them is ever destroyed by repvk.
@@ -149,6 +170,15 @@ class Device {
 
   uint64_t debug_message_count() const { return debug_messages_.load(); }
 
+  // A device that cannot execute (info().runnable false) only compiles: buffers get
+  // no memory, uploads and descriptor writes are skipped, nothing may be submitted.
+  bool compile_only() const { return !info_.runnable; }
+  // Whether pipelines are created with statistics capture (see DeviceOptions).
+  bool captures_pipeline_statistics() const { return enabled_.pipeline_executable_info; }
+  // Pipelines created so far while capturing (empty otherwise), in creation order.
+  REPVK_API void note_pipeline(CreatedPipeline created);
+  REPVK_API std::vector<CreatedPipeline> created_pipelines() const;
+
   // Device memory repvk holds on this device right now (weights, activations,
   // staging), for an application budgeting its own allocations.
   uint64_t allocated_bytes() const { return allocated_bytes_.load(); }
@@ -175,6 +205,8 @@ class Device {
   std::atomic<uint64_t> debug_messages_{0};
   std::atomic<uint64_t> allocated_bytes_{0};
   friend class Buffer;  // keeps allocated_bytes_ current
+  mutable std::mutex created_mutex_;
+  std::vector<CreatedPipeline> created_;
   std::mutex own_queue_mutex_;
   std::mutex* queue_mutex_ = &own_queue_mutex_;
 };

@@ -71,6 +71,12 @@ struct NetworkOptions {
   std::function<void(const std::string&)> on_note;
 };
 
+// The pipelines one layer dispatches (Network::pipelines()).
+struct LayerPipelines {
+  std::string layer;                        // e.g. "conv3x3 #3 (64->128, s2)"
+  std::vector<CreatedPipeline> pipelines;   // kernel (shader), variant (spec), handle
+};
+
 struct LayerTiming {
   std::string name;   // e.g. "conv3x3 #3 (64->128, s2)"
   double gpu_ms = 0;  // summed over the chunks of the last run
@@ -154,6 +160,13 @@ class Network {
   // Their total, 0 without timestamp support. For an image classification it also
   // covers the preprocess dispatch, so it is the GPU time of the whole inference.
   REPVK_API double last_gpu_ms() const;
+
+  // Per layer, the pipelines it uses; filled only on a Device created with
+  // DeviceOptions::capture_pipeline_statistics (else empty). Handles stay valid for
+  // the Network's lifetime. On a compile-only Device (Device::compile_only()) a
+  // Network only plans: it creates these pipelines, allocates no memory, and every
+  // inference call throws.
+  REPVK_API std::vector<LayerPipelines> pipelines() const;
 
   struct Impl;
 

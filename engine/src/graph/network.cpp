@@ -100,6 +100,7 @@ struct Network::Impl {
   std::unique_ptr<DescriptorArena> descriptors;
   std::vector<AnyOp> ops;
   std::vector<std::string> op_names;
+  std::vector<LayerPipelines> layer_pipelines;  // only while capturing statistics
   std::vector<size_t> act_bytes_per_image;  // output bytes of each layer for one image
 
   // Layer i reads `inputs[i]`, writes `outputs[i]`.
@@ -146,6 +147,9 @@ struct Network::Impl {
 };
 
 std::vector<float> Network::Impl::run(const float* in, uint32_t batch, bool read_logits) {
+  if (device.compile_only())
+    throw Error("cannot run inference on " + device.info().name + ": " +
+                device.info().not_runnable_reason);
   const uint32_t classes = model.num_classes();
   const size_t per_image = size_t(model.input.channels) * model.input.height * model.input.width;
   std::vector<float> out(size_t(batch) * classes);
@@ -223,6 +227,7 @@ void Network::Impl::build() {
     if (static_cast<int>(i) == logits_layer) dst = logits.handle();
     else if (has_softmax && i == layers - 1) dst = probs.handle();
     else dst = (src == ping.handle()) ? pong.handle() : ping.handle();
+    const size_t pipelines_before = device.created_pipelines().size();
     // Conv layers exchange fp16 activations among themselves; everything from the
     // pool on is fp32, so only the pool reads fp16.
     switch (layer.type) {
@@ -260,20 +265,26 @@ void Network::Impl::build() {
         break;
       }
     }
+    if (device.captures_pipeline_statistics()) {
+      const std::vector<CreatedPipeline> created = device.created_pipelines();
+      layer_pipelines.push_back({op_names.back(), {created.begin() + long(pipelines_before),
+                                                   created.end()}});
+    }
     inputs.push_back(src);
     outputs.push_back(dst);
     src = dst;
     cur = shapes[i];
   }
 
-  if (options.timestamps && device.enabled().timestamps) {
+  if (options.timestamps && device.enabled().timestamps && !device.compile_only()) {
     VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
     qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
     qci.queryCount = static_cast<uint32_t>(layers + 1);
     vk_check(vkCreateQueryPool(device.handle(), &qci, nullptr, &timestamps), "vkCreateQueryPool");
   }
   layer_ms.assign(layers, 0.0);
-  commands = std::make_unique<CommandContext>(device);
+  // A compile-only device cannot even create fences; it never runs anything.
+  if (!device.compile_only()) commands = std::make_unique<CommandContext>(device);
   try {
     cache->save();
   } catch (const Error&) {
@@ -414,6 +425,8 @@ std::vector<LayerTiming> Network::last_timings() const {
   return out;
 }
 
+std::vector<LayerPipelines> Network::pipelines() const { return impl_->layer_pipelines; }
+
 double Network::last_gpu_ms() const { return impl_->timestamps ? impl_->total_ms : 0.0; }
 
 }  // namespace repvk
@@ -424,6 +437,9 @@ double Network::last_gpu_ms() const { return impl_->timestamps ? impl_->total_ms
 namespace repvk {
 
 void Network::Impl::record_image(VkCommandBuffer cmd, const ImageInput& image) {
+  if (device.compile_only())
+    throw Error("cannot classify on " + device.info().name + ": " +
+                device.info().not_runnable_reason);
   if (!image_op)
     image_op = std::make_unique<PreprocessImageOp>(device, cache->handle(), model.input, fp16(),
                                                    input.handle());

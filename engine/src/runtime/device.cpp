@@ -111,6 +111,36 @@ VkInstance create_instance(const InstanceRecipe& recipe, const std::string& app_
   return instance;
 }
 
+// A compile-only device (Mesa RADV's null winsys: RADV_FORCE_FAMILY without the GPU)
+// enumerates like a discrete GPU but has no kernel device behind it and no memory.
+// Two driver-neutral signs, either of which marks it:
+//  - VK_EXT_physical_device_drm is implemented (Linux GPU drivers: RADV, ANV, NVIDIA)
+//    and reports neither a primary nor a render node. CPU devices are exempt: they
+//    never have a node (lavapipe does not implement the extension anyway).
+//  - every memory heap is 0 bytes: nothing can be allocated, so nothing can run.
+void classify_runnable(VkPhysicalDevice pd, const std::vector<std::string>& exts,
+                       const VkPhysicalDeviceMemoryProperties& mem, PhysicalDeviceInfo& info) {
+  uint64_t heap_bytes = 0;
+  for (uint32_t h = 0; h < mem.memoryHeapCount; ++h) heap_bytes += mem.memoryHeaps[h].size;
+  if (info.type != VK_PHYSICAL_DEVICE_TYPE_CPU &&
+      contains(exts, VK_EXT_PHYSICAL_DEVICE_DRM_EXTENSION_NAME)) {
+    VkPhysicalDeviceDrmPropertiesEXT drm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT};
+    VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    props.pNext = &drm;
+    vkGetPhysicalDeviceProperties2(pd, &props);
+    if (!drm.hasPrimary && !drm.hasRender) {
+      info.runnable = false;
+      info.not_runnable_reason =
+          "the driver reports no DRM device node: a compile-only (null) device";
+      return;
+    }
+  }
+  if (heap_bytes == 0) {
+    info.runnable = false;
+    info.not_runnable_reason = "every memory heap is 0 bytes: a compile-only (null) device";
+  }
+}
+
 PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
   PhysicalDeviceInfo info;
   info.index = index;
@@ -220,6 +250,17 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
       VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
   for (uint32_t t = 0; t < mem.memoryTypeCount; ++t)
     if ((mem.memoryTypes[t].propertyFlags & unified) == unified) info.limits.unified_memory = true;
+
+  info.features.pipeline_executable_info = false;
+  if (contains(exts, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    f2.pNext = &exec;
+    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    info.features.pipeline_executable_info = exec.pipelineExecutableInfo == VK_TRUE;
+  }
+  classify_runnable(pd, exts, mem, info);
   return info;
 }
 
@@ -298,8 +339,10 @@ uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices, const std
       if (lower(devices[u].name).find(needle) != std::string::npos) return u;
     throw Error("no Vulkan device name contains \"" + select + "\" (see `repvk devices`)");
   }
-  // Type first; among equals the larger device-local heap, never the smallest.
+  // Runnable first, then type; among equals the larger device-local heap, never the
+  // smallest. A compile-only device is picked only when nothing else exists.
   return *std::min_element(usable.begin(), usable.end(), [&](uint32_t a, uint32_t b) {
+    if (devices[a].runnable != devices[b].runnable) return devices[a].runnable;
     const int ra = type_rank(devices[a].type), rb = type_rank(devices[b].type);
     if (ra != rb) return ra < rb;
     return devices[a].limits.device_local_bytes > devices[b].limits.device_local_bytes;
@@ -400,6 +443,15 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
   self->enabled_.subgroup_shuffle = have.subgroup_shuffle;
   self->enabled_.subgroup_size = have.subgroup_size;
   self->enabled_.timestamps = have.timestamps;
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+  if (options.capture_pipeline_statistics && have.pipeline_executable_info) {
+    exec.pipelineExecutableInfo = VK_TRUE;
+    *tail = &exec;
+    tail = &exec.pNext;
+    enabled_exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+    self->enabled_.pipeline_executable_info = true;
+  }
 
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_ci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
@@ -475,7 +527,8 @@ Device::~Device() {
   if (device_ != VK_NULL_HANDLE) {
     // Waiting on the device would stall an adopting app's renderer; our own work
     // is always fenced, so idling is only needed when we own the device.
-    if (owns_) vkDeviceWaitIdle(device_);
+    // A compile-only device never received work (and RADV's null winsys crashes here).
+    if (owns_ && info_.runnable) vkDeviceWaitIdle(device_);
     if (transient_pool_) vkDestroyCommandPool(device_, transient_pool_, nullptr);
   }
   if (!owns_) return;
@@ -501,6 +554,16 @@ uint32_t Device::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags requ
   return fallback;
 }
 
+void Device::note_pipeline(CreatedPipeline created) {
+  std::lock_guard<std::mutex> lock(created_mutex_);
+  created_.push_back(std::move(created));
+}
+
+std::vector<CreatedPipeline> Device::created_pipelines() const {
+  std::lock_guard<std::mutex> lock(created_mutex_);
+  return created_;
+}
+
 void Device::submit(VkCommandBuffer cmd, VkFence fence) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
@@ -509,6 +572,9 @@ void Device::submit(VkCommandBuffer cmd, VkFence fence) {
 }
 
 void Device::submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence) {
+  if (compile_only())
+    throw Error(info_.name + " cannot execute work (" + info_.not_runnable_reason +
+                "); it only compiles pipelines (see `repvk shader-stats`)");
   std::lock_guard<std::mutex> lock(*queue_mutex_);
   vk_check(vkQueueSubmit(queue_, count, submits, fence), "vkQueueSubmit");
 }

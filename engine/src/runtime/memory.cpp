@@ -20,6 +20,9 @@ Buffer::Buffer(Device& device, VkDeviceSize bytes, MemoryUsage usage) : device_(
                 "maxMemoryAllocationSize (" +
                 std::to_string(limits.max_memory_allocation_size) + " bytes)");
   size_ = bytes;
+  // A compile-only device has no memory: the buffer keeps its size and no handle, so
+  // that planning (pipelines, chunk sizes) runs unchanged and nothing is allocated.
+  if (device.compile_only()) return;
   VkDevice dev = device.handle();
 
   VkBufferCreateInfo ci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -145,7 +148,7 @@ void check_range(const Buffer& b, VkDeviceSize bytes, VkDeviceSize offset, const
 void upload(Device& device, Buffer& dst, const void* src, VkDeviceSize bytes,
             VkDeviceSize dst_offset) {
   check_range(dst, bytes, dst_offset, "upload");
-  if (bytes == 0) return;
+  if (bytes == 0 || device.compile_only()) return;  // planning only: nothing to hold it
   if (dst.host_visible()) {
     std::memcpy(static_cast<uint8_t*>(dst.mapped()) + dst_offset, src, bytes);
     dst.flush_host_writes();
@@ -165,6 +168,8 @@ void download(Device& device, const Buffer& src, void* dst, VkDeviceSize bytes,
               VkDeviceSize src_offset) {
   check_range(src, bytes, src_offset, "download");
   if (bytes == 0) return;
+  if (device.compile_only())
+    throw Error("download: " + device.info().name + " is a compile-only device");
   if (src.host_visible()) {
     src.invalidate_for_host_reads();
     std::memcpy(dst, static_cast<const uint8_t*>(src.mapped()) + src_offset, bytes);

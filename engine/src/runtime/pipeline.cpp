@@ -159,6 +159,9 @@ PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipeline
     return;
   }
   path_ = path.empty() ? default_path(device.info()) : path;
+  // A compile-only device shares its vendor/device IDs with the real GPU: keep its
+  // cache off that GPU's file.
+  if (device.compile_only()) path_ = "none";
   std::vector<char> file;
   std::string problem;
   if (path_ == "none") {
@@ -282,6 +285,9 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = spec.empty() ? nullptr : &spec_info;
     ci.layout = layout_;
+    if (device.captures_pipeline_statistics())
+      ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR |
+                  VK_PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS_BIT_KHR;
     r = vkCreateComputePipelines(dev, cache, 1, &ci, nullptr, &pipeline_);
     vkDestroyShaderModule(dev, module, nullptr);
   }
@@ -290,6 +296,8 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
     vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
     throw VulkanError(r, "creating compute pipeline " + std::string(shader_name));
   }
+  if (device.captures_pipeline_statistics())
+    device.note_pipeline({std::string(shader_name), spec, pipeline_});
 }
 
 ComputePipeline::~ComputePipeline() {
@@ -326,6 +334,7 @@ VkDescriptorSet DescriptorArena::allocate_bindings(const ComputePipeline& pipeli
   ai.pSetLayouts = &layout;
   VkDescriptorSet set = VK_NULL_HANDLE;
   vk_check(vkAllocateDescriptorSets(device_.handle(), &ai, &set), "vkAllocateDescriptorSets");
+  if (device_.compile_only()) return set;  // its buffers have no memory to point at
   std::vector<VkDescriptorBufferInfo> infos(bindings.size());
   std::vector<VkWriteDescriptorSet> writes(bindings.size());
   for (size_t i = 0; i < bindings.size(); ++i) {

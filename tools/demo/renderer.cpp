@@ -11,7 +11,7 @@
 #include "vk_context.h"
 #include "window.h"
 
-// SPIR-V of shaders/display_image.{vert,frag}, compiled and validated at build time
+// SPIR-V of tools/demo/shaders/display_image.{vert,frag}, compiled and validated at build time
 // by cmake/EmbedSpirv.cmake.
 namespace repvk::shaders {
 extern const uint32_t spv_display_image_vert[];

@@ -1,5 +1,6 @@
 // fully_connected op vs the CPU reference: dense and every codebook format, on the
-// storage kernel and on the texel kernel (fully_connected_texel.comp).
+// storage kernel, the GPU rows kernel (fully_connected_rows.comp) and the texel kernel
+// (fully_connected_texel.comp).
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -20,16 +21,23 @@ constexpr double kTolFp32 = 1e-4;
 // texel requests the texel kernel, created for exactly n images (the input buffer
 // run_op makes holds n, and the op's input view covers its batch hint).
 void check_fc(Device& device, std::mt19937_64& rng, uint32_t n, uint32_t in, uint32_t out,
-              bool relu, uint32_t bits, CodebookGranularity g, bool texel = false) {
+              bool relu, uint32_t bits, CodebookGranularity g, bool texel = false,
+              FcKernel kernel = FcKernel::Auto) {
   std::ostringstream what;
   what << "n=" << n << " in=" << in << " out=" << out << (relu ? " relu" : "") << " bits=" << bits
        << (bits ? (g == CodebookGranularity::PerOutputChannel ? " per-channel" : " per-layer") : "")
-       << (texel ? " texel" : "") << "; " << test::seed_note();
+       << (texel ? " texel" : "") << (kernel == FcKernel::Rows ? " rows" : "") << "; "
+       << test::seed_note();
   const Layer layer = test::random_layer(rng, LayerType::FullyConnected, in, out, 1, relu, bits, g);
   const std::vector<float> input = test::random_floats(rng, size_t(n) * in, 1.0f);
 
-  FullyConnectedOp op(device, VK_NULL_HANDLE, layer, TensorShape{in, 1, 1}, false, texel, n);
+  FullyConnectedOp op(device, VK_NULL_HANDLE, layer, TensorShape{in, 1, 1}, false, texel, n, kernel);
   EXPECT_EQ(op.texel(), texel) << what.str();
+  if (kernel == FcKernel::Rows) {
+    EXPECT_TRUE(op.rows_kernel()) << what.str();
+    EXPECT_EQ(op.rows_images(), std::min(n, 4u)) << what.str();
+    EXPECT_LE(op.workgroup_size(), 128u);
+  }
   std::vector<float> ref(size_t(n) * out);
   const std::vector<float> dense = decode_weights(layer);
   cpu::fully_connected(input.data(), n, in, dense.data(), layer.bias.data(), out, relu, ref.data());
@@ -71,6 +79,26 @@ TEST_F(GpuTest, FullyConnectedCodebooksMatchCpuReference) {
   check_fc(device(), rng, 1, 10, 5, false, 3, CodebookGranularity::PerOutputChannel);
   check_fc(device(), rng, 1, 11, 5, false, 3, CodebookGranularity::PerLayer);
   check_fc(device(), rng, 2, 7, 65, true, 5, CodebookGranularity::PerOutputChannel);
+}
+
+// The GPU fc (fully_connected_rows.comp): transposed uvec4 index words, up to four
+// images per workgroup. Every bit width and granularity, batch 1 and 17 (not a
+// multiple of the four images), In and Out off every tile and word boundary. The
+// CTest entries fc_rows_subgroup_{4,8,16} run it at lavapipe subgroup sizes 4, 8, 16.
+TEST_F(GpuTest, FullyConnectedRowsMatchesCpuReference) {
+  std::mt19937_64 rng(test::test_seed() * 37u);
+  for (uint32_t bits = 0; bits <= 8; ++bits)
+    for (auto g : {CodebookGranularity::PerLayer, CodebookGranularity::PerOutputChannel}) {
+      if (bits == 0 && g == CodebookGranularity::PerOutputChannel) continue;
+      for (uint32_t n : {1u, 17u}) {
+        const uint32_t in = (bits % 2) ? 1283 : 301, out = (bits % 2) ? 131 : 1001;
+        check_fc(device(), rng, n, in, out, (bits + n) % 2 == 0, bits, g, false, FcKernel::Rows);
+      }
+    }
+  // One input, one output; a row of exactly one uvec4 of 8-bit indices (16 values).
+  check_fc(device(), rng, 3, 1, 1, true, 4, CodebookGranularity::PerLayer, false, FcKernel::Rows);
+  check_fc(device(), rng, 5, 16, 70, false, 8, CodebookGranularity::PerOutputChannel, false,
+           FcKernel::Rows);
 }
 
 TEST_F(GpuTest, FullyConnectedManyClasses) {

@@ -17,6 +17,10 @@
 # 4. bench small and A0, batch 1 and 16, every conv kernel in one run
 # (--compare-conv), fp32 and 4-bit weights; 5. shader-stats. On a 16-core machine
 # with a GPU it is meant to finish in well under 8 minutes (each step is time-boxed).
+# On the project's lent machine (at most 8 files come back from $OUT), with
+# carry [".gpu-report"]:
+#   tools/bench/gpu_report.sh /tmp/r; cp /tmp/r/report.json /tmp/r/report.md $OUT/;
+#   tar czf $OUT/steps.tgz -C /tmp r
 # GPU_REPORT_MODELS (default "small A0") and GPU_REPORT_TEST_FILTER (a gtest filter,
 # default "*") narrow a run, e.g. for a smoke test on lavapipe.
 set -uo pipefail
@@ -118,6 +122,6 @@ run_report() {
 
 case "${1:-}" in
   --prepare) prepare ;;
-  ""|-h|--help) sed -n 2,20p "$0"; [ -n "${1:-}" ] ;;
+  ""|-h|--help) sed -n 2,26p "$0"; [ -n "${1:-}" ] ;;
   *) run_report "$1" ;;
 esac

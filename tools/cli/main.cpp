@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       "  repvk classify shoe.png shirt.jpg --top 3\n"
       "  repvk eval --limit 1000\n"
       "  repvk bench --synthetic A0 --bits 4 --batch 8\n"
+      "  repvk shader-stats --synthetic A0 --batch 16   (registers, spills, ISA per layer)\n"
       "  repvk make-model tiny.rpvk --synthetic small --bits 2 && repvk info tiny.rpvk\n"
       "  repvk convert model.rpvk model-fp16.rpvk --dense fp16");
 

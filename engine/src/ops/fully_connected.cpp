@@ -1,6 +1,7 @@
 #include "ops/fully_connected.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace repvk {
 namespace {
@@ -26,7 +27,7 @@ constexpr uint32_t kMaxWorkgroup = 64;
 
 FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const Layer& layer,
                                    const TensorShape& input, bool fp16, bool texel,
-                                   uint32_t batch_hint)
+                                   uint32_t batch_hint, FcKernel kernel)
     : device_(device),
       in_features_(layer.in_channels),
       out_features_(layer.out_channels),
@@ -45,10 +46,56 @@ FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const 
   weights_ = ops::upload_layer_weights(device, layer, op);
   max_batch_ = std::max(1u, batch_hint);
   texel_ = texel && texel_fits(max_batch_);
+  if (kernel == FcKernel::Auto)
+    kernel = device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? FcKernel::Storage : FcKernel::Rows;
   if (texel_)
     create_texel(cache, layer);
+  else if (kernel == FcKernel::Rows)
+    create_rows(cache, layer);
   else
     create_storage(cache);
+}
+
+// Rows kernel limits: at most 128 invocations and 16 KiB of shared memory, whatever
+// the device allows beyond that (portable sizes), and never more than it allows.
+void FullyConnectedOp::create_rows(VkPipelineCache cache, const Layer& layer) {
+  const std::string op = "fully_connected_rows";
+  const DeviceLimits& limits = device_.info().limits;
+  const uint64_t shared_cap = std::min<uint64_t>(limits.max_shared_memory, 16384);
+  auto shared_bytes = [&](uint32_t rows) -> uint64_t {
+    if (weights_.bits == 0) return 4;
+    return uint64_t(weights_.per_channel ? rows : 1) * ((uint64_t(1) << weights_.bits) + 1) * 4;
+  };
+  wg_ = ops::pow2_at_least(out_features_, std::min(64u, ops::max_workgroup_x(device_)));
+  while (wg_ > 1 && shared_bytes(wg_) > shared_cap) wg_ /= 2;
+  if (shared_bytes(wg_) > limits.max_shared_memory)
+    throw Error(op + ": a " + std::to_string(weights_.bits) + "-bit codebook needs " +
+                std::to_string(shared_bytes(1)) + " bytes of shared memory; the device has " +
+                std::to_string(limits.max_shared_memory));
+  ops::check_group_count(device_, op, 0, ops::ceil_div(out_features_, wg_), "outputs");
+  rows_imgs_ = std::min<uint32_t>(4, max_batch_);
+
+  // Transposed, padded copy of the index words: word w of row r lands in component
+  // w % 4 of uvec4 (w / 4) * Out + r.
+  const uint32_t wpr = weights_.words_per_row;
+  vecs_per_row_ = ops::ceil_div(wpr, 4);
+  std::vector<uint32_t> words(size_t(vecs_per_row_) * out_features_ * 4, 0u);
+  const Weights& w = layer.weights;
+  for (uint32_t r = 0; r < out_features_; ++r) {
+    for (uint32_t i = 0; i < wpr; ++i) {
+      uint32_t word = 0;
+      if (weights_.bits == 0) std::memcpy(&word, &w.dense[size_t(r) * wpr + i], 4);
+      else word = w.packed[size_t(r) * wpr + i];
+      words[(size_t(i / 4) * out_features_ + r) * 4 + i % 4] = word;
+    }
+  }
+  weights_.words = Buffer(device_, words.size() * 4, MemoryUsage::DeviceLocal);
+  upload(device_, weights_.words, words.data(), words.size() * 4);
+
+  const std::vector<uint32_t> spec = {wg_, weights_.bits, weights_.per_channel ? 1u : 0u,
+                                      relu_ ? 1u : 0u, rows_imgs_};
+  pipeline_ = std::make_unique<ComputePipeline>(device_, cache, "fully_connected_rows_f32", 5,
+                                                uint32_t(sizeof(FcPush)), spec);
 }
 
 FullyConnectedOp::~FullyConnectedOp() {
@@ -140,6 +187,13 @@ void FullyConnectedOp::record(VkCommandBuffer cmd, uint32_t batch) const {
                     ops::ceil_div(ops::ceil_div(out_features_, 4), wg_), groups_y, 1);
     return;
   }
+  if (rows_imgs_ > 0) {
+    const uint32_t groups_y = ops::ceil_div(batch, rows_imgs_);
+    ops::check_group_count(device_, "fully_connected_rows", 1, groups_y, "batch");
+    const FcPush push{batch, in_features_, out_features_, vecs_per_row_, weights_.codebook_size};
+    record_dispatch(cmd, *pipeline_, set_, &push, ops::ceil_div(out_features_, wg_), groups_y, 1);
+    return;
+  }
   ops::check_group_count(device_, "fully_connected", 1, batch, "batch");
   const FcPush push{batch, in_features_, out_features_, weights_.words_per_row,
                     weights_.codebook_size};
@@ -152,7 +206,8 @@ uint64_t FullyConnectedOp::flops(uint32_t batch) const {
 
 std::string FullyConnectedOp::name() const {
   return "fully_connected " + std::to_string(in_features_) + "->" + std::to_string(out_features_) +
-         " " + weights_.tag() + (relu_ ? " relu" : "") + (texel_ ? " texel" : "");
+         " " + weights_.tag() + (relu_ ? " relu" : "") + (texel_ ? " texel" : "") +
+         (rows_imgs_ ? " rows" : "");
 }
 
 }  // namespace repvk

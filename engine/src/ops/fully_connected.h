@@ -18,6 +18,12 @@
 
 namespace repvk {
 
+// The storage-buffer kernel when the texel one is not used: Rows
+// (shaders/fully_connected_rows.comp: transposed 128-bit index words, several images
+// per workgroup) on GPUs, Storage (shaders/fully_connected.comp) on CPU devices,
+// where it was measured; Auto picks by device type.
+enum class FcKernel { Auto, Storage, Rows };
+
 class FullyConnectedOp {
  public:
   // `input` is the pooled shape (C x 1 x 1). fp16 must be false: an FC layer
@@ -28,7 +34,7 @@ class FullyConnectedOp {
   // kernel where the input view or the expanded weights exceed maxTexelBufferElements.
   FullyConnectedOp(Device& device, VkPipelineCache cache, const Layer& layer,
                    const TensorShape& input, bool fp16, bool texel = false,
-                   uint32_t batch_hint = 1);
+                   uint32_t batch_hint = 1, FcKernel kernel = FcKernel::Auto);
   ~FullyConnectedOp();
   FullyConnectedOp(const FullyConnectedOp&) = delete;
   FullyConnectedOp& operator=(const FullyConnectedOp&) = delete;
@@ -47,6 +53,9 @@ class FullyConnectedOp {
   bool texel() const { return texel_; }
   // Texel kernel: images per invocation (1 or 2); 0 on the storage kernel.
   uint32_t images_per_invocation() const { return imgs_; }
+  // Whether the Rows kernel runs, and its images per workgroup.
+  bool rows_kernel() const { return rows_imgs_ > 0; }
+  uint32_t rows_images() const { return rows_imgs_; }
 
  private:
   Device& device_;
@@ -57,6 +66,8 @@ class FullyConnectedOp {
   uint32_t wg_ = 0;
   bool texel_ = false;
   uint32_t imgs_ = 0;
+  uint32_t rows_imgs_ = 0;                 // Rows kernel: images per workgroup; 0 = not used
+  uint32_t vecs_per_row_ = 0;              // Rows kernel: uvec4s per row
   uint32_t max_batch_ = 1;                 // images per record() on the texel kernel
   ops::TexelWeights texel_weights_;        // RGBA32F layout of fully_connected_texel.comp
   std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
@@ -65,6 +76,7 @@ class FullyConnectedOp {
 
   bool texel_fits(uint32_t batch_hint) const;
   void create_storage(VkPipelineCache cache);
+  void create_rows(VkPipelineCache cache, const Layer& layer);
   void create_texel(VkPipelineCache cache, const Layer& layer);
 };
 

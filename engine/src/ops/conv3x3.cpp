@@ -60,7 +60,6 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
   ops::check_fp16(device, op, fp16);
   out_ = TensorShape{layer.out_channels, (input.h - 1) / stride_ + 1, (input.w - 1) / stride_ + 1};
 
-  weights_ = ops::upload_layer_weights(device, layer, op);
   max_batch_ = std::max(1u, batch_hint);
   algorithm_ = algorithm == ConvAlgorithm::Direct ? ConvAlgorithm::Direct
                : algorithm == ConvAlgorithm::Tiled ? ConvAlgorithm::Tiled
@@ -70,6 +69,9 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
                   device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) && texel_fits(max_batch_)
                    ? ConvAlgorithm::Texel
                    : ConvAlgorithm::Tiled;
+  // Texel reads load-time-expanded weights (create_texel): only its bias is uploaded here.
+  weights_ = algorithm_ == ConvAlgorithm::Texel ? ops::upload_bias_only(device, layer, op)
+                                                : ops::upload_layer_weights(device, layer, op);
   if (algorithm_ == ConvAlgorithm::Direct)
     create_direct(cache);
   else if (algorithm_ == ConvAlgorithm::Texel)

@@ -36,10 +36,6 @@ void Conv3x3Op::create_texel(VkPipelineCache cache, const Layer& layer, uint32_t
 
   // Expand to [oc/4][ic][tap] x 4 channels; channels past Cout stay zero.
   texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_.c, size_t(in_.c) * 9);
-  // The packed copy is not read by this kernel; only the bias stays.
-  weights_.words = Buffer();
-  weights_.codebooks = Buffer();
-
   const std::vector<SpecConstant> spec = {
       {kSpecWorkgroup, texel_.workgroup}, {kSpecStride, stride_}, {kSpecRelu, relu_ ? 1u : 0u}};
   const std::string shader = texel_shader_name(texel_, fp16_);

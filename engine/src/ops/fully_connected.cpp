@@ -54,9 +54,11 @@ FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const 
                 " inputs, the input has " + std::to_string(input.elements()));
   if (out_features_ == 0) throw Error(op + ": no outputs");
 
-  weights_ = ops::upload_layer_weights(device, layer, op);
   max_batch_ = std::max(1u, batch_hint);
   texel_ = texel && texel_fits(max_batch_);
+  // The texel kernel reads load-time-expanded weights (create_texel): only its bias here.
+  weights_ = texel_ ? ops::upload_bias_only(device, layer, op)
+                    : ops::upload_layer_weights(device, layer, op);
   if (texel_)
     create_texel(cache, layer);
   else
@@ -105,10 +107,6 @@ void FullyConnectedOp::create_texel(VkPipelineCache cache, const Layer& layer) {
   ops::check_group_count(device_, op, 0, ops::ceil_div(groups, wg_), "output groups");
 
   texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_features_, in_features_);
-  // The packed copy is not read by this kernel; only the bias stays.
-  weights_.words = Buffer();
-  weights_.codebooks = Buffer();
-
   const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_}, {kSpecRelu, relu_ ? 1u : 0u}};
   pipeline_ = std::make_unique<ComputePipeline>(
       device_, cache, "fully_connected_texel_" + std::to_string(imgs_) + "_f32",

@@ -1,4 +1,4 @@
-// ModelError formatting and the small per-layer helpers declared in model.h.
+// ModelError formatting.
 #include "repvk/model.h"
 
 namespace repvk {
@@ -34,23 +34,5 @@ ModelError::ModelError(const std::string& source, int layer, LayerType type,
       source_(source),
       layer_(layer),
       problem_(problem) {}
-
-const char* layer_type_name(LayerType t) {
-  switch (t) {
-    case LayerType::Conv3x3: return "conv3x3";
-    case LayerType::GlobalAvgPool: return "global_avg_pool";
-    case LayerType::FullyConnected: return "fully_connected";
-    case LayerType::Softmax: return "softmax";
-  }
-  return "unknown";
-}
-
-uint64_t Layer::row_length() const {
-  switch (type) {
-    case LayerType::Conv3x3: return uint64_t(in_channels) * 9;
-    case LayerType::FullyConnected: return in_channels;
-    default: return 0;
-  }
-}
 
 }  // namespace repvk

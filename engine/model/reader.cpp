@@ -8,118 +8,13 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "internal.h"
+#include "layer_kind.h"
 
 namespace repvk {
 namespace {
 
-std::string hex32(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", v);
-  return buf;
-}
-
-class Cursor {
- public:
-  Cursor(const uint8_t* data, size_t size, const std::string& source)
-      : data_(data), size_(size), source_(source) {}
-
-  size_t pos() const { return pos_; }
-  size_t remaining() const { return size_ - pos_; }
-
-  void set_layer(int index, LayerType type, bool known) {
-    layer_ = index;
-    type_ = type;
-    type_known_ = known;
-  }
-
-  [[noreturn]] void fail(const std::string& msg) const {
-    if (layer_ >= 0 && type_known_) throw ModelError(source_, layer_, type_, msg);
-    throw ModelError(source_, layer_, msg);
-  }
-
-  // Throws unless `bytes` more bytes are available for `what`.
-  void need(uint64_t bytes, const std::string& what) const {
-    if (bytes > remaining())
-      fail("truncated: " + what + " needs " + std::to_string(bytes) + " bytes at offset " +
-           std::to_string(pos_) + " but only " + std::to_string(remaining()) + " remain");
-  }
-
-  uint32_t u32(const std::string& what) {
-    need(4, what);
-    const uint8_t* p = data_ + pos_;
-    pos_ += 4;
-    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-  }
-
-  uint64_t u64(const std::string& what) {
-    need(8, what);
-    uint64_t lo = u32(what);
-    uint64_t hi = u32(what);
-    return lo | hi << 32;
-  }
-
-  // `count` little-endian f32 values (the caller has bounded count by the input size).
-  std::vector<float> f32_array(uint64_t count, const std::string& what) {
-    uint64_t bytes = 0;
-    if (!detail::mul_u64(count, 4, bytes)) fail(what + ": size overflows");
-    need(bytes, what);
-    std::vector<float> v(static_cast<size_t>(count));
-    for (auto& f : v) f = detail::bits_float(u32(what));
-    return v;
-  }
-
-  std::vector<uint32_t> u32_array(uint64_t count, const std::string& what) {
-    uint64_t bytes = 0;
-    if (!detail::mul_u64(count, 4, bytes)) fail(what + ": size overflows");
-    need(bytes, what);
-    std::vector<uint32_t> v(static_cast<size_t>(count));
-    for (auto& w : v) w = u32(what);
-    return v;
-  }
-
-  std::vector<float> f16_array(uint64_t count, const std::string& what) {
-    const uint64_t bytes = detail::pad4(count * 2);  // count is bounded by the caller
-    need(bytes, what);
-    std::vector<float> v(static_cast<size_t>(count));
-    for (auto& f : v) {
-      uint16_t h = uint16_t(data_[pos_] | data_[pos_ + 1] << 8);
-      pos_ += 2;
-      f = detail::half_to_float(h);
-    }
-    skip_padding(bytes - count * 2, what);
-    return v;
-  }
-
-  // Zero-padded string of at most `limit` bytes.
-  std::string string(uint32_t limit, const std::string& what) {
-    const uint32_t len = u32(what + " length");
-    if (len > limit)
-      fail(what + " is " + std::to_string(len) + " bytes, above the limit of " +
-           std::to_string(limit));
-    need(detail::pad4(len), what);
-    std::string s(reinterpret_cast<const char*>(data_ + pos_), len);
-    pos_ += len;
-    skip_padding(detail::pad4(len) - len, what);
-    return s;
-  }
-
- private:
-  // Padding must be zero so that every model has exactly one encoding.
-  void skip_padding(uint64_t n, const std::string& what) {
-    for (uint64_t k = 0; k < n; ++k)
-      if (data_[pos_ + k] != 0) fail("nonzero padding after " + what);
-    pos_ += size_t(n);
-  }
-
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-  const std::string& source_;
-  int layer_ = -1;
-  LayerType type_ = LayerType::Conv3x3;
-  bool type_known_ = false;
-};
+using detail::Cursor;
+using detail::hex32;
 
 void parse_header(Cursor& in, const uint8_t* data, size_t size) {
   if (size < 4) in.fail("file is " + std::to_string(size) + " bytes, too short for a model");
@@ -159,99 +54,15 @@ void parse_input(Cursor& in, InputSpec& spec) {
   spec.std = in.f32_array(spec.channels, "input std");
 }
 
-void parse_weights(Cursor& in, Layer& l) {
-  Weights& w = l.weights;
-  const uint64_t row = l.row_length();
-  const uint64_t rows = l.out_channels;
-  uint64_t n = 0;
-  if (!detail::mul_u64(rows, row, n) || n > ModelLimits::kMaxLayerWeights)
-    in.fail("out * row_length = " + std::to_string(rows) + " * " + std::to_string(row) +
-            " weights, above the per-layer limit of " +
-            std::to_string(ModelLimits::kMaxLayerWeights));
-  const uint32_t encoding = in.u32("weight encoding");
-  if (encoding == detail::kEncodingFp32) {
-    w.encoding = WeightEncoding::Fp32;
-    w.dense = in.f32_array(n, "fp32 weights");
-    return;
-  }
-  if (encoding == detail::kEncodingFp16Dense) {
-    w.encoding = WeightEncoding::Fp32;
-    w.dense_storage = ValueStorage::Fp16;
-    w.dense = in.f16_array(n, "fp16 weights");  // n <= kMaxLayerWeights: 2n cannot overflow
-    return;
-  }
-  if (encoding != detail::kEncodingCodebook)
-    in.fail("unknown weight encoding " + std::to_string(encoding));
-  w.encoding = WeightEncoding::Codebook;
-  w.bits = in.u32("bits");
-  if (w.bits < 1 || w.bits > 8) in.fail("bits " + std::to_string(w.bits) + " outside 1..8");
-  const uint32_t gran = in.u32("codebook granularity");
-  if (gran > 1) in.fail("unknown codebook granularity " + std::to_string(gran));
-  w.granularity = CodebookGranularity(gran);
-  const uint32_t storage = in.u32("codebook storage");
-  if (storage > 1) in.fail("unknown codebook storage " + std::to_string(storage));
-  w.codebook_storage = CodebookStorage(storage);
-  w.codebook_size = in.u32("codebook_size");
-  const uint32_t max_size = 1u << w.bits;
-  if (w.codebook_size < 1 || w.codebook_size > max_size)
-    in.fail("codebook_size " + std::to_string(w.codebook_size) + " outside 1.." +
-            std::to_string(max_size) + " for " + std::to_string(w.bits) + " bits");
-  // groups <= kMaxChannels and codebook_size <= 256, so this cannot overflow.
-  const uint64_t values = detail::codebook_groups(l) * uint64_t(w.codebook_size);
-  w.codebooks = w.codebook_storage == CodebookStorage::Fp16
-                    ? in.f16_array(values, "fp16 codebooks")
-                    : in.f32_array(values, "fp32 codebooks");
-  const uint64_t expected = rows * words_per_row(row, w.bits);
-  const uint64_t words = in.u64("packed word count");
-  if (words != expected)
-    in.fail("packed word count " + std::to_string(words) + ", expected " +
-            std::to_string(expected) + " (" + std::to_string(rows) + " rows of " +
-            std::to_string(words_per_row(row, w.bits)) + " words)");
-  w.packed = in.u32_array(words, "packed indices");
-}
-
-void check_channels(Cursor& in, const Layer& l) {
-  // Bounded here (not only in validate_model) because they size allocations.
-  const uint32_t lim = ModelLimits::kMaxChannels;
-  if (l.in_channels < 1 || l.in_channels > lim)
-    in.fail("in_channels " + std::to_string(l.in_channels) + " outside 1.." + std::to_string(lim));
-  if (l.out_channels < 1 || l.out_channels > lim)
-    in.fail("out_channels " + std::to_string(l.out_channels) + " outside 1.." +
-            std::to_string(lim));
-}
-
-void parse_flags(Cursor& in, Layer& l, uint32_t allowed) {
-  const uint32_t flags = in.u32("layer flags");
-  if ((flags & ~allowed) != 0) in.fail("unknown layer flags " + hex32(flags & ~allowed));
-  l.relu = (flags & detail::kFlagRelu) != 0;
-}
-
 Layer parse_layer(Cursor& in, int index) {
   in.set_layer(index, LayerType::Conv3x3, false);
   const uint32_t type = in.u32("layer type");
   Layer l;
   l.type = LayerType(type);
-  switch (l.type) {
-    case LayerType::Conv3x3:
-    case LayerType::FullyConnected:
-    case LayerType::GlobalAvgPool:
-    case LayerType::Softmax:
-      break;
-    default:
-      in.fail("unknown layer type " + std::to_string(type));
-  }
+  const detail::LayerKind* kind = detail::find_layer_kind(l.type);
+  if (kind == nullptr) in.fail("unknown layer type " + std::to_string(type));
   in.set_layer(index, l.type, true);
-  if (!l.has_weights()) {
-    parse_flags(in, l, 0);
-    return l;
-  }
-  l.in_channels = in.u32("in_channels");
-  l.out_channels = in.u32("out_channels");
-  if (l.type == LayerType::Conv3x3) l.stride = in.u32("stride");
-  parse_flags(in, l, detail::kFlagRelu);
-  check_channels(in, l);
-  parse_weights(in, l);
-  l.bias = in.f32_array(l.out_channels, "bias");
+  kind->read(in, l);
   return l;
 }
 
@@ -293,7 +104,7 @@ Model parse_model(const uint8_t* data, size_t size, const std::string& source) {
     in.fail(std::to_string(in.remaining()) + " trailing bytes after the last layer");
 
   const std::vector<TensorShape> shapes = validate_model(m, source);
-  // Pool and softmax store no channel counts; fill them in for the engine's convenience.
+  // Unweighted kinds store no channel counts; fill them in for the engine's convenience.
   for (size_t i = 0; i < m.layers.size(); ++i) {
     Layer& l = m.layers[i];
     if (!l.has_weights()) l.in_channels = l.out_channels = shapes[i].c;

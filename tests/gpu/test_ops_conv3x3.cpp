@@ -1,4 +1,4 @@
-// conv3x3 op vs the CPU reference, for both kernels (Direct, the baseline, and Tiled):
+// conv3x3 op vs the CPU reference, for every kernel (Direct, the baseline, Tiled and Texel):
 // every bit width (and dense fp32), both codebook granularities, fp32 and fp16
 // activations, random shapes with fresh data each run.
 #include <gtest/gtest.h>

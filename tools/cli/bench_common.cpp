@@ -110,22 +110,20 @@ Measurement measure(Network& net, const std::vector<float>& input, uint32_t batc
 std::vector<LayerCost> layer_costs(const Model& m, const std::vector<TensorShape>& shapes,
                                    Precision precision, ConvAlgorithm conv) {
   const auto stats = model_stats(m);
-  // Only conv layers store fp16 activations (engine/src/ops/README.md).
-  const uint64_t act = precision == Precision::Fp16 ? 2 : 4;
+  // The same element types the Network allocates (repvk::activation_element_bytes).
+  const std::vector<uint32_t> elem = activation_element_bytes(m, precision);
   const TensorShape input{m.input.channels, m.input.height, m.input.width};
   std::vector<LayerCost> out(m.layers.size());
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const bool is_conv = m.layers[i].type == LayerType::Conv3x3;
     const bool is_fc = m.layers[i].type == LayerType::FullyConnected;
-    const bool in_is_conv_act = i == 0 || m.layers[i - 1].type == LayerType::Conv3x3;
     const TensorShape in = i == 0 ? input : shapes[i - 1];
     out[i].flops = stats[i].flops;
     // The texel kernels (conv, and the fc that follows them) read weights expanded to
     // fp32 at load time.
     out[i].weight_bytes = (is_conv || is_fc) && conv == ConvAlgorithm::Texel
                               ? stats[i].fp32_bytes : stats[i].weight_bytes;
-    out[i].activation_bytes =
-        in.elements() * (in_is_conv_act ? act : 4) + shapes[i].elements() * (is_conv ? act : 4);
+    out[i].activation_bytes = in.elements() * elem[i] + shapes[i].elements() * elem[i + 1];
   }
   return out;
 }

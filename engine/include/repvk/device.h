@@ -162,12 +162,6 @@ class Device {
   REPVK_API void submit(VkCommandBuffer cmd, VkFence fence);
   // vkQueueSubmit of `count` batches under the queue lock (count 0: only the fence).
   REPVK_API void submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence);
-  // Submits and blocks until done (throws VulkanError on VK_ERROR_DEVICE_LOST etc.).
-  REPVK_API void submit_and_wait(VkCommandBuffer cmd);
-
-  // A transient command pool for one-off uploads on this device.
-  VkCommandPool transient_pool() const { return transient_pool_; }
-
   uint64_t debug_message_count() const { return debug_messages_.load(); }
 
   // A device that cannot execute (info().runnable false) only compiles: buffers get
@@ -197,7 +191,6 @@ class Device {
   VkQueue queue_ = VK_NULL_HANDLE;
   uint32_t queue_family_ = 0;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
-  VkCommandPool transient_pool_ = VK_NULL_HANDLE;
   PhysicalDeviceInfo info_;
   DeviceFeatures enabled_;
   VkPhysicalDeviceMemoryProperties memory_{};

@@ -47,11 +47,19 @@ struct ModelLimits {
   static constexpr uint64_t kMaxLayerWeights = 1ull << 28;  // elements per weighted layer
 };
 
+// Every layer kind: X(enumerator, type code in the file, name). Each kind is described
+// once, in engine/model/layers/<name>.cpp (fields, validation, shape) and
+// engine/src/ops/<name>.cpp (CPU reference, GPU op); see engine/src/ops/README.md.
+#define REPVK_LAYER_KINDS(X)                \
+  X(Conv3x3, 1, conv3x3)                    \
+  X(GlobalAvgPool, 2, global_avg_pool)      \
+  X(FullyConnected, 3, fully_connected)     \
+  X(Softmax, 4, softmax)
+
 enum class LayerType : uint32_t {
-  Conv3x3 = 1,        // 3x3, pad 1, stride 1|2, bias, optional ReLU
-  GlobalAvgPool = 2,  // CxHxW -> Cx1x1
-  FullyConnected = 3, // in -> out, bias, optional ReLU
-  Softmax = 4,        // over the class dimension
+#define REPVK_LAYER_TYPE_ENUMERATOR(Name, code, lower) Name = code,
+  REPVK_LAYER_KINDS(REPVK_LAYER_TYPE_ENUMERATOR)
+#undef REPVK_LAYER_TYPE_ENUMERATOR
 };
 
 enum class WeightEncoding : uint32_t {
@@ -102,9 +110,8 @@ struct Layer {
   Weights weights;            // conv and fc
   std::vector<float> bias;    // conv and fc: out_channels values
 
-  bool has_weights() const {
-    return type == LayerType::Conv3x3 || type == LayerType::FullyConnected;
-  }
+  // Whether the kind carries channels, weights and a bias (conv3x3, fully_connected).
+  REPVK_API bool has_weights() const;
   // Number of weights in one output channel's row.
   REPVK_API uint64_t row_length() const;
 };
@@ -173,6 +180,11 @@ struct LayerStats {
 };
 REPVK_API std::vector<LayerStats> model_stats(const Model& model);
 
+// "conv3x3", "global_avg_pool", ...; "unknown" for a type no kind has.
 REPVK_API const char* layer_type_name(LayerType t);
+// Whether the kind's output activation is stored as half when a network runs at fp16
+// precision (conv3x3); every other kind writes fp32 in every mode. Networks and
+// benchmarks apply it through repvk::activation_element_bytes (repvk/network.h).
+REPVK_API bool layer_output_can_be_half(LayerType t);
 
 }  // namespace repvk

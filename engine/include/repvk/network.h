@@ -35,6 +35,12 @@ enum class Precision {
 };
 REPVK_API const char* precision_name(Precision p);
 
+// Bytes per element of every activation a Network stores at `precision` (Fp32 or
+// Fp16; Auto is taken as Fp32): [0] the network input, [i + 1] the output of layer i.
+// The one place the fp16 rule is applied: in fp16 mode the input and the outputs of
+// kinds that layer_output_can_be_half() are half, everything else fp32.
+REPVK_API std::vector<uint32_t> activation_element_bytes(const Model& model, Precision precision);
+
 // The conv3x3 kernel. Direct is the first correct version (shaders/conv3x3.comp), kept
 // as the baseline that speedups are measured against; Tiled is the register-blocked
 // kernel that decodes codebook tiles in shared memory (shaders/conv3x3_tiled.comp);

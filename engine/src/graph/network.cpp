@@ -8,15 +8,11 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
-#include "runtime/memory.h"
-#include "ops/conv3x3.h"
-#include "ops/fully_connected.h"
-#include "ops/global_avg_pool.h"
+#include "ops/op_kind.h"
 #include "ops/preprocess_image.h"
-#include "ops/softmax.h"
+#include "runtime/memory.h"
 #include "runtime/pipeline.h"
 #include "repvk/error.h"
 
@@ -41,6 +37,16 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
   return "?";
 }
 
+std::vector<uint32_t> activation_element_bytes(const Model& model, Precision precision) {
+  const bool half = precision == Precision::Fp16;
+  std::vector<uint32_t> bytes;
+  bytes.reserve(model.layers.size() + 1);
+  bytes.push_back(half ? 2 : 4);
+  for (const Layer& layer : model.layers)
+    bytes.push_back(half && layer_output_can_be_half(layer.type) ? 2 : 4);
+  return bytes;
+}
+
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   if (name == "auto") return ConvAlgorithm::Auto;
   if (name == "direct") return ConvAlgorithm::Direct;
@@ -63,10 +69,6 @@ ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, const PhysicalDevi
   // cheap and the packed codebook weights save memory, so Tiled stays the default.
   return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Tiled;
 }
-
-// Runtime polymorphism over the op classes without forcing them into a hierarchy.
-using AnyOp = std::variant<std::unique_ptr<Conv3x3Op>, std::unique_ptr<GlobalAvgPoolOp>,
-                           std::unique_ptr<FullyConnectedOp>, std::unique_ptr<SoftmaxOp>>;
 
 Precision resolve_precision(const Device& device, Precision requested) {
   switch (requested) {
@@ -94,11 +96,12 @@ struct Network::Impl {
   Precision precision = Precision::Fp32;
   ConvAlgorithm conv_algorithm = ConvAlgorithm::Tiled;
   std::vector<TensorShape> shapes;  // activation shape after each layer
+  std::vector<uint32_t> elem_bytes; // activation_element_bytes(): [0] input, [i + 1] layer i
   uint32_t chunk = 1;               // images per submission
 
   std::unique_ptr<PipelineCache> cache;
   std::unique_ptr<DescriptorArena> descriptors;
-  std::vector<AnyOp> ops;
+  std::vector<std::unique_ptr<Op>> ops;
   std::vector<std::string> op_names;
   std::vector<LayerPipelines> layer_pipelines;  // only while capturing statistics
   std::vector<size_t> act_bytes_per_image;  // output bytes of each layer for one image
@@ -131,8 +134,7 @@ struct Network::Impl {
     if (image_timestamps) vkDestroyQueryPool(device.handle(), image_timestamps, nullptr);
   }
 
-  bool fp16() const { return precision == Precision::Fp16; }
-  size_t act_elem_bytes() const { return fp16() ? 2 : 4; }
+  bool input_half() const { return elem_bytes.front() == 2; }
 
   void build();
   // host_input: the input comes from the host (staging copy, timestamps); false for
@@ -177,13 +179,10 @@ void Network::Impl::build() {
   logits_layer = static_cast<int>(has_softmax ? layers - 2 : layers - 1);
 
   // Chunk size: as many images as fit every buffer under the device's limits.
-  // Only conv layers store fp16 activations; pooled features, logits and
-  // probabilities are always fp32 (see engine/src/ops/README.md).
-  uint64_t max_act = input_shape.elements() * act_elem_bytes();
-  for (size_t i = 0; i < layers; ++i) {
-    const bool fp16_out = model.layers[i].type == LayerType::Conv3x3;
-    max_act = std::max<uint64_t>(max_act, shapes[i].elements() * (fp16_out ? act_elem_bytes() : 4));
-  }
+  elem_bytes = activation_element_bytes(model, precision);
+  uint64_t max_act = input_shape.elements() * elem_bytes[0];
+  for (size_t i = 0; i < layers; ++i)
+    max_act = std::max<uint64_t>(max_act, shapes[i].elements() * elem_bytes[i + 1]);
   const uint64_t limit = std::min<uint64_t>(device.info().limits.max_storage_buffer_range,
                                             device.info().limits.max_memory_allocation_size
                                                 ? device.info().limits.max_memory_allocation_size
@@ -205,11 +204,9 @@ void Network::Impl::build() {
 
   cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path,
                                           options.pipeline_cache, options.on_note);
-  descriptors = std::make_unique<DescriptorArena>(device, static_cast<uint32_t>(layers),
-                                                  static_cast<uint32_t>(layers * 5));
 
   const uint32_t classes = model.num_classes();
-  input = Buffer(device, input_shape.elements() * act_elem_bytes() * chunk, MemoryUsage::DeviceLocal);
+  input = Buffer(device, input_shape.elements() * elem_bytes[0] * chunk, MemoryUsage::DeviceLocal);
   ping = Buffer(device, max_act * chunk, MemoryUsage::DeviceLocal);
   pong = Buffer(device, max_act * chunk, MemoryUsage::DeviceLocal);
   logits = Buffer(device, uint64_t(classes) * 4 * chunk, MemoryUsage::DeviceLocal);
@@ -221,6 +218,7 @@ void Network::Impl::build() {
 
   TensorShape cur = input_shape;
   VkBuffer src = input.handle();
+  DescriptorCounts needed;
   for (size_t i = 0; i < layers; ++i) {
     const Layer& layer = model.layers[i];
     VkBuffer dst;
@@ -228,43 +226,11 @@ void Network::Impl::build() {
     else if (has_softmax && i == layers - 1) dst = probs.handle();
     else dst = (src == ping.handle()) ? pong.handle() : ping.handle();
     const size_t pipelines_before = device.created_pipelines().size();
-    // Conv layers exchange fp16 activations among themselves; everything from the
-    // pool on is fp32, so only the pool reads fp16.
-    switch (layer.type) {
-      case LayerType::Conv3x3: {
-        auto op = std::make_unique<Conv3x3Op>(device, cache->handle(), layer, cur, fp16(),
-                                              conv_algorithm, chunk);
-        op->bind(*descriptors, src, dst);
-        op_names.push_back(op->name());
-        ops.emplace_back(std::move(op));
-        break;
-      }
-      case LayerType::GlobalAvgPool: {
-        auto op = std::make_unique<GlobalAvgPoolOp>(device, cache->handle(), cur, fp16());
-        op->bind(*descriptors, src, dst);
-        op_names.push_back(op->name());
-        ops.emplace_back(std::move(op));
-        break;
-      }
-      case LayerType::FullyConnected: {
-        // The FC layer follows the conv layers' choice: where they read through texel
-        // buffers (CPU devices), so does it (shaders/fully_connected_texel.comp).
-        auto op = std::make_unique<FullyConnectedOp>(device, cache->handle(), layer, cur, false,
-                                                     conv_algorithm == ConvAlgorithm::Texel,
-                                                     chunk);
-        op->bind(*descriptors, src, dst);
-        op_names.push_back(op->name());
-        ops.emplace_back(std::move(op));
-        break;
-      }
-      case LayerType::Softmax: {
-        auto op = std::make_unique<SoftmaxOp>(device, cache->handle(), cur);
-        op->bind(*descriptors, src, dst);
-        op_names.push_back(op->name());
-        ops.emplace_back(std::move(op));
-        break;
-      }
-    }
+    const OpPlan plan{device,          cache->handle(),       layer,           cur,
+                      elem_bytes[i] == 2, elem_bytes[i + 1] == 2, conv_algorithm, chunk};
+    ops.push_back(op_kind(layer.type).create(plan));
+    needed.add(ops.back()->pipeline());
+    op_names.push_back(ops.back()->name());
     if (device.captures_pipeline_statistics()) {
       const std::vector<CreatedPipeline> created = device.created_pipelines();
       layer_pipelines.push_back({op_names.back(), {created.begin() + long(pipelines_before),
@@ -275,6 +241,9 @@ void Network::Impl::build() {
     src = dst;
     cur = shapes[i];
   }
+  // Sized from what the ops' pipelines bind, one set each.
+  descriptors = std::make_unique<DescriptorArena>(device, needed);
+  for (size_t i = 0; i < layers; ++i) ops[i]->bind(*descriptors, inputs[i], outputs[i]);
 
   if (options.timestamps && device.enabled().timestamps && !device.compile_only()) {
     VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
@@ -309,7 +278,7 @@ void Network::Impl::record(VkCommandBuffer cmd, uint32_t batch, bool read_logits
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, timestamps, 0);
   }
   for (size_t i = 0; i < ops.size(); ++i) {
-    std::visit([&](const auto& op) { op->record(cmd, batch); }, ops[i]);
+    ops[i]->record(cmd, batch);
     if (timed)
       vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, pool,
                           static_cast<uint32_t>(i + first_layer_query));
@@ -331,7 +300,7 @@ void Network::Impl::run_chunk(const float* in, uint32_t batch, float* out, bool 
   const uint32_t per_image = model.input.channels * model.input.height * model.input.width;
   const size_t values = size_t(per_image) * batch;
   Buffer& host_input = input_staging.valid() ? input_staging : input;
-  if (fp16()) {
+  if (input_half()) {
     auto* dst = static_cast<uint16_t*>(host_input.mapped());
     for (size_t i = 0; i < values; ++i) dst[i] = float_to_half(in[i]);
   } else {
@@ -441,7 +410,7 @@ void Network::Impl::record_image(VkCommandBuffer cmd, const ImageInput& image) {
     throw Error("cannot classify on " + device.info().name + ": " +
                 device.info().not_runnable_reason);
   if (!image_op)
-    image_op = std::make_unique<PreprocessImageOp>(device, cache->handle(), model.input, fp16(),
+    image_op = std::make_unique<PreprocessImageOp>(device, cache->handle(), model.input, input_half(),
                                                    input.handle());
   if (timestamps && !image_timestamps) {
     VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};

@@ -1,7 +1,13 @@
+// Everything the engine knows about conv3x3 besides the Texel kernel (conv3x3_texel.cpp)
+// and the tile sizes (conv3x3_tuning.cpp): the op, its CPU reference and its entry in
+// the op-kind table.
 #include "ops/conv3x3.h"
 
 #include <algorithm>
 #include <functional>
+
+#include "ops/op_kind.h"
+#include "repvk/cpu_reference.h"
 
 namespace repvk {
 namespace {
@@ -10,10 +16,24 @@ namespace {
 struct ConvPush {
   uint32_t n, cin, h, w, cout, oh, ow, words_per_row, codebook_size, pixel_base;
 };
+static_assert(sizeof(ConvPush) == 40, "shaders/conv3x3.comp: 40 bytes of push constants");
 
 // Must match the push_constant block of shaders/conv3x3_tiled.comp.
 struct TiledPush {
   uint32_t n, cin, h, w, cout, oh, ow, words_per_row, codebook_size, group_base, owb, positions;
+};
+static_assert(sizeof(TiledPush) == 48, "shaders/conv3x3_tiled.comp: 48 bytes of push constants");
+
+// Specialization constant ids of shaders/conv3x3.comp; conv3x3_tiled.comp uses the
+// same ids for the same meanings (no OC_TILE: its block is compiled in) plus CIN_CHUNK.
+enum ConvSpec : uint32_t {
+  kSpecWorkgroup = 0,
+  kSpecOcTile = 1,
+  kSpecBits = 2,
+  kSpecPerChannel = 3,
+  kSpecStride = 4,
+  kSpecRelu = 5,
+  kSpecCinChunk = 6,
 };
 
 // Output channels per invocation: each loaded input value is reused this many times,
@@ -40,7 +60,6 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
   ops::check_fp16(device, op, fp16);
   out_ = TensorShape{layer.out_channels, (input.h - 1) / stride_ + 1, (input.w - 1) / stride_ + 1};
 
-  weights_ = ops::upload_layer_weights(device, layer, op);
   max_batch_ = std::max(1u, batch_hint);
   algorithm_ = algorithm == ConvAlgorithm::Direct ? ConvAlgorithm::Direct
                : algorithm == ConvAlgorithm::Tiled ? ConvAlgorithm::Tiled
@@ -50,6 +69,9 @@ Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
                   device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) && texel_fits(max_batch_)
                    ? ConvAlgorithm::Texel
                    : ConvAlgorithm::Tiled;
+  // Texel reads load-time-expanded weights (create_texel): only its bias is uploaded here.
+  weights_ = algorithm_ == ConvAlgorithm::Texel ? ops::upload_bias_only(device, layer, op)
+                                                : ops::upload_layer_weights(device, layer, op);
   if (algorithm_ == ConvAlgorithm::Direct)
     create_direct(cache);
   else if (algorithm_ == ConvAlgorithm::Texel)
@@ -77,9 +99,12 @@ void Conv3x3Op::create_direct(VkPipelineCache cache) {
                                   std::min(kMaxWorkgroupPixels, ops::max_workgroup_x(device_)));
   ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
 
-  const std::vector<uint32_t> spec = {wg_pixels_,    oc_tile_,
-                                      weights_.bits, weights_.per_channel ? 1u : 0u,
-                                      stride_,       relu_ ? 1u : 0u};
+  const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_pixels_},
+                                          {kSpecOcTile, oc_tile_},
+                                          {kSpecBits, weights_.bits},
+                                          {kSpecPerChannel, weights_.per_channel ? 1u : 0u},
+                                          {kSpecStride, stride_},
+                                          {kSpecRelu, relu_ ? 1u : 0u}};
   pipeline_ = std::make_unique<ComputePipeline>(device_, cache,
                                                 std::string("conv3x3_") + ops::act_suffix(fp16_), 5,
                                                 uint32_t(sizeof(ConvPush)), spec);
@@ -98,14 +123,13 @@ void Conv3x3Op::create_tiled(VkPipelineCache cache, uint32_t batch_hint) {
   wg_pixels_ = tiled_.workgroup;
   oc_tile_ = tiled_.oc_block;
   ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");
-  // Id 1 is unused: the register block is compiled in (one shader per block).
-  const std::vector<uint32_t> spec = {tiled_.workgroup, 0,
-                                      weights_.bits,    weights_.per_channel ? 1u : 0u,
-                                      stride_,          relu_ ? 1u : 0u,
-                                      tiled_.cin_chunk};
-  const std::string shader = "conv3x3_tiled_" + std::to_string(tiled_.px) + "x" +
-                             std::to_string(tiled_.oc_block) +
-                             (tiled_.subgroup_broadcast ? "_sg8_" : "_") + ops::act_suffix(fp16_);
+  const std::vector<SpecConstant> spec = {{kSpecWorkgroup, tiled_.workgroup},
+                                          {kSpecBits, weights_.bits},
+                                          {kSpecPerChannel, weights_.per_channel ? 1u : 0u},
+                                          {kSpecStride, stride_},
+                                          {kSpecRelu, relu_ ? 1u : 0u},
+                                          {kSpecCinChunk, tiled_.cin_chunk}};
+  const std::string shader = tiled_shader_name(tiled_, fp16_);
   pipeline_ = std::make_unique<ComputePipeline>(device_, cache, shader, 5,
                                                 uint32_t(sizeof(TiledPush)), spec);
 }
@@ -192,5 +216,73 @@ std::string Conv3x3Op::name() const {
          weights_.tag() + (relu_ ? " relu" : "") + " " + ops::act_suffix(fp16_) + " " +
          conv_algorithm_name(algorithm_);
 }
+
+namespace cpu {
+
+void conv3x3(const float* in, uint32_t n, uint32_t cin, uint32_t h, uint32_t w,
+             const float* weights, const float* bias, uint32_t cout, uint32_t stride, bool relu,
+             float* out) {
+  const uint32_t oh = (h - 1) / stride + 1;
+  const uint32_t ow = (w - 1) / stride + 1;
+  const size_t in_plane = size_t(h) * w;
+  const size_t out_plane = size_t(oh) * ow;
+  // One output plane of double accumulators, filled tap by tap: the inner loop then
+  // walks contiguous memory, which keeps large test shapes affordable.
+  std::vector<double> acc(out_plane);
+  for (uint32_t b = 0; b < n; ++b) {
+    const float* img = in + size_t(b) * cin * in_plane;
+    for (uint32_t oc = 0; oc < cout; ++oc) {
+      std::fill(acc.begin(), acc.end(), double(bias[oc]));
+      for (uint32_t ic = 0; ic < cin; ++ic) {
+        const float* plane = img + ic * in_plane;
+        const float* k = weights + (size_t(oc) * cin + ic) * 9;
+        for (int ky = 0; ky < 3; ++ky) {
+          for (int kx = 0; kx < 3; ++kx) {
+            const double wv = k[ky * 3 + kx];
+            for (uint32_t oy = 0; oy < oh; ++oy) {
+              const int64_t iy = int64_t(oy) * stride + ky - 1;
+              if (iy < 0 || iy >= int64_t(h)) continue;
+              const float* row = plane + size_t(iy) * w;
+              double* arow = acc.data() + size_t(oy) * ow;
+              for (uint32_t ox = 0; ox < ow; ++ox) {
+                const int64_t ix = int64_t(ox) * stride + kx - 1;
+                if (ix < 0 || ix >= int64_t(w)) continue;
+                arow[ox] += wv * double(row[ix]);
+              }
+            }
+          }
+        }
+      }
+      float* dst = out + (size_t(b) * cout + oc) * out_plane;
+      for (size_t i = 0; i < out_plane; ++i) {
+        const double v = relu ? std::max(acc[i], 0.0) : acc[i];
+        dst[i] = float(v);
+      }
+    }
+  }
+}
+
+}  // namespace cpu
+
+namespace {
+
+std::unique_ptr<Op> create(const OpPlan& plan) {
+  // Conv layers exchange activations among themselves, so one type in and out.
+  if (plan.input_half != plan.output_half)
+    throw Error("conv3x3: input and output activations must have the same type");
+  return std::make_unique<Conv3x3Op>(plan.device, plan.cache, plan.layer, plan.input,
+                                     plan.output_half, plan.conv_algorithm, plan.max_batch);
+}
+
+void cpu_forward(const Layer& layer, const TensorShape& input, const TensorShape&, const float* in,
+                 uint32_t batch, float* out) {
+  const std::vector<float> w = decode_weights(layer);
+  cpu::conv3x3(in, batch, input.c, input.h, input.w, w.data(), layer.bias.data(),
+               layer.out_channels, layer.stride, layer.relu, out);
+}
+
+}  // namespace
+
+const OpKind kConv3x3Op{LayerType::Conv3x3, create, cpu_forward};
 
 }  // namespace repvk

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ops/conv3x3_tuning.h"
+#include "ops/op.h"
 #include "ops/op_common.h"
 #include "runtime/pipeline.h"
 #include "repvk/device.h"
@@ -21,32 +22,32 @@
 
 namespace repvk {
 
-class Conv3x3Op {
+class Conv3x3Op final : public Op {
  public:
   // fp16: input and output activations are stored as half (conv3x3[_tiled]_f16).
-  // Auto resolves to Tiled (see ConvAlgorithm); $REPVK_CONV is the Network's business.
+  // Auto picks Texel on CPU devices where it fits, else Tiled; $REPVK_CONV is the
+  // Network's business.
   Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer, const TensorShape& input,
             bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1);
-  ~Conv3x3Op();
+  ~Conv3x3Op() override;
   Conv3x3Op(const Conv3x3Op&) = delete;
   Conv3x3Op& operator=(const Conv3x3Op&) = delete;
 
-  void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output);
+  void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) override;
   // Dispatches only; the caller inserts barriers. Splits along x when OH*OW needs
   // more workgroups than maxComputeWorkGroupCount[0].
-  void record(VkCommandBuffer cmd, uint32_t batch) const;
+  void record(VkCommandBuffer cmd, uint32_t batch) const override;
 
-  uint64_t flops(uint32_t batch) const;
-  std::string name() const;
+  uint64_t flops(uint32_t batch) const override;
+  std::string name() const override;
+  const ComputePipeline& pipeline() const override { return *pipeline_; }
 
   const TensorShape& input_shape() const { return in_; }
   const TensorShape& output_shape() const { return out_; }
-  uint32_t input_element_bytes() const { return fp16_ ? 2 : 4; }
-  uint32_t output_element_bytes() const { return fp16_ ? 2 : 4; }
   ConvAlgorithm algorithm() const { return algorithm_; }
-  // Direct: output pixels per workgroup; Tiled: invocations per workgroup.
+  // Direct: output pixels per workgroup; Tiled and Texel: invocations per workgroup.
   uint32_t workgroup_pixels() const { return wg_pixels_; }
-  // Output channels per invocation (both kernels).
+  // Output channels per invocation (every kernel).
   uint32_t channel_tile() const { return oc_tile_; }
   const TiledConvConfig& tiled_config() const { return tiled_; }
   const TexelConvConfig& texel_config() const { return texel_; }

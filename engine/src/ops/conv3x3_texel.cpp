@@ -12,6 +12,11 @@ namespace {
 struct TexelPush {
   uint32_t n, cin, h, w, cout, oh, ow, group_base, owb, positions;
 };
+static_assert(sizeof(TexelPush) == 40, "shaders/conv3x3_texel.comp: 40 bytes of push constants");
+
+// Specialization constant ids of shaders/conv3x3_texel.comp (those of conv3x3.comp
+// that it shares; the block is compiled in and it reads no codebooks).
+enum TexelSpec : uint32_t { kSpecWorkgroup = 0, kSpecStride = 4, kSpecRelu = 5 };
 
 }  // namespace
 
@@ -31,13 +36,9 @@ void Conv3x3Op::create_texel(VkPipelineCache cache, const Layer& layer, uint32_t
 
   // Expand to [oc/4][ic][tap] x 4 channels; channels past Cout stay zero.
   texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_.c, size_t(in_.c) * 9);
-  // The packed copy is not read by this kernel; only the bias stays.
-  weights_.words = Buffer();
-  weights_.codebooks = Buffer();
-
-  const std::vector<uint32_t> spec = {texel_.workgroup, 0, 0, 0, stride_, relu_ ? 1u : 0u};
-  const std::string shader = "conv3x3_texel_" + std::to_string(texel_.px) + "x" +
-                             std::to_string(texel_.oc_block) + "_" + ops::act_suffix(fp16_);
+  const std::vector<SpecConstant> spec = {
+      {kSpecWorkgroup, texel_.workgroup}, {kSpecStride, stride_}, {kSpecRelu, relu_ ? 1u : 0u}};
+  const std::string shader = texel_shader_name(texel_, fp16_);
   pipeline_ = std::make_unique<ComputePipeline>(
       device_, cache, shader,
       std::vector<VkDescriptorType>{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
@@ -50,7 +51,7 @@ void Conv3x3Op::create_texel(VkPipelineCache cache, const Layer& layer, uint32_t
 void Conv3x3Op::bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
   // The view covers exactly the images one record() may read, which texel_fits()
   // checked against maxTexelBufferElements.
-  const VkDeviceSize range = VkDeviceSize(max_batch_) * in_.elements() * input_element_bytes();
+  const VkDeviceSize range = VkDeviceSize(max_batch_) * in_.elements() * (fp16_ ? 2 : 4);
   const VkBufferView view = ops::make_buffer_view(
       device_, input, fp16_ ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT, range);
   input_views_.push_back(view);

@@ -25,6 +25,16 @@ uint64_t tiled_shared_bytes(const TiledConvConfig& c, const ops::LayerWeights& w
   return uint64_t(c.cin_chunk) * 9 * c.oc_block * sizeof(float) + w.shared_bytes(c.oc_block);
 }
 
+std::string tiled_shader_name(const TiledConvConfig& c, bool fp16) {
+  return "conv3x3_tiled_" + std::to_string(c.px) + "x" + std::to_string(c.oc_block) +
+         (c.subgroup_broadcast ? "_sg8_" : "_") + ops::act_suffix(fp16);
+}
+
+std::string texel_shader_name(const TexelConvConfig& c, bool fp16) {
+  return "conv3x3_texel_" + std::to_string(c.px) + "x" + std::to_string(c.oc_block) + "_" +
+         ops::act_suffix(fp16);
+}
+
 namespace {
 uint32_t round_up4(uint32_t v) { return (v + 3) / 4 * 4; }
 }  // namespace

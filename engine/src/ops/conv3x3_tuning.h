@@ -6,6 +6,7 @@
 #include <vulkan/vulkan.h>
 
 #include <cstdint>
+#include <string>
 
 #include "ops/op_common.h"
 #include "repvk/device.h"
@@ -48,6 +49,11 @@ TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const Tens
 // overrides it for tuning experiments.
 TexelConvConfig choose_texel_config(const PhysicalDeviceInfo& device, const TensorShape& output,
                                     uint32_t batch_hint);
+
+// The embedded shader variant that runs a config (shaders/CMakeLists.txt compiles one
+// per register block), e.g. "conv3x3_tiled_4x16_sg8_f32", "conv3x3_texel_4x8_f16".
+std::string tiled_shader_name(const TiledConvConfig& c, bool fp16);
+std::string texel_shader_name(const TexelConvConfig& c, bool fp16);
 
 // Shared memory conv3x3_tiled uses: the decoded weight tile plus staged codebooks.
 uint64_t tiled_shared_bytes(const TiledConvConfig& c, const ops::LayerWeights& w);

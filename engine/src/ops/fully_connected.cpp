@@ -1,7 +1,12 @@
+// Everything the engine knows about fully_connected: the op (shaders/fully_connected.comp
+// and fully_connected_texel.comp), its CPU reference and its entry in the op-kind table.
 #include "ops/fully_connected.h"
 
 #include <algorithm>
 #include <cstring>
+
+#include "ops/op_kind.h"
+#include "repvk/cpu_reference.h"
 
 namespace repvk {
 namespace {
@@ -10,11 +15,18 @@ namespace {
 struct FcPush {
   uint32_t n, in_features, out_features, words_per_row, codebook_size;
 };
+static_assert(sizeof(FcPush) == 20, "shaders/fully_connected.comp: 20 bytes of push constants");
 
 // Must match the push_constant block of shaders/fully_connected_texel.comp.
 struct FcTexelPush {
   uint32_t n, in_features, out_features;
 };
+static_assert(sizeof(FcTexelPush) == 12,
+              "shaders/fully_connected_texel.comp: 12 bytes of push constants");
+
+// Specialization constant ids of shaders/fully_connected.comp (all four) and
+// shaders/fully_connected_texel.comp (workgroup and ReLU only).
+enum FcSpec : uint32_t { kSpecWorkgroup = 0, kSpecBits = 1, kSpecPerChannel = 2, kSpecRelu = 3 };
 
 // Texel kernel: invocations per workgroup (four outputs each).
 constexpr uint32_t kTexelWorkgroup = 64;
@@ -43,9 +55,11 @@ FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const 
                 " inputs, the input has " + std::to_string(input.elements()));
   if (out_features_ == 0) throw Error(op + ": no outputs");
 
-  weights_ = ops::upload_layer_weights(device, layer, op);
   max_batch_ = std::max(1u, batch_hint);
   texel_ = texel && texel_fits(max_batch_);
+  // The texel kernel reads load-time-expanded weights (create_texel): only its bias here.
+  weights_ = texel_ ? ops::upload_bias_only(device, layer, op)
+                    : ops::upload_layer_weights(device, layer, op);
   if (kernel == FcKernel::Auto)
     kernel = device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? FcKernel::Storage : FcKernel::Rows;
   if (texel_)
@@ -120,8 +134,10 @@ void FullyConnectedOp::create_storage(VkPipelineCache cache) {
                 std::to_string(limits.max_shared_memory));
   ops::check_group_count(device_, op, 0, ops::ceil_div(out_features_, wg_), "outputs");
 
-  const std::vector<uint32_t> spec = {wg_, weights_.bits, weights_.per_channel ? 1u : 0u,
-                                      relu_ ? 1u : 0u};
+  const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_},
+                                          {kSpecBits, weights_.bits},
+                                          {kSpecPerChannel, weights_.per_channel ? 1u : 0u},
+                                          {kSpecRelu, relu_ ? 1u : 0u}};
   pipeline_ = std::make_unique<ComputePipeline>(device_, cache, "fully_connected_f32", 5,
                                                 uint32_t(sizeof(FcPush)), spec);
 }
@@ -138,11 +154,7 @@ void FullyConnectedOp::create_texel(VkPipelineCache cache, const Layer& layer) {
   ops::check_group_count(device_, op, 0, ops::ceil_div(groups, wg_), "output groups");
 
   texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_features_, in_features_);
-  // The packed copy is not read by this kernel; only the bias stays.
-  weights_.words = Buffer();
-  weights_.codebooks = Buffer();
-
-  const std::vector<uint32_t> spec = {wg_, 0, 0, relu_ ? 1u : 0u};
+  const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_}, {kSpecRelu, relu_ ? 1u : 0u}};
   pipeline_ = std::make_unique<ComputePipeline>(
       device_, cache, "fully_connected_texel_" + std::to_string(imgs_) + "_f32",
       std::vector<VkDescriptorType>{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
@@ -209,5 +221,47 @@ std::string FullyConnectedOp::name() const {
          " " + weights_.tag() + (relu_ ? " relu" : "") + (texel_ ? " texel" : "") +
          (rows_imgs_ ? " rows" : "");
 }
+
+namespace cpu {
+
+void fully_connected(const float* in, uint32_t n, uint32_t in_features, const float* weights,
+                     const float* bias, uint32_t out_features, bool relu, float* out) {
+  for (uint32_t b = 0; b < n; ++b) {
+    const float* x = in + size_t(b) * in_features;
+    for (uint32_t o = 0; o < out_features; ++o) {
+      const float* row = weights + size_t(o) * in_features;
+      double s = bias[o];
+      for (uint32_t i = 0; i < in_features; ++i) s += double(row[i]) * double(x[i]);
+      if (relu) s = std::max(s, 0.0);
+      out[size_t(b) * out_features + o] = float(s);
+    }
+  }
+}
+
+}  // namespace cpu
+
+namespace {
+
+std::unique_ptr<Op> create(const OpPlan& plan) {
+  if (plan.output_half) throw Error("fully_connected: its output is always fp32");
+  // The FC layer follows the conv layers' choice: where they read through texel
+  // buffers (CPU devices), so does it (shaders/fully_connected_texel.comp).
+  return std::make_unique<FullyConnectedOp>(plan.device, plan.cache, plan.layer, plan.input,
+                                            plan.input_half,
+                                            plan.conv_algorithm == ConvAlgorithm::Texel,
+                                            plan.max_batch);
+}
+
+// The input is the previous activation flattened (C*H*W per image).
+void cpu_forward(const Layer& layer, const TensorShape&, const TensorShape&, const float* in,
+                 uint32_t batch, float* out) {
+  const std::vector<float> w = decode_weights(layer);
+  cpu::fully_connected(in, batch, layer.in_channels, w.data(), layer.bias.data(),
+                       layer.out_channels, layer.relu, out);
+}
+
+}  // namespace
+
+const OpKind kFullyConnectedOp{LayerType::FullyConnected, create, cpu_forward};
 
 }  // namespace repvk

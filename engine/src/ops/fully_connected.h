@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/op.h"
 #include "ops/op_common.h"
 #include "runtime/pipeline.h"
 #include "repvk/device.h"
@@ -24,7 +25,7 @@ namespace repvk {
 // where it was measured; Auto picks by device type.
 enum class FcKernel { Auto, Storage, Rows };
 
-class FullyConnectedOp {
+class FullyConnectedOp final : public Op {
  public:
   // `input` is the pooled shape (C x 1 x 1). fp16 must be false: an FC layer
   // always follows global_avg_pool, whose output is fp32 in every precision mode
@@ -35,19 +36,18 @@ class FullyConnectedOp {
   FullyConnectedOp(Device& device, VkPipelineCache cache, const Layer& layer,
                    const TensorShape& input, bool fp16, bool texel = false,
                    uint32_t batch_hint = 1, FcKernel kernel = FcKernel::Auto);
-  ~FullyConnectedOp();
+  ~FullyConnectedOp() override;
   FullyConnectedOp(const FullyConnectedOp&) = delete;
   FullyConnectedOp& operator=(const FullyConnectedOp&) = delete;
 
-  void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output);
-  void record(VkCommandBuffer cmd, uint32_t batch) const;
+  void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) override;
+  void record(VkCommandBuffer cmd, uint32_t batch) const override;
 
-  uint64_t flops(uint32_t batch) const;
-  std::string name() const;
+  uint64_t flops(uint32_t batch) const override;
+  std::string name() const override;
+  const ComputePipeline& pipeline() const override { return *pipeline_; }
 
   TensorShape output_shape() const { return TensorShape{out_features_, 1, 1}; }
-  uint32_t input_element_bytes() const { return 4; }
-  uint32_t output_element_bytes() const { return 4; }
   uint32_t workgroup_size() const { return wg_; }
   // Whether the texel kernel runs (texel requested and within the device's limits).
   bool texel() const { return texel_; }

@@ -138,6 +138,22 @@ struct LayerWeights {
   }
 };
 
+// A layer's weight format (for tags and tile fits) and its bias on the device, for
+// the texel kernels, which read their weights through TexelWeights instead.
+inline LayerWeights upload_bias_only(Device& device, const Layer& layer, const std::string& op) {
+  if (layer.bias.size() != layer.out_channels)
+    throw Error(op + ": " + std::to_string(layer.bias.size()) + " bias values for " +
+                std::to_string(layer.out_channels) + " outputs");
+  LayerWeights out;
+  if (layer.weights.encoding == WeightEncoding::Codebook) {
+    out.bits = layer.weights.bits;
+    out.per_channel = layer.weights.granularity == CodebookGranularity::PerOutputChannel;
+  }
+  out.bias = Buffer(device, layer.bias.size() * sizeof(float), MemoryUsage::DeviceLocal);
+  upload(device, out.bias, layer.bias.data(), layer.bias.size() * sizeof(float));
+  return out;
+}
+
 // Checks the layer's payload sizes (a model that passed validate_model always
 // passes) and uploads it once into device-local buffers.
 inline LayerWeights upload_layer_weights(Device& device, const Layer& layer,

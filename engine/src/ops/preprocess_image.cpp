@@ -14,6 +14,7 @@ struct PreprocessPush {
   uint32_t src_channels, srgb_encode;
   float scale_x, scale_y;
 };
+static_assert(sizeof(PreprocessPush) == 32, "shaders/preprocess_image.comp: 32 bytes of push constants");
 
 constexpr uint32_t kTile = 8;  // local_size_x/y of the shader
 
@@ -50,11 +51,12 @@ PreprocessImageOp::PreprocessImageOp(Device& device, VkPipelineCache cache, cons
   ops::check_group_count(device, op, 0, ops::ceil_div(input.width, kTile), "input width");
   ops::check_group_count(device, op, 1, ops::ceil_div(input.height, kTile), "input height");
 
-  std::vector<uint32_t> spec{input.channels, input.height, input.width};
+  // Ids of shaders/preprocess_image.comp: 0 C, 1 H, 2 W, 3..6 MEAN0..3, 7..10 STD0..3.
+  std::vector<SpecConstant> spec{{0, input.channels}, {1, input.height}, {2, input.width}};
   for (uint32_t c = 0; c < 4; ++c)
-    spec.push_back(float_bits(c < input.mean.size() ? input.mean[c] : 0.0f));
+    spec.push_back({3 + c, float_bits(c < input.mean.size() ? input.mean[c] : 0.0f)});
   for (uint32_t c = 0; c < 4; ++c)
-    spec.push_back(float_bits(c < input.std.size() ? input.std[c] : 1.0f));
+    spec.push_back({7 + c, float_bits(c < input.std.size() ? input.std[c] : 1.0f)});
   pipeline_ = std::make_unique<ComputePipeline>(
       device, cache, std::string("preprocess_image_") + ops::act_suffix(fp16),
       std::vector<VkDescriptorType>{VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE,

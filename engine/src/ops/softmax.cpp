@@ -1,8 +1,13 @@
+// Everything the engine knows about softmax: the op (shaders/softmax.comp), its CPU
+// reference and its entry in the op-kind table.
 #include "ops/softmax.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ops/op_common.h"
+#include "ops/op_kind.h"
+#include "repvk/cpu_reference.h"
 
 namespace repvk {
 namespace {
@@ -11,6 +16,10 @@ namespace {
 struct SoftmaxPush {
   uint32_t n, k;
 };
+static_assert(sizeof(SoftmaxPush) == 8, "shaders/softmax.comp: 8 bytes of push constants");
+
+// Specialization constant ids of shaders/softmax.comp.
+constexpr uint32_t kSpecWorkgroup = 0;
 
 // One workgroup per image: 256 lanes cover 1000 classes in four strided steps and
 // keep the log2(256) = 8 barrier rounds of each reduction cheap.
@@ -27,7 +36,7 @@ SoftmaxOp::SoftmaxOp(Device& device, VkPipelineCache cache, const TensorShape& i
   wg_ = ops::pow2_at_least(
       classes_, ops::pow2_at_most(std::min(kMaxWorkgroup, ops::max_workgroup_x(device))));
   pipeline_ = std::make_unique<ComputePipeline>(
-      device, cache, "softmax_f32", 2, uint32_t(sizeof(SoftmaxPush)), std::vector<uint32_t>{wg_});
+      device, cache, "softmax_f32", 2, uint32_t(sizeof(SoftmaxPush)), std::vector<SpecConstant>{{kSpecWorkgroup, wg_}});
 }
 
 void SoftmaxOp::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
@@ -48,5 +57,41 @@ uint64_t SoftmaxOp::flops(uint32_t batch) const {
 }
 
 std::string SoftmaxOp::name() const { return "softmax " + std::to_string(classes_); }
+
+namespace cpu {
+
+void softmax(const float* in, uint32_t n, uint32_t k, float* out) {
+  std::vector<double> e(k);
+  for (uint32_t b = 0; b < n; ++b) {
+    const float* x = in + size_t(b) * k;
+    float* y = out + size_t(b) * k;
+    double mx = -INFINITY;
+    for (uint32_t i = 0; i < k; ++i) mx = std::max(mx, double(x[i]));
+    double sum = 0;
+    for (uint32_t i = 0; i < k; ++i) {
+      e[i] = std::exp(double(x[i]) - mx);
+      sum += e[i];
+    }
+    for (uint32_t i = 0; i < k; ++i) y[i] = float(e[i] / sum);
+  }
+}
+
+}  // namespace cpu
+
+namespace {
+
+std::unique_ptr<Op> create(const OpPlan& plan) {
+  if (plan.input_half || plan.output_half) throw Error("softmax: logits and probabilities are fp32");
+  return std::make_unique<SoftmaxOp>(plan.device, plan.cache, plan.input);
+}
+
+void cpu_forward(const Layer&, const TensorShape& input, const TensorShape&, const float* in,
+                 uint32_t batch, float* out) {
+  cpu::softmax(in, batch, uint32_t(input.elements()), out);
+}
+
+}  // namespace
+
+const OpKind kSoftmaxOp{LayerType::Softmax, create, cpu_forward};
 
 }  // namespace repvk

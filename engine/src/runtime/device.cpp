@@ -516,11 +516,6 @@ std::unique_ptr<Device> Device::adopt(const AdoptedHandles& h, const DeviceOptio
 
 void Device::init_common(const DeviceOptions&) {
   vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
-  VkCommandPoolCreateInfo pool_ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pool_ci.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
-  pool_ci.queueFamilyIndex = queue_family_;
-  vk_check(vkCreateCommandPool(device_, &pool_ci, nullptr, &transient_pool_),
-           "vkCreateCommandPool");
 }
 
 Device::~Device() {
@@ -529,7 +524,6 @@ Device::~Device() {
     // is always fenced, so idling is only needed when we own the device.
     // A compile-only device never received work (and RADV's null winsys crashes here).
     if (owns_ && info_.runnable) vkDeviceWaitIdle(device_);
-    if (transient_pool_) vkDestroyCommandPool(device_, transient_pool_, nullptr);
   }
   if (!owns_) return;
   if (device_) vkDestroyDevice(device_, nullptr);
@@ -577,20 +571,6 @@ void Device::submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence) 
                 "); it only compiles pipelines (see `repvk shader-stats`)");
   std::lock_guard<std::mutex> lock(*queue_mutex_);
   vk_check(vkQueueSubmit(queue_, count, submits, fence), "vkQueueSubmit");
-}
-
-void Device::submit_and_wait(VkCommandBuffer cmd) {
-  VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  VkFence fence = VK_NULL_HANDLE;
-  vk_check(vkCreateFence(device_, &fci, nullptr, &fence), "vkCreateFence");
-  try {
-    submit(cmd, fence);
-    vk_check(vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
-  } catch (...) {
-    vkDestroyFence(device_, fence, nullptr);
-    throw;
-  }
-  vkDestroyFence(device_, fence, nullptr);
 }
 
 }  // namespace repvk

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -224,16 +225,16 @@ void PipelineCache::save() const {
 
 ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
                                  std::string_view shader_name, uint32_t bindings,
-                                 uint32_t push_constant_bytes, const std::vector<uint32_t>& spec)
+                                 uint32_t push_constant_bytes, const std::vector<SpecConstant>& spec)
     : ComputePipeline(device, cache, shader_name,
                       std::vector<VkDescriptorType>(bindings, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER),
                       push_constant_bytes, spec) {}
 
 ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
                                  std::string_view shader_name, std::vector<VkDescriptorType> types,
-                                 uint32_t push_constant_bytes, const std::vector<uint32_t>& spec)
-    : device_(device), bindings_(static_cast<uint32_t>(types.size())),
-      push_bytes_(push_constant_bytes) {
+                                 uint32_t push_constant_bytes, const std::vector<SpecConstant>& spec)
+    : device_(device), bindings_(static_cast<uint32_t>(types.size())), types_(types),
+      push_bytes_(push_constant_bytes), shader_name_(shader_name) {
   const ShaderBlob* blob = find_shader(shader_name);
   if (!blob) throw Error("no embedded shader named \"" + std::string(shader_name) + "\"");
   if (push_constant_bytes > device.info().limits.max_push_constants)
@@ -274,10 +275,13 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
   r = vkCreateShaderModule(dev, &module_ci, nullptr, &module);
   if (r == VK_SUCCESS) {
     std::vector<VkSpecializationMapEntry> entries(spec.size());
-    for (uint32_t i = 0; i < spec.size(); ++i)
-      entries[i] = {i, static_cast<uint32_t>(i * sizeof(uint32_t)), sizeof(uint32_t)};
+    std::vector<uint32_t> values(spec.size());
+    for (uint32_t i = 0; i < spec.size(); ++i) {
+      entries[i] = {spec[i].id, static_cast<uint32_t>(i * sizeof(uint32_t)), sizeof(uint32_t)};
+      values[i] = spec[i].value;
+    }
     VkSpecializationInfo spec_info{static_cast<uint32_t>(entries.size()), entries.data(),
-                                   spec.size() * sizeof(uint32_t), spec.data()};
+                                   values.size() * sizeof(uint32_t), values.data()};
     VkComputePipelineCreateInfo ci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
     ci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
     ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
@@ -307,14 +311,25 @@ ComputePipeline::~ComputePipeline() {
   vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
 }
 
+void DescriptorCounts::add(const ComputePipeline& pipeline) {
+  ++sets;
+  for (VkDescriptorType t : pipeline.binding_types()) {
+    if (t == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER) ++texel_buffers;
+    else ++storage_buffers;
+  }
+}
+
+// Every binding may be either kind (the *_texel kernels read through texel buffers).
 DescriptorArena::DescriptorArena(Device& device, uint32_t max_sets, uint32_t max_buffers)
-    : device_(device) {
-  // Every binding may be either kind (the *_texel kernels read through texel buffers).
-  const uint32_t n = max_buffers ? max_buffers : 1;
-  const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n},
-                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, n}};
+    : DescriptorArena(device, DescriptorCounts{max_sets, max_buffers, max_buffers}) {}
+
+DescriptorArena::DescriptorArena(Device& device, const DescriptorCounts& counts) : device_(device) {
+  // A pool size may not be 0; an unused type costs one descriptor.
+  const VkDescriptorPoolSize sizes[2] = {
+      {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max(1u, counts.storage_buffers)},
+      {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, std::max(1u, counts.texel_buffers)}};
   VkDescriptorPoolCreateInfo ci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  ci.maxSets = max_sets ? max_sets : 1;
+  ci.maxSets = std::max(1u, counts.sets);
   ci.poolSizeCount = 2;
   ci.pPoolSizes = sizes;
   vk_check(vkCreateDescriptorPool(device.handle(), &ci, nullptr, &pool_), "vkCreateDescriptorPool");

@@ -54,18 +54,25 @@ class PipelineCache {
   std::function<void(const std::string&)> note_;
 };
 
+// One specialization constant: `layout(constant_id = id)` in the shader and its
+// 32-bit value (uint, int, bool as 0/1, or float bits). Each op names its shader's ids.
+struct SpecConstant {
+  uint32_t id;
+  uint32_t value;
+};
+
 // A compute pipeline with `bindings` storage buffers in set 0 (binding i = i),
-// push constants of `push_constant_bytes`, and specialization constant i = spec[i]
-// (each a 32-bit value: uint, int, bool as 0/1, or float bits).
+// push constants of `push_constant_bytes`, and the given specialization constants
+// (ids not listed keep the shader's defaults).
 class ComputePipeline {
  public:
   ComputePipeline(Device& device, VkPipelineCache cache, std::string_view shader_name,
                   uint32_t bindings, uint32_t push_constant_bytes,
-                  const std::vector<uint32_t>& spec);
+                  const std::vector<SpecConstant>& spec);
   // Same, with binding i of type types[i] (storage buffers, sampled images, ...).
   ComputePipeline(Device& device, VkPipelineCache cache, std::string_view shader_name,
                   std::vector<VkDescriptorType> types, uint32_t push_constant_bytes,
-                  const std::vector<uint32_t>& spec);
+                  const std::vector<SpecConstant>& spec);
   ~ComputePipeline();
   ComputePipeline(const ComputePipeline&) = delete;
   ComputePipeline& operator=(const ComputePipeline&) = delete;
@@ -74,7 +81,10 @@ class ComputePipeline {
   VkPipelineLayout layout() const { return layout_; }
   VkDescriptorSetLayout set_layout() const { return set_layout_; }
   uint32_t bindings() const { return bindings_; }
+  const std::vector<VkDescriptorType>& binding_types() const { return types_; }
   uint32_t push_constant_bytes() const { return push_bytes_; }
+  // The embedded shader variant it runs, e.g. "conv3x3_tiled_4x16_sg8_f32".
+  const std::string& shader_name() const { return shader_name_; }
 
  private:
   Device& device_;
@@ -82,13 +92,27 @@ class ComputePipeline {
   VkPipelineLayout layout_ = VK_NULL_HANDLE;
   VkPipeline pipeline_ = VK_NULL_HANDLE;
   uint32_t bindings_ = 0;
+  std::vector<VkDescriptorType> types_;
   uint32_t push_bytes_ = 0;
+  std::string shader_name_;
 };
 
-// Descriptor sets of storage buffers, allocated from one pool owned by this object.
+// Descriptors a set of pipelines needs, by type (sizes a DescriptorArena).
+struct DescriptorCounts {
+  uint32_t sets = 0;
+  uint32_t storage_buffers = 0;
+  uint32_t texel_buffers = 0;  // VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+  // One set for `pipeline`.
+  void add(const ComputePipeline& pipeline);
+};
+
+// Descriptor sets of storage and texel buffers, allocated from one pool owned by this object.
 class DescriptorArena {
  public:
+  // Room for max_sets sets of up to max_buffers bindings of either type.
   DescriptorArena(Device& device, uint32_t max_sets, uint32_t max_buffers);
+  // Room for exactly `counts`.
+  DescriptorArena(Device& device, const DescriptorCounts& counts);
   ~DescriptorArena();
   DescriptorArena(const DescriptorArena&) = delete;
   DescriptorArena& operator=(const DescriptorArena&) = delete;

@@ -40,7 +40,7 @@ double fma_gflops(Device& device, bool fp16, const RooflineOptions& o) {
   const uint64_t invocations = uint64_t(groups) * kWorkgroup;
   Buffer sink(device, invocations * sizeof(float), MemoryUsage::DeviceLocal);
   ComputePipeline pipe(device, VK_NULL_HANDLE, fp16 ? "roofline_fma_f16" : "roofline_fma_f32", 1,
-                       sizeof(uint32_t), {kWorkgroup});
+                       sizeof(uint32_t), {{0, kWorkgroup}});
   DescriptorArena arena(device, 1, 1);
   const VkDescriptorSet set = arena.allocate(pipe, {sink.handle()});
   uint32_t iters = 16;
@@ -72,7 +72,7 @@ double copy_gbps(Device& device, const RooflineOptions& o, bool texel) {
       texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
   ComputePipeline pipe(device, VK_NULL_HANDLE, texel ? "roofline_copy_texel" : "roofline_copy",
                        std::vector<VkDescriptorType>{src_type, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER},
-                       2 * sizeof(uint32_t), {kWorkgroup});
+                       2 * sizeof(uint32_t), {{0, kWorkgroup}});
   VkBufferView view = VK_NULL_HANDLE;
   if (texel) {
     VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};

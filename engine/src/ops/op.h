@@ -1,0 +1,32 @@
+// The interface every layer op implements: what the Network plans, binds and records,
+// whatever the kind or the kernel behind it.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/pipeline.h"
+
+namespace repvk {
+
+class Op {
+ public:
+  virtual ~Op() = default;
+
+  // Allocates the op's descriptor set from `arena` (once per input/output pair).
+  virtual void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) = 0;
+  // Dispatches `batch` images; the caller puts barriers between layers.
+  virtual void record(VkCommandBuffer cmd, uint32_t batch) const = 0;
+
+  virtual uint64_t flops(uint32_t batch) const = 0;
+  // Shape, weights, precision and kernel, e.g. "conv3x3 16->32 s2 28x28 q4/channel relu f32 tiled".
+  virtual std::string name() const = 0;
+  // The pipeline record() dispatches: its shader variant, layout and binding types
+  // (one bind() allocates one set of those bindings).
+  virtual const ComputePipeline& pipeline() const = 0;
+};
+
+}  // namespace repvk

@@ -159,8 +159,16 @@ std::vector<Executable> read_executables(const Api& api, VkDevice device, VkPipe
 
 std::string variant_string(const CreatedPipeline& p) {
   std::string s = "spec{";
-  for (size_t i = 0; i < p.spec.size(); ++i) s += (i ? "," : "") + std::to_string(p.spec[i]);
+  for (size_t i = 0; i < p.spec.size(); ++i)
+    s += (i ? "," : "") + std::to_string(p.spec[i].first) + "=" + std::to_string(p.spec[i].second);
   return s + "}";
+}
+
+// {"<constant_id>": value, ...}
+nlohmann::json spec_json(const CreatedPipeline& p) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [id, value] : p.spec) j[std::to_string(id)] = value;
+  return j;
 }
 
 bool is_spill(const Statistic& s) { return lower(s.name).find("spill") != std::string::npos; }
@@ -276,7 +284,7 @@ int run(const StatsOptions& o, bool bits_given) {
                       x.loop.smem_loads, x.loop.lds_loads);
       }
       if (o.model.json)
-        jp.push_back({{"kernel", p.shader}, {"spec", p.spec}, {"executables", je}});
+        jp.push_back({{"kernel", p.shader}, {"spec", spec_json(p)}, {"executables", je}});
     }
     if (o.model.json) jl.push_back({{"layer", layer.layer}, {"pipelines", jp}});
   }

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <vulkan/vulkan.h>
@@ -107,7 +108,8 @@ struct DeviceOptions {
 // A pipeline created on a Device that captures statistics (DeviceOptions).
 struct CreatedPipeline {
   std::string shader;          // embedded shader name, e.g. "conv3x3_tiled_f32"
-  std::vector<uint32_t> spec;  // specialization constant i = spec[i]
+  // Specialization constants as {constant_id, value}, in the order they were given.
+  std::vector<std::pair<uint32_t, uint32_t>> spec;
   VkPipeline pipeline = VK_NULL_HANDLE;
 };
 

@@ -15,7 +15,8 @@ namespace {
 struct FcPush {
   uint32_t n, in_features, out_features, words_per_row, codebook_size;
 };
-static_assert(sizeof(FcPush) == 20, "shaders/fully_connected.comp: 20 bytes of push constants");
+static_assert(sizeof(FcPush) == 20,
+              "shaders/fully_connected.comp and fully_connected_rows.comp: 20 bytes of push constants");
 
 // Must match the push_constant block of shaders/fully_connected_texel.comp.
 struct FcTexelPush {
@@ -24,9 +25,16 @@ struct FcTexelPush {
 static_assert(sizeof(FcTexelPush) == 12,
               "shaders/fully_connected_texel.comp: 12 bytes of push constants");
 
-// Specialization constant ids of shaders/fully_connected.comp (all four) and
-// shaders/fully_connected_texel.comp (workgroup and ReLU only).
-enum FcSpec : uint32_t { kSpecWorkgroup = 0, kSpecBits = 1, kSpecPerChannel = 2, kSpecRelu = 3 };
+// Specialization constant ids of shaders/fully_connected.comp (the first four),
+// shaders/fully_connected_rows.comp (all five) and shaders/fully_connected_texel.comp
+// (workgroup and ReLU only).
+enum FcSpec : uint32_t {
+  kSpecWorkgroup = 0,
+  kSpecBits = 1,
+  kSpecPerChannel = 2,
+  kSpecRelu = 3,
+  kSpecRowsImages = 4,
+};
 
 // Texel kernel: invocations per workgroup (four outputs each).
 constexpr uint32_t kTexelWorkgroup = 64;
@@ -106,8 +114,11 @@ void FullyConnectedOp::create_rows(VkPipelineCache cache, const Layer& layer) {
   weights_.words = Buffer(device_, words.size() * 4, MemoryUsage::DeviceLocal);
   upload(device_, weights_.words, words.data(), words.size() * 4);
 
-  const std::vector<uint32_t> spec = {wg_, weights_.bits, weights_.per_channel ? 1u : 0u,
-                                      relu_ ? 1u : 0u, rows_imgs_};
+  const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_},
+                                          {kSpecBits, weights_.bits},
+                                          {kSpecPerChannel, weights_.per_channel ? 1u : 0u},
+                                          {kSpecRelu, relu_ ? 1u : 0u},
+                                          {kSpecRowsImages, rows_imgs_}};
   pipeline_ = std::make_unique<ComputePipeline>(device_, cache, "fully_connected_rows_f32", 5,
                                                 uint32_t(sizeof(FcPush)), spec);
 }

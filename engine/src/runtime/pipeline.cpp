@@ -300,8 +300,11 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
     vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
     throw VulkanError(r, "creating compute pipeline " + std::string(shader_name));
   }
-  if (device.captures_pipeline_statistics())
-    device.note_pipeline({std::string(shader_name), spec, pipeline_});
+  if (device.captures_pipeline_statistics()) {
+    CreatedPipeline created{std::string(shader_name), {}, pipeline_};
+    for (const SpecConstant& c : spec) created.spec.emplace_back(c.id, c.value);
+    device.note_pipeline(std::move(created));
+  }
 }
 
 ComputePipeline::~ComputePipeline() {

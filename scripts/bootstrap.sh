@@ -12,7 +12,7 @@ PACKAGES=(
   dataset-fashion-mnist
   clang libclang-rt-14-dev
   libglfw3-dev libimgui-dev xvfb xauth
-  libtorch-dev python3-torch
+  libtorch-dev python3-torch libgloo-dev
   gnuplot-nox zlib1g-dev imagemagick
 )
 

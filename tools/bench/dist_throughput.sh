@@ -28,7 +28,7 @@ main() {
   [[ "$steps" =~ ^[1-9][0-9]*$ ]] || { echo "dist_throughput.sh: --steps must be a positive number" >&2; return 2; }
   local trainer="${REPVK_BUILD_DIR:-$root/build}/tools/train/repvk-train"
   [[ -x "$trainer" ]] || { echo "dist_throughput.sh: $trainer is missing; build repvk-train first" >&2; return 2; }
-  local tmp
+  tmp=""  # global: the EXIT trap runs after main returns
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
   local configs=("1 1" "1 2" "2 1")

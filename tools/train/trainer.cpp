@@ -172,10 +172,12 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
                                            double(bn)
                                      : torch::nn::functional::cross_entropy(logits, y);
       loss.backward();
-      bool interrupted = g_interrupt;
-      if (grads) interrupted = grads->sum(g_interrupt ? 1.0 : 0.0) > 0;  // every rank stops at the same step
+      // With several ranks the Ctrl-C flag rides in the gradient all-reduce, so every
+      // rank stops at the same step; alone, a signal up to the end of the step counts.
+      const double ranks_interrupted = grads ? grads->sum(g_interrupt ? 1.0 : 0.0) : 0.0;
       optim_->step();
       if (t_.after_step) t_.after_step();
+      const bool interrupted = grads ? ranks_interrupted > 0 : bool(g_interrupt);
       const int64_t local_n = idx.size(0);
       loss_sum += loss.item<double>() * (world > 1 ? double(bn) : double(local_n));
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();

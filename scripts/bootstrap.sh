@@ -13,7 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   abi-dumper abi-compliance-checker
   libglfw3-dev libimgui-dev xvfb xauth
-  libtorch-dev python3-torch
+  libtorch-dev python3-torch libgloo-dev
   gnuplot-nox zlib1g-dev imagemagick
 )
 

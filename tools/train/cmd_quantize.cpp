@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "dist/grad_sync.h"
 #include "export.h"
 #include "quant/uniform.h"
 
@@ -20,7 +21,11 @@ int run_quantize(const QuantizeCommand& cmd) {
     throw TrainError("--lr must be > 0");
   const std::string out = cmd.out_dir.empty() ? "." : cmd.out_dir;
   const std::string qckpt = out + "/quant-checkpoint.pt";
-  if (cmd.resume && !std::filesystem::exists(qckpt))
+  const std::unique_ptr<Comm> comm = Comm::connect(resolve_dist_options(cmd.dist));
+  const bool root = comm->rank() == 0;
+  Comm* cm = comm.get();
+  const bool have_ckpt = comm->broadcast_int(root && std::filesystem::exists(qckpt), "checkpoint check") != 0;
+  if (cmd.resume && !have_ckpt)
     throw TrainError("--resume: no fine-tuning checkpoint at " + qckpt);
 
   // Load and check everything before --out is created.
@@ -35,13 +40,14 @@ int run_quantize(const QuantizeCommand& cmd) {
                      std::to_string(tr.config.num_classes));
 
   std::filesystem::create_directories(out);
-  Logger log(out + "/quantize.log");
-  const torch::Device dev = pick_device(cmd.common.threads, log);
+  Logger log(out + (root ? "/quantize.log" : "/quantize.rank" + std::to_string(comm->rank()) + ".log"));
+  if (comm->distributed()) log.log("distributed: " + comm->describe());
+  const torch::Device dev = pick_device(worker_threads(cmd.common.threads), log);
   tr.net->to(dev);
   DeployNet deploy = tr.net->merge();
   deploy->to(dev);
   auto fwd = [&](const torch::Tensor& x) { return deploy->forward(x); };
-  const double acc_fp32 = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
+  const double acc_fp32 = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
   log.log("merged fp32 test accuracy: " + std::to_string(100 * acc_fp32) + "%");
 
   const size_t layers = deploy->num_layers();
@@ -54,6 +60,8 @@ int run_quantize(const QuantizeCommand& cmd) {
   TrainOptions topt = cmd.train;
   topt.checkpoint = qckpt;
   topt.progress = cmd.common.progress;
+  topt.comm = cm;
+  topt.sync_bn = cmd.dist.sync_bn;  // the merged network has no BN: nothing to synchronize
   TrainTarget t;
   t.module = deploy.ptr().get();
   t.forward = fwd;
@@ -71,7 +79,16 @@ int run_quantize(const QuantizeCommand& cmd) {
     co.seed = topt.seed;
     cq = std::make_unique<ClusterQAT>(*deploy, bits, co);
     deploy->hook = [&](size_t l, const torch::Tensor& w) { return cq->forward_weight(l, w); };
-    t.after_step = [&] { cq->after_step(*deploy); };
+    // Every rank holds rank 0's codebooks: the latent weights are identical after the
+    // gradient all-reduce, so the local M-step agrees anyway; the broadcast makes
+    // that a guarantee (assignments only change on E-steps).
+    broadcast_tensors(cq->centroids, *comm);
+    broadcast_tensors(cq->assign, *comm);
+    t.after_step = [&] {
+      cq->after_step(*deploy);
+      broadcast_tensors(cq->centroids, *comm);
+      if (cq->steps % cmd.cluster.reassign_every == 0) broadcast_tensors(cq->assign, *comm);
+    };
     t.save_extra = [&](torch::serialize::OutputArchive& a) {
       for (size_t l = 0; l < layers; ++l) {
         a.write("c" + std::to_string(l), cq->centroids[l]);
@@ -89,21 +106,28 @@ int run_quantize(const QuantizeCommand& cmd) {
       cq->steps = s.item<int64_t>();
     };
   }
-  const double acc_start = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
+  const double acc_start = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
   log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit before fine-tuning: " +
           std::to_string(100 * acc_start) + "%");
   if (cmd.method != "ptq" && topt.epochs > 0) {
     Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, tr.norm, topt, dev, log);
     trainer.run(cmd.resume ? topt.checkpoint : "");
   }
-  if (cq) cq->finalize(*deploy);
+  if (cq) {
+    cq->finalize(*deploy);
+    std::vector<torch::Tensor> books = cq->centroids;
+    books.insert(books.end(), cq->assign.begin(), cq->assign.end());
+    comm->check_identical(books, "ClusterQAT codebooks");
+    if (comm->distributed()) log.log("ClusterQAT codebooks and assignments identical on all ranks");
+  }
   if (cmd.method == "qat")  // export the fake-quantized weights themselves
     deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
-  const double acc_q = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev);
-  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, tr.norm, 1000, dev) : -1.0;
+  const double acc_q = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
+  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, tr.norm, 1000, dev, cm) : -1.0;
   log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit test accuracy: " +
           std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)" +
           (data.val.size() ? "; validation " + std::to_string(100 * val_q) + "%" : ""));
+  if (!root) return 0;  // rank 0 writes the outputs
   write_json_atomic(out + "/result.json",
                     {{"stage", "quantize"},
                      {"source", cmd.checkpoint},

@@ -11,9 +11,15 @@ namespace repvk::train {
 int run_train(const TrainCommand& cmd) {
   if (cmd.out_dir.empty()) throw TrainError("--out is required");
   const std::string ckpt = cmd.out_dir + "/checkpoint.pt";
-  if (cmd.resume && !std::filesystem::exists(ckpt))
+  // Rendezvous first, so that a wrong world size or an unreachable master is
+  // reported before any work; with one rank this is a no-op.
+  const std::unique_ptr<Comm> comm = Comm::connect(resolve_dist_options(cmd.dist));
+  const bool root = comm->rank() == 0;
+  // Rank 0 decides whether a checkpoint exists, so every rank takes the same branch.
+  const bool have_ckpt = comm->broadcast_int(root && std::filesystem::exists(ckpt), "checkpoint check") != 0;
+  if (cmd.resume && !have_ckpt)
     throw TrainError("--resume: no checkpoint at " + ckpt);
-  if (!cmd.resume && std::filesystem::exists(ckpt))
+  if (!cmd.resume && have_ckpt)
     throw TrainError(ckpt + " exists; pass --resume to continue it or choose another --out");
 
   TrainCommand c = cmd;
@@ -35,8 +41,9 @@ int run_train(const TrainCommand& cmd) {
   if (!(c.train.lr > 0)) throw TrainError("--lr must be > 0");
 
   std::filesystem::create_directories(cmd.out_dir);
-  Logger log(cmd.out_dir + "/train.log");
-  const torch::Device dev = pick_device(cmd.common.threads, log);
+  Logger log(cmd.out_dir + (root ? "/train.log" : "/train.rank" + std::to_string(comm->rank()) + ".log"));
+  if (comm->distributed()) log.log("distributed: " + comm->describe());
+  const torch::Device dev = pick_device(worker_threads(cmd.common.threads), log);
   log.log("loaded " + c.data.kind + " from " + (c.data.dir.empty() ? default_data_dir(c.data.kind) : c.data.dir) +
           ": " + std::to_string(data.train.size()) + " training, " + std::to_string(data.val.size()) +
           " validation (held out of training), " + std::to_string(data.test.size()) + " test images");
@@ -64,6 +71,8 @@ int run_train(const TrainCommand& cmd) {
   TrainOptions opt = c.train;
   opt.checkpoint = ckpt;
   opt.progress = c.common.progress;
+  opt.comm = comm.get();
+  opt.sync_bn = cmd.dist.sync_bn;
   Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, norm, opt, dev, log);
   trainer.run(c.resume ? ckpt : "");
 
@@ -79,7 +88,7 @@ int run_train(const TrainCommand& cmd) {
     log.log("merge check: max |train - deploy| / max|logit| = " + std::to_string(rel));
   }
   auto acc = [&](torch::nn::Module& m, auto& fwd, const Dataset& d) {
-    return d.size() ? evaluate(m, [&](const torch::Tensor& x) { return fwd->forward(x); }, d, norm, 1000, dev)
+    return d.size() ? evaluate(m, [&](const torch::Tensor& x) { return fwd->forward(x); }, d, norm, 1000, dev, comm.get())
                     : -1.0;
   };
   const double acc_train = acc(*net, net, data.test);
@@ -88,6 +97,7 @@ int run_train(const TrainCommand& cmd) {
   log.log("test accuracy: training form " + std::to_string(100 * acc_train) + "%, merged " +
           std::to_string(100 * acc_deploy) + "%" +
           (data.val.size() ? "; validation (merged) " + std::to_string(100 * val_deploy) + "%" : ""));
+  if (!root) return 0;  // rank 0 writes the outputs
   const auto stats = outlier_stats(effective_weights(*deploy));
   log.log("merged-weight outliers:\n" + outlier_table(stats));
   nlohmann::json j = outlier_json(stats);

@@ -15,6 +15,7 @@ struct CommonOptions {
 
 struct TrainCommand {
   CommonOptions common;
+  DistFlags dist;
   DataOptions data;
   ModelConfig model;
   bool input_fixed = false;
@@ -26,6 +27,7 @@ struct TrainCommand {
 
 struct QuantizeCommand {
   CommonOptions common;
+  DistFlags dist;
   std::string checkpoint;
   DataOptions data;          // defaults to the training checkpoint's data
   bool data_given = false;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "dist/launcher.h"
 
 using namespace repvk::train;
 
@@ -124,6 +125,44 @@ void add_common(CLI::App* app, CommonOptions& c) {
   app->add_flag("!--no-progress", c.progress, "no progress bar");
 }
 
+void add_dist(CLI::App* app, DistFlags& d, int& nproc) {
+  app->add_option("--nproc", nproc, "run as N local worker processes (data parallel, one rank each)")
+      ->capture_default_str();
+  app->add_option("--rank", d.rank, "this process's rank (default: $RANK, else 0)");
+  app->add_option("--world-size", d.world, "number of ranks (default: $WORLD_SIZE, else 1)");
+  app->add_option("--master", d.master,
+                  "ADDR:PORT of rank 0's rendezvous store (default: $MASTER_ADDR:$MASTER_PORT, "
+                  "else 127.0.0.1:29500; --nproc picks a free port)");
+  app->add_option("--backend", d.backend, "gloo (CPU) | nccl (CUDA libtorch builds)");
+  app->add_option("--gloo-ifname", d.gloo_ifname,
+                  "network interface Gloo uses between machines (default: $GLOO_SOCKET_IFNAME)");
+  app->add_option("--timeout", d.timeout_s, "seconds before a missing or dead rank is an error")
+      ->capture_default_str();
+  app->add_flag("--sync-bn", d.sync_bn, "batch-norm statistics over all ranks (global batch)");
+}
+
+// --nproc N: this process becomes the launcher of N copies of itself, without --nproc.
+int maybe_launch(int argc, char** argv, int nproc, const DistFlags& d) {
+  if (nproc < 1) throw TrainError("--nproc must be >= 1");
+  if (d.rank >= 0 || d.world >= 0)
+    throw TrainError("--nproc starts its own ranks; drop --rank/--world-size");
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--nproc=", 0) == 0) continue;
+    args.push_back(a);
+  }
+  LaunchOptions lo;
+  lo.nproc = nproc;
+  lo.master = d.master;
+  lo.grace = std::chrono::milliseconds(int64_t(d.timeout_s * 1000) + 10000);
+  return launch_local_workers(args, lo);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,6 +181,8 @@ int main(int argc, char** argv) {
   tr->add_option("--out", train.out_dir, "output folder: checkpoint.pt, train.log, outliers.json")->required();
   tr->add_flag("--resume", train.resume, "continue the run in --out from its checkpoint");
   tr->add_option("--export", train.export_path, "also write the merged fp32 model (.rpvk)");
+  int train_nproc = 1;
+  add_dist(tr, train.dist, train_nproc);
 
   QuantizeCommand quant;
   quant.train.epochs = 1;
@@ -165,6 +206,8 @@ int main(int argc, char** argv) {
   qu->add_option("--out", quant.out_dir, "folder for quantize.log and quant-checkpoint.pt")->capture_default_str();
   qu->add_flag("--resume", quant.resume, "continue fine-tuning from --out/quant-checkpoint.pt");
   qu->add_option("--export", quant.export_path, "write the quantized model (.rpvk)");
+  int quant_nproc = 1;
+  add_dist(qu, quant.dist, quant_nproc);
 
   ReportCommand report;
   auto* re = app.add_subcommand("report", "outlier statistics of a checkpoint's merged weights");
@@ -201,6 +244,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    if (*tr && train_nproc != 1) return maybe_launch(argc, argv, train_nproc, train.dist);
+    if (*qu && quant_nproc != 1) return maybe_launch(argc, argv, quant_nproc, quant.dist);
     if (*tr) {
       std::tie(train.model, train.input_fixed) = train_model.build();
       return run_train(train);
@@ -221,11 +266,17 @@ int main(int argc, char** argv) {
   } catch (const Interrupted& e) {
     std::cerr << "repvk-train: " << e.what() << "\n";
     return 130;
+  } catch (const DistError& e) {
+    std::cerr << "repvk-train: distributed error: " << e.what() << "\n";
+    return 3;
   } catch (const TrainError& e) {
     std::cerr << "repvk-train: error: " << e.what() << "\n";
     return 2;
   } catch (const c10::Error& e) {
     std::cerr << "repvk-train: torch error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "repvk-train: error: " << e.what() << "\n";
     return 1;
   }
   return 0;

@@ -15,6 +15,7 @@ BranchNormImpl::BranchNormImpl(int64_t channels, double gamma_init) {
 }
 
 BranchNormImpl::Result BranchNormImpl::forward(const torch::Tensor& x, const TauFn& tau) {
+  if (sync_stats && is_training()) return forward_synced(x, tau);
   if (!tau) {
     // Plain BN: the fused kernel, identical to torch.nn.BatchNorm2d.
     torch::Tensor y = torch::batch_norm(x, weight, bias, running_mean, running_var, is_training(),
@@ -33,6 +34,33 @@ BranchNormImpl::Result BranchNormImpl::forward(const torch::Tensor& x, const Tau
                                       is_training(), momentum, eps, true);
   if (is_training()) num_batches_tracked += 1;
   return {y, s_eff};
+}
+
+BranchNormImpl::Result BranchNormImpl::forward_synced(const torch::Tensor& x, const TauFn& tau) {
+  const int64_t c = x.size(1);
+  const std::vector<int64_t> dims{0, 2, 3};
+  // float64 sums: Σx²/n - μ² cancels badly in float32.
+  torch::Tensor local = torch::cat({x.sum(dims, false, torch::kDouble), x.square().sum(dims, false, torch::kDouble),
+                                    torch::full({1}, double(x.numel() / c), x.options().dtype(torch::kDouble))});
+  torch::Tensor global = sync_stats(local);
+  torch::Tensor n = global.narrow(0, 2 * c, 1);
+  torch::Tensor mean = global.narrow(0, 0, c) / n;
+  torch::Tensor var = (global.narrow(0, c, c) / n - mean.square()).clamp_min(0);
+  {
+    torch::NoGradGuard ng;
+    const double count = n.item<double>();
+    running_mean.mul_(1 - momentum).add_(mean.to(running_mean.scalar_type()), momentum);
+    running_var.mul_(1 - momentum)
+        .add_(var.to(running_var.scalar_type()) * (count / std::max(count - 1, 1.0)), momentum);
+    num_batches_tracked += 1;
+  }
+  mean = mean.to(x.scalar_type());
+  torch::Tensor denom = torch::sqrt(var.to(x.scalar_type()) + eps);
+  torch::Tensor scale = weight / denom;
+  torch::Tensor s_eff;
+  if (tau) scale = s_eff = bounded_scale(scale, tau(scale.detach()));
+  auto ch = [&](const torch::Tensor& t) { return t.view({1, c, 1, 1}); };
+  return {(x - ch(mean)) * ch(scale) + ch(bias), s_eff};
 }
 
 torch::Tensor BranchNormImpl::raw_eval_scale() const {

@@ -52,6 +52,14 @@ class BranchNormImpl : public torch::nn::Module {
 
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps = 1e-5, momentum = 0.1;
+
+  // Synchronized BN (dist/sync_bn.h): when set, training-mode statistics come from
+  // [Σx, Σx², count] (per channel, float64) passed through this differentiable sum
+  // over ranks instead of from the local batch alone.
+  std::function<torch::Tensor(const torch::Tensor&)> sync_stats;
+
+ private:
+  Result forward_synced(const torch::Tensor& x, const TauFn& tau);
 };
 TORCH_MODULE(BranchNorm);
 

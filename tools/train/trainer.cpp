@@ -6,6 +6,10 @@
 #include <csignal>
 #include <thread>
 
+#include "dist/grad_sync.h"
+#include "dist/sampler.h"
+#include "dist/sync_bn.h"
+
 namespace repvk::train {
 namespace {
 
@@ -51,12 +55,18 @@ torch::Tensor predict(torch::nn::Module& module,
 
 double evaluate(torch::nn::Module& module,
                 const std::function<torch::Tensor(const torch::Tensor&)>& forward, const Dataset& d,
-                const Normalization& norm, int64_t batch, torch::Device device) {
+                const Normalization& norm, int64_t batch, torch::Device device, Comm* comm) {
+  const Slice mine = comm ? rank_slice(d.size(), comm->rank(), comm->world()) : Slice{0, d.size()};
   int64_t correct = 0;
-  for (int64_t b = 0; b < d.size(); b += batch) {
-    const int64_t n = std::min(batch, d.size() - b);
+  for (int64_t b = mine.begin; b < mine.begin + mine.count; b += batch) {
+    const int64_t n = std::min(batch, mine.begin + mine.count - b);
     torch::Tensor logits = predict(module, forward, d, norm, b, n, device);
     correct += logits.argmax(1).eq(d.labels.narrow(0, b, n)).sum().item<int64_t>();
+  }
+  if (comm && comm->distributed()) {
+    torch::Tensor c = torch::tensor({correct}, torch::kInt64);
+    comm->allreduce_sum(c, "evaluation counts");
+    correct = c.item<int64_t>();
   }
   return d.size() ? double(correct) / double(d.size()) : 0.0;
 }
@@ -84,14 +94,34 @@ Trainer::Trainer(TrainTarget target, const Dataset& train, const Dataset* eval, 
 
 void Trainer::save(int64_t epoch, int64_t step) {
   if (opt_.checkpoint.empty()) return;
+  Comm* comm = opt_.comm;
+  if (comm && comm->distributed()) {
+    // Ranks without sync-bn drift apart in their running statistics: rank 0's are the
+    // ones saved and evaluated, so every rank continues from them.
+    broadcast_buffers(*t_.module, *comm);
+    if (comm->rank() != 0) {
+      comm->barrier("checkpoint barrier");
+      return;
+    }
+  }
   nlohmann::json meta = t_.meta;
   meta["epoch"] = epoch;
   meta["step"] = step;
   meta["epochs"] = opt_.epochs;
   save_checkpoint(opt_.checkpoint, *t_.module, optim_.get(), meta, t_.save_extra);
+  if (comm) comm->barrier("checkpoint barrier");  // nobody runs ahead of a half-written checkpoint
 }
 
 std::vector<EpochReport> Trainer::run(const std::string& resume) {
+  Comm* comm = opt_.comm;
+  const int world = comm ? comm->world() : 1, rank = comm ? comm->rank() : 0;
+  if (opt_.sync_bn && comm) {
+    const int n_bn = enable_sync_bn(*t_.module, *comm);
+    if (world > 1) log_.log("sync-bn: " + std::to_string(n_bn) + " normalization layers use global batch statistics");
+  }
+  if (world > 1 && opt_.batch < world)
+    throw TrainError("--batch " + std::to_string(opt_.batch) + " is the global batch and must be >= the " +
+                     std::to_string(world) + " ranks");
   int64_t start_epoch = 0, start_step = 0;
   if (!resume.empty()) {
     const auto meta = read_checkpoint_meta(resume);
@@ -101,9 +131,16 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
     log_.log("resumed from " + resume + " at epoch " + std::to_string(start_epoch + 1) +
              ", step " + std::to_string(start_step));
   }
+  std::unique_ptr<GradientSync> grads;
+  if (world > 1) {
+    // Every rank starts from rank 0's state, whatever it initialized or loaded.
+    broadcast_module(*t_.module, *comm);
+    grads = std::make_unique<GradientSync>(t_.module->parameters(), *comm);
+    log_.log("data parallel: " + comm->describe() + "; " + std::to_string(grads->buckets()) +
+             " gradient bucket(s), " + std::to_string(grads->bytes_per_step()) + " bytes all-reduced per step");
+  }
   const int64_t n = train_.size();
-  int64_t steps = (n + opt_.batch - 1) / opt_.batch;
-  if (opt_.steps_per_epoch > 0) steps = std::min(steps, opt_.steps_per_epoch);
+  const int64_t steps = epoch_steps(n, opt_.batch, world, opt_.steps_per_epoch);
   const double total_steps = double(steps * opt_.epochs);
   SigintScope sigint;
   std::vector<EpochReport> reports;
@@ -111,17 +148,17 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
     t_.module->train();
     const torch::Tensor perm = epoch_permutation(n, opt_.seed, epoch);
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs),
-                    steps, opt_.progress);
+                    steps, opt_.progress && rank == 0);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     const auto t0 = Clock::now();
     const int64_t first = epoch == start_epoch ? start_step : 0;
     for (int64_t s = first; s < steps; ++s) {
-      const int64_t b0 = s * opt_.batch, bn = std::min(opt_.batch, n - b0);
-      torch::Tensor idx = perm.narrow(0, b0, bn);
-      torch::Tensor x = make_batch(train_, idx, norm_, opt_.aug,
-                                   mix_seed(opt_.seed, uint64_t(epoch), uint64_t(s)))
-                            .to(device_);
+      const int64_t bn = std::min(opt_.batch, n - s * opt_.batch);  // global batch size
+      torch::Tensor idx = rank_batch(perm, s, opt_.batch, rank, world);
+      uint64_t batch_seed = mix_seed(opt_.seed, uint64_t(epoch), uint64_t(s));
+      if (world > 1) batch_seed = mix_seed(batch_seed, 0xD15717Bull, uint64_t(rank));
+      torch::Tensor x = make_batch(train_, idx, norm_, opt_.aug, batch_seed).to(device_);
       torch::Tensor y = train_.labels.index_select(0, idx).to(device_);
       const double lr =
           0.5 * opt_.lr * (1 + std::cos(kPi * double(epoch * steps + s) / total_steps));
@@ -129,17 +166,27 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
         static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
       optim_->zero_grad();
       torch::Tensor logits = t_.forward(x);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+      // Each rank's share of the global mean loss: summed gradients are the global mean's.
+      torch::Tensor loss = world > 1 ? torch::nn::functional::cross_entropy(
+                                           logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                                           double(bn)
+                                     : torch::nn::functional::cross_entropy(logits, y);
       loss.backward();
+      // With several ranks the Ctrl-C flag rides in the gradient all-reduce, so every
+      // rank stops at the same step; alone, a signal up to the end of the step counts.
+      const double ranks_interrupted = grads ? grads->sum(g_interrupt ? 1.0 : 0.0) : 0.0;
       optim_->step();
       if (t_.after_step) t_.after_step();
-      loss_sum += loss.item<double>() * double(bn);
+      const bool interrupted = grads ? ranks_interrupted > 0 : bool(g_interrupt);
+      const int64_t local_n = idx.size(0);
+      loss_sum += loss.item<double>() * (world > 1 ? double(bn) : double(local_n));
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += bn;
+      seen += local_n;
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+      // Other ranks' progress is extrapolated from this one's (rank 0 draws the bar).
       bar.update(s + 1 - first, loss_sum / double(seen), double(correct) / double(seen),
-                 double(seen) / std::max(el, 1e-9));
-      if (g_interrupt) {
+                 double(seen * world) / std::max(el, 1e-9));
+      if (interrupted) {
         bar.finish();
         save(epoch, s + 1);
         throw Interrupted("interrupted; checkpoint saved to " +
@@ -148,13 +195,22 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
       }
     }
     bar.finish();
+    if (world > 1) {
+      // loss_sum holds Σ(loss_r·b) = the local share of Σ per-sample loss.
+      torch::Tensor m = torch::tensor({loss_sum, double(correct), double(seen)}, torch::kDouble);
+      comm->allreduce_sum(m, "epoch metrics");
+      correct = int64_t(m[1].item<double>());
+      seen = int64_t(m[2].item<double>());
+      loss_sum = m[0].item<double>();
+      broadcast_buffers(*t_.module, *comm);  // evaluate and save rank 0's running statistics
+    }
     EpochReport r;
     r.epoch = epoch + 1;
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.loss = loss_sum / double(std::max<int64_t>(seen, 1));
     r.train_acc = double(correct) / double(std::max<int64_t>(seen, 1));
     r.images_per_s = double(seen) / std::max(r.seconds, 1e-9);
-    if (eval_) r.eval_acc = evaluate(*t_.module, t_.forward, *eval_, norm_, opt_.eval_batch, device_);
+    if (eval_) r.eval_acc = evaluate(*t_.module, t_.forward, *eval_, norm_, opt_.eval_batch, device_, comm);
     save(epoch + 1, 0);
     char evals[64] = "";
     if (eval_) std::snprintf(evals, sizeof evals, "  %s %.2f%%", opt_.eval_label.c_str(), 100 * r.eval_acc);
@@ -165,6 +221,7 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
     log_.log(line);
     reports.push_back(r);
   }
+  if (world > 1) comm->check_identical(t_.module->parameters(), "parameters after training");
   return reports;
 }
 

@@ -9,6 +9,7 @@
 
 #include "checkpoint.h"
 #include "data/augment.h"
+#include "dist/comm.h"
 #include "progress.h"
 
 namespace repvk::train {
@@ -23,6 +24,10 @@ struct TrainOptions {
   std::string eval_label = "val";  // what the per-epoch evaluation set is called in the log
   bool progress = true;
   std::string checkpoint;        // path written every epoch and on Ctrl-C; empty: none
+  // Data-parallel training (dist/): null or world size 1 is one process. Rank 0 alone
+  // writes the checkpoint; --batch stays the global batch, split over the ranks.
+  Comm* comm = nullptr;
+  bool sync_bn = false;          // BranchNorm statistics over all ranks (dist/sync_bn.h)
 };
 
 // What the loop trains. `module` owns the parameters and is checkpointed.
@@ -56,6 +61,7 @@ class Trainer {
 
  private:
   void save(int64_t epoch, int64_t step);
+  bool is_root() const { return !opt_.comm || opt_.comm->rank() == 0; }
   TrainTarget t_;
   const Dataset& train_;
   const Dataset* eval_;
@@ -66,9 +72,12 @@ class Trainer {
   std::unique_ptr<torch::optim::SGD> optim_;
 };
 
-// Top-1 accuracy of `forward` on `d` (module put in eval mode, no gradients).
+// Top-1 accuracy of `forward` on `d` (module put in eval mode, no gradients). With
+// `comm`, each rank evaluates its contiguous share and the counts are summed, so
+// every rank returns the single-process accuracy.
 double evaluate(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
-                const Dataset& d, const Normalization& norm, int64_t batch, torch::Device device);
+                const Dataset& d, const Normalization& norm, int64_t batch, torch::Device device,
+                Comm* comm = nullptr);
 
 // Logits for images [begin, begin+count) of `d`, normalized, in eval mode.
 torch::Tensor predict(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,

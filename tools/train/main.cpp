@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "import/import_command.h"
 
 using namespace repvk::train;
 
@@ -195,6 +196,9 @@ int main(int argc, char** argv) {
   ib->add_flag("--json", infer.json, "print JSON on stdout");
   add_common(ib, infer.common);
 
+  ImportCommand import_cmd;
+  CLI::App* im = add_import_subcommand(app, import_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
       return run_quantize(quant);
     }
     if (*re) return run_report(report);
+    if (*im) return run_import(import_cmd);
     if (*ib) return run_infer_bench(infer);
     if (*be) {
       bench.model = bench_model.build().first;

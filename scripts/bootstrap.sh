@@ -13,6 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libglfw3-dev libimgui-dev xvfb xauth
   libtorch-dev python3-torch
+  libonnx-dev python3-onnx python3-opencv
   gnuplot-nox zlib1g-dev imagemagick
 )
 

@@ -5,6 +5,9 @@
 
 #include "commands.h"
 #include "import/import_command.h"
+#ifdef REPVK_HAVE_ONNX
+#include "onnx/onnx_cli.h"
+#endif
 
 using namespace repvk::train;
 
@@ -198,6 +201,10 @@ int main(int argc, char** argv) {
 
   ImportCommand import_cmd;
   CLI::App* im = add_import_subcommand(app, import_cmd);
+#ifdef REPVK_HAVE_ONNX
+  ExportOnnxCommand onnx_cmd;
+  CLI::App* eo = add_export_onnx_subcommand(app, onnx_cmd);
+#endif
 
   try {
     app.parse(argc, argv);
@@ -218,6 +225,9 @@ int main(int argc, char** argv) {
     }
     if (*re) return run_report(report);
     if (*im) return run_import(import_cmd);
+#ifdef REPVK_HAVE_ONNX
+    if (*eo) return run_export_onnx(onnx_cmd);
+#endif
     if (*ib) return run_infer_bench(infer);
     if (*be) {
       bench.model = bench_model.build().first;

@@ -34,7 +34,7 @@ CLI::App* add_import_subcommand(CLI::App& app, ImportCommand& c) {
   im->add_option("--granularity", c.granularity, "codebooks per layer or per output channel")
       ->transform(CLI::CheckedTransformer(std::map<std::string, Granularity>{{"layer", Granularity::Layer},
                                                                                {"channel", Granularity::Channel}}))
-      ->capture_default_str();
+      ->option_text("layer|channel (default: channel)");
   im->add_option("--bn-eps", c.bn_eps, "BatchNorm epsilon of every branch (state dicts do not store it)")
       ->capture_default_str();
   im->add_option("--seed", c.seed, "k-means seed")->capture_default_str();

@@ -14,6 +14,7 @@ PACKAGES=(
   abi-dumper abi-compliance-checker
   libglfw3-dev libimgui-dev xvfb xauth
   libtorch-dev python3-torch libgloo-dev
+  libonnx-dev python3-onnx python3-opencv
   gnuplot-nox zlib1g-dev imagemagick
 )
 

@@ -12,5 +12,5 @@ execute_process(
           -artifact_prefix=${ARTIFACTS}/ -print_final_stats=1 ${WORK} ${SEED}
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "fuzz_model_loader failed (${rc}); reproducers are in ${ARTIFACTS}")
+  message(FATAL_ERROR "${FUZZER} failed (${rc}); reproducers are in ${ARTIFACTS}")
 endif()

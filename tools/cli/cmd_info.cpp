@@ -117,9 +117,11 @@ int run(const InfoOptions& o) {
                 (unsigned long long)st.weight_bytes, (unsigned long long)st.fp32_bytes,
                 fixed(double(st.flops) / 1e6, 2).c_str());
   }
-  std::printf("\ntotal: %s stored vs %s as fp32 (compression %sx), %s MFLOPs per image\n",
+  const double macs = double(flops) / 2;  // flops = 2 * multiply-adds
+  std::printf("\ntotal: %s stored vs %s as fp32 (compression %sx), %s MFLOPs per image (%s %s multiply-adds)\n",
               format_bytes(bytes).c_str(), format_bytes(fp32).c_str(), fixed(ratio, 2).c_str(),
-              fixed(double(flops) / 1e6, 2).c_str());
+              fixed(double(flops) / 1e6, 2).c_str(), fixed(macs >= 1e9 ? macs / 1e9 : macs / 1e6, 2).c_str(),
+              macs >= 1e9 ? "G" : "M");
   return 0;
 }
 

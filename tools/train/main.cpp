@@ -5,6 +5,10 @@
 
 #include "commands.h"
 #include "dist/launcher.h"
+#include "import/import_command.h"
+#ifdef REPVK_HAVE_ONNX
+#include "onnx/onnx_cli.h"
+#endif
 
 using namespace repvk::train;
 
@@ -238,6 +242,13 @@ int main(int argc, char** argv) {
   ib->add_flag("--json", infer.json, "print JSON on stdout");
   add_common(ib, infer.common);
 
+  ImportCommand import_cmd;
+  CLI::App* im = add_import_subcommand(app, import_cmd);
+#ifdef REPVK_HAVE_ONNX
+  ExportOnnxCommand onnx_cmd;
+  CLI::App* eo = add_export_onnx_subcommand(app, onnx_cmd);
+#endif
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -258,6 +269,10 @@ int main(int argc, char** argv) {
       return run_quantize(quant);
     }
     if (*re) return run_report(report);
+    if (*im) return run_import(import_cmd);
+#ifdef REPVK_HAVE_ONNX
+    if (*eo) return run_export_onnx(onnx_cmd);
+#endif
     if (*ib) return run_infer_bench(infer);
     if (*be) {
       bench.model = bench_model.build().first;

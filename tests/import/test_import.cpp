@@ -1,0 +1,243 @@
+// `repvk-train import` against an independent implementation: checkpoints, inputs and
+// logits written by make_repvgg_checkpoints.py (a RepVGG written in PyTorch from the
+// paper, random weights and BN statistics, eval mode), imported here and run by the
+// engine on the Vulkan device with the validation layer on.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "gpu_fixture.h"
+#include "import/import_command.h"
+#include "repvk/network.h"
+
+namespace repvk::train {
+namespace {
+
+const std::string kDir = REPVK_IMPORT_FIXTURES;
+
+std::vector<float> read_f32(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::vector<char> b((std::istreambuf_iterator<char>(f)), {});
+  std::vector<float> v(b.size() / 4);
+  std::memcpy(v.data(), b.data(), v.size() * 4);
+  return v;
+}
+
+struct Reference {
+  nlohmann::json meta;
+  std::vector<float> input, logits;
+};
+
+Reference reference(const std::string& name) {
+  Reference r;
+  std::ifstream f(kDir + "/" + name + ".json");
+  r.meta = nlohmann::json::parse(f);
+  r.input = read_f32(kDir + "/" + name + "-input.f32");
+  r.logits = read_f32(kDir + "/" + name + "-logits.f32");
+  return r;
+}
+
+// Largest difference relative to the largest reference logit.
+double rel_error(const std::vector<float>& got, const std::vector<float>& want) {
+  EXPECT_EQ(got.size(), want.size());
+  double scale = 0, worst = 0;
+  for (float v : want) scale = std::max(scale, double(std::fabs(v)));
+  for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
+  }
+  return worst / scale;
+}
+
+// Relative Frobenius error of each weighted layer of `q` against the fp32 model `ref`.
+std::vector<double> weight_errors(const repvk::Model& q, const repvk::Model& ref) {
+  std::vector<double> e;
+  for (size_t i = 0; i < ref.layers.size(); ++i) {
+    if (!ref.layers[i].has_weights()) continue;
+    const auto a = repvk::decode_weights(q.layers[i]), b = repvk::decode_weights(ref.layers[i]);
+    double num = 0, den = 0;
+    for (size_t k = 0; k < b.size(); ++k) {
+      num += (double(a[k]) - b[k]) * (double(a[k]) - b[k]);
+      den += double(b[k]) * b[k];
+    }
+    e.push_back(std::sqrt(num / den));
+  }
+  return e;
+}
+
+class ImportTest : public test::GpuTest {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kDir + "/small-train.pth"))
+      GTEST_SKIP() << "no checkpoints in " << kDir
+                   << " (make_repvgg_checkpoints.py needs python3-torch; see tests/import/CMakeLists.txt)";
+    GpuTest::SetUp();
+  }
+
+  repvk::Model import(const std::string& file, const std::string& arch, ImportCommand c = {}) {
+    c.pytorch_path = kDir + "/" + file;
+    c.arch = arch;
+    std::ostringstream log;
+    repvk::Model m = build_imported_model(c, log);
+    std::cout << log.str();
+    return m;
+  }
+
+  std::vector<float> run(const repvk::Model& m, const Reference& r) {
+    NetworkOptions o;
+    o.precision = Precision::Fp32;
+    o.pipeline_cache_path = "none";
+    Network net(device(), m, o);
+    EXPECT_EQ(net.input_size() * r.meta["batch"].get<size_t>(), r.input.size());
+    return net.infer_logits(r.input.data(), r.meta["batch"].get<uint32_t>());
+  }
+
+  void expect_parity(const std::string& file, const std::string& ref_name, const std::string& arch) {
+    const Reference r = reference(ref_name);
+    const repvk::Model m = import(file, arch);
+    const double err = rel_error(run(m, r), r.logits);
+    std::cout << file << ": engine vs PyTorch, largest difference " << err << " of the largest logit\n";
+    EXPECT_LE(err, 1e-4) << file;
+  }
+
+  // Quantized and fp16 imports: the quantized model may differ from PyTorch's fp32
+  // logits by what its weight error implies. To first order a relative perturbation
+  // e_l of layer l's weights moves the logits by about e_l of their size; the sum over
+  // the layers, with a factor 3 margin, is the tolerance.
+  void check_quantized(const std::string& file, const std::string& ref_name, const std::string& arch,
+                       const ImportCommand& c) {
+    const Reference r = reference(ref_name);
+    const repvk::Model fp32 = import(file, arch);
+    const repvk::Model q = import(file, arch, c);
+    double budget = 0;
+    for (double e : weight_errors(q, fp32)) budget += e;
+    const double err = rel_error(run(q, r), r.logits);
+    std::cout << file << " bits " << c.bits << " storage " << c.storage << ": engine vs PyTorch fp32 " << err
+              << " of the largest logit; sum of relative weight errors " << budget << "\n";
+    EXPECT_GT(budget, 0);
+    EXPECT_LE(err, 3 * budget + 1e-4);
+  }
+};
+
+TEST_F(ImportTest, SmallTrainingFormMatchesPyTorch) { expect_parity("small-train.pth", "small", "small"); }
+TEST_F(ImportTest, SmallDeployFormMatchesPyTorch) { expect_parity("small-deploy.pth", "small", "small"); }
+TEST_F(ImportTest, WrappedStateDictWithModulePrefix) {
+  expect_parity("small-wrapped-state_dict.pth", "small", "small");
+}
+TEST_F(ImportTest, WrappedUnderModel) { expect_parity("small-wrapped-model.pth", "small", "small"); }
+TEST_F(ImportTest, A0TrainingFormMatchesPyTorch) { expect_parity("A0-train.pth", "A0", "A0"); }
+TEST_F(ImportTest, A0DeployFormMatchesPyTorch) { expect_parity("A0-deploy.pth", "A0", ""); }
+
+TEST_F(ImportTest, A0ShapeAndCost) {
+  const repvk::Model m = import("A0-deploy.pth", "A0");
+  EXPECT_EQ(m.input.channels, 3u);
+  EXPECT_EQ(m.input.height, 224u);
+  EXPECT_EQ(m.class_names.size(), 1000u);
+  EXPECT_NEAR(m.input.mean[0], 0.485f, 1e-6);
+  EXPECT_NEAR(m.input.std[2], 0.225f, 1e-6);
+  uint64_t macs = 0;
+  for (const auto& s : repvk::model_stats(m)) macs += s.flops / 2;
+  // RepVGG paper, Table 2: A0 has 1.4 G multiply-adds at 224x224 (counted here exactly).
+  EXPECT_GT(macs, 1.3e9);
+  EXPECT_LT(macs, 1.5e9);
+}
+
+TEST_F(ImportTest, EightBitKMeansPerChannel) {
+  ImportCommand c;
+  c.bits = 8;
+  c.granularity = Granularity::Channel;
+  check_quantized("small-train.pth", "small", "small", c);
+}
+TEST_F(ImportTest, EightBitKMeansPerLayerFp16Codebooks) {
+  ImportCommand c;
+  c.bits = 8;
+  c.granularity = Granularity::Layer;
+  c.storage = "fp16";
+  check_quantized("small-deploy.pth", "small", "small", c);
+}
+TEST_F(ImportTest, Fp16StorageA0) {
+  ImportCommand c;
+  c.storage = "fp16";
+  check_quantized("A0-deploy.pth", "A0", "A0", c);
+}
+
+// Every class of bad input fails with a message naming what is at fault.
+struct BadCase {
+  const char* file;
+  const char* arch;
+  const char* strides;
+  const char* message;
+};
+
+void PrintTo(const BadCase& b, std::ostream* os) { *os << b.file << " " << b.arch << " " << b.strides; }
+
+class ImportErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ImportErrors, NamesTheProblem) {
+  if (!std::filesystem::exists(kDir + "/small-train.pth")) GTEST_SKIP() << "no checkpoints in " << kDir;
+  const BadCase& b = GetParam();
+  ImportCommand c;
+  c.pytorch_path = kDir + "/" + b.file;
+  c.arch = b.arch;
+  c.strides = b.strides;
+  std::ostringstream log;
+  try {
+    build_imported_model(c, log);
+    FAIL() << b.file << " was accepted";
+  } catch (const TrainError& e) {
+    EXPECT_NE(std::string(e.what()).find(b.message), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(b.file), std::string::npos) << "names the file: " << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Checkpoints, ImportErrors,
+    ::testing::Values(
+        BadCase{"bad-missing.pth", "", "", "missing tensor 'stage2.1.rbr_1x1.bn.running_var'"},
+        BadCase{"bad-unexpected.pth", "", "", "unexpected tensor 'stage3.0.se.down.weight': squeeze-excitation"},
+        BadCase{"bad-inner-module.pth", "", "", "unexpected tensor 'stage1.module.extra'"},
+        BadCase{"bad-shape.pth", "", "", "tensor 'stage2.0.rbr_dense.conv.weight' has shape [64, 32, 3, 1]"},
+        BadCase{"bad-mixed-forms.pth", "", "", "mixes training-form tensors"},
+        BadCase{"bad-not-repvgg.pth", "", "", "not a RepVGG state dict: no stageN.* tensors (first tensors: conv1.weight"},
+        BadCase{"bad-grouped.pth", "", "", "tensor 'stage1.1.rbr_dense.conv.weight' has shape [32, 16, 3, 3]: a grouped convolution (groups = 2"},
+        BadCase{"bad-pickled-module.pth", "", "", "refuses global '__main__.RepVGG'"},
+        BadCase{"bad-legacy.pth", "", "", "legacy PyTorch format"},
+        BadCase{"bad-truncated.pth", "", "", "cannot read the archive"},
+        BadCase{"small-train.pth", "A0", "", "but --arch A0 has depths 1,2,4,14,1"},
+        BadCase{"A0-train.pth", "", "1,1,2,2,2", "block stage1.0 has no identity branch although in == out"},
+        BadCase{"small-train.pth", "", "1,2,2,2,2,2", "5 stages but 6 strides"},
+        BadCase{"no-such-file.pth", "", "", "no such file"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) {
+      std::string n = std::to_string(info.index) + "_" + info.param.file;
+      for (char& ch : n)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return n;
+    });
+
+TEST(ImportLabels, CountMustMatch) {
+  if (!std::filesystem::exists(kDir + "/small-train.pth")) GTEST_SKIP() << "no checkpoints in " << kDir;
+  const std::string labels = kDir + "/three-labels.txt";
+  std::ofstream(labels) << "a\nb\nc\n";
+  ImportCommand c;
+  c.pytorch_path = kDir + "/small-train.pth";
+  c.arch = "small";
+  c.labels = labels;
+  std::ostringstream log;
+  try {
+    build_imported_model(c, log);
+    FAIL() << "accepted 3 labels for 10 classes";
+  } catch (const TrainError& e) {
+    EXPECT_NE(std::string(e.what()).find("has 3 lines but the checkpoint has 10 classes"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace repvk::train

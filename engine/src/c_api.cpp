@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "repvk/device.h"
+#include "repvk/environment.h"
 #include "repvk/error.h"
 #include "repvk/model.h"
 #include "repvk/network.h"
@@ -78,12 +79,13 @@ repvk_status invalid(std::string* handle_error, const char* message) {
   return guarded(handle_error, [&] { throw std::invalid_argument(message); });
 }
 
+// The environment (repvk/environment.h) first, then the caller's options on top.
 repvk::DeviceOptions device_options(const repvk_device_options* o) {
-  repvk::DeviceOptions d;
+  repvk::DeviceOptions d = repvk::options_from_environment().device;
   if (!o) return d;
-  if (o->select) d.select = o->select;
-  d.validation = o->validation != 0;
-  d.force_fp32 = o->force_fp32 != 0;
+  if (o->select && o->select[0]) d.select = o->select;
+  d.validation = d.validation || o->validation != 0;
+  d.force_fp32 = d.force_fp32 || o->force_fp32 != 0;
   if (o->on_debug_message) {
     const repvk_debug_callback cb = o->on_debug_message;
     void* user = o->debug_user;
@@ -95,7 +97,7 @@ repvk::DeviceOptions device_options(const repvk_device_options* o) {
 }
 
 repvk::NetworkOptions network_options(const repvk_network_options* o) {
-  repvk::NetworkOptions n;
+  repvk::NetworkOptions n = repvk::options_from_environment().network;
   if (!o) return n;
   switch (o->precision) {
     case REPVK_PRECISION_AUTO: n.precision = repvk::Precision::Auto; break;

@@ -51,17 +51,22 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
 
 namespace {
 
-// An explicit option wins; Auto defers to $REPVK_CONV, then to the measured default.
+// An explicit option wins; Auto is the measured default.
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, const PhysicalDeviceInfo& info) {
   if (requested != ConvAlgorithm::Auto) return requested;
-  if (const char* env = std::getenv("REPVK_CONV"); env && *env) {
-    const ConvAlgorithm a = parse_conv_algorithm(env);
-    if (a != ConvAlgorithm::Auto) return a;
-  }
   // Measured on lavapipe: Texel beats Tiled on every layer, and Tiled beats Direct
   // (docs/benchmarks.md, "Kernel log"). On GPUs shared memory and storage buffers are
   // cheap and the packed codebook weights save memory, so Tiled stays the default.
   return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Tiled;
+}
+
+// Milliseconds between two timestamp query results. Only the low
+// timestamp_valid_bits of a query are meaningful, so the difference is masked to
+// them (which also handles one wrap-around).
+double ticks_to_ms(uint64_t begin, uint64_t end, const DeviceLimits& limits) {
+  const uint32_t bits = limits.timestamp_valid_bits;
+  const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
+  return double((end - begin) & mask) * limits.timestamp_period_ns * 1e-6;
 }
 
 // Runtime polymorphism over the op classes without forcing them into a hierarchy.
@@ -199,8 +204,12 @@ void Network::Impl::build() {
   }
   chunk = std::max<uint32_t>(chunk, 1);
 
-  cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path,
-                                          options.pipeline_cache);
+  std::string cache_path = options.pipeline_cache_path;
+  if (cache_path.empty())
+    cache_path = options.pipeline_cache_dir.empty()
+                     ? std::string("none")
+                     : PipelineCache::default_path(device.info(), options.pipeline_cache_dir);
+  cache = std::make_unique<PipelineCache>(device, cache_path, options.pipeline_cache);
   descriptors = std::make_unique<DescriptorArena>(device, static_cast<uint32_t>(layers),
                                                   static_cast<uint32_t>(layers * 5));
 
@@ -228,7 +237,9 @@ void Network::Impl::build() {
     switch (layer.type) {
       case LayerType::Conv3x3: {
         auto op = std::make_unique<Conv3x3Op>(device, cache->handle(), layer, cur, fp16(),
-                                              conv_algorithm, chunk);
+                                              conv_algorithm, chunk,
+                                              ConvTuningOverride{options.conv_tile,
+                                                                 options.conv_subgroup_broadcast});
         op->bind(*descriptors, src, dst);
         op_names.push_back(op->name());
         ops.emplace_back(std::move(op));
@@ -344,14 +355,10 @@ void Network::Impl::run_chunk(const float* in, uint32_t batch, float* out, bool 
                                    static_cast<uint32_t>(ticks.size()), ticks.size() * 8,
                                    ticks.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
              "vkGetQueryPoolResults");
-    const double ns_per_tick = device.info().limits.timestamp_period_ns;
-    const uint32_t bits = device.info().limits.timestamp_valid_bits;
-    const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const uint64_t delta = (ticks[i + 1] - ticks[i]) & mask;
-      layer_ms[i] += double(delta) * ns_per_tick * 1e-6;
-    }
-    total_ms += double((ticks.back() - ticks.front()) & mask) * ns_per_tick * 1e-6;
+    const DeviceLimits& limits = device.info().limits;
+    for (size_t i = 0; i < ops.size(); ++i)
+      layer_ms[i] += ticks_to_ms(ticks[i], ticks[i + 1], limits);
+    total_ms += ticks_to_ms(ticks.front(), ticks.back(), limits);
   }
 }
 
@@ -435,12 +442,10 @@ void Network::Impl::read_image_timestamps() {
                                  static_cast<uint32_t>(ticks.size()), ticks.size() * 8,
                                  ticks.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
            "vkGetQueryPoolResults");
-  const double ms_per_tick = device.info().limits.timestamp_period_ns * 1e-6;
-  const uint32_t bits = device.info().limits.timestamp_valid_bits;
-  const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
+  const DeviceLimits& limits = device.info().limits;
   for (size_t i = 0; i < ops.size(); ++i)
-    layer_ms[i] = double((ticks[i + 2] - ticks[i + 1]) & mask) * ms_per_tick;
-  total_ms = double((ticks.back() - ticks.front()) & mask) * ms_per_tick;
+    layer_ms[i] = ticks_to_ms(ticks[i + 1], ticks[i + 2], limits);
+  total_ms = ticks_to_ms(ticks.front(), ticks.back(), limits);
 }
 
 void Network::record_classify_image(VkCommandBuffer cmd, const ImageInput& image) {

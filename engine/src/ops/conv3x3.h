@@ -24,9 +24,10 @@ namespace repvk {
 class Conv3x3Op {
  public:
   // fp16: input and output activations are stored as half (conv3x3[_tiled]_f16).
-  // Auto resolves to Tiled (see ConvAlgorithm); $REPVK_CONV is the Network's business.
+  // Auto resolves to Tiled (see ConvAlgorithm). tuning: NetworkOptions' tile experiments.
   Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer, const TensorShape& input,
-            bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1);
+            bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1,
+            const ConvTuningOverride& tuning = {});
   ~Conv3x3Op();
   Conv3x3Op(const Conv3x3Op&) = delete;
   Conv3x3Op& operator=(const Conv3x3Op&) = delete;
@@ -63,6 +64,7 @@ class Conv3x3Op {
   ConvAlgorithm algorithm_ = ConvAlgorithm::Tiled;
   TiledConvConfig tiled_;
   TexelConvConfig texel_;
+  ConvTuningOverride tuning_;
   uint32_t max_batch_ = 1;                 // images per record(): sizes the input view
   ops::TexelWeights texel_weights_;        // RGBA32F layout of shaders/conv3x3_texel.comp
   std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op

@@ -10,9 +10,11 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "repvk/error.h"
+#include "repvk/util/atomic_file.h"
 #include "runtime/shader_registry.h"
 
 namespace repvk {
@@ -36,19 +38,10 @@ std::string parent_dir(const std::string& path) {
 
 }  // namespace
 
-std::string PipelineCache::default_path(const PhysicalDeviceInfo& info) {
-  std::string base;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/') {
-    base = xdg;
-  } else if (const char* home = std::getenv("HOME"); home && home[0]) {
-    base = std::string(home) + "/.cache";
-  } else {
-    return "none";
-  }
+std::string PipelineCache::default_path(const PhysicalDeviceInfo& info, const std::string& dir) {
   char name[96];
-  std::snprintf(name, sizeof(name), "/repvk/pipelines-%04x-%04x.bin", info.vendor_id,
-                info.device_id);
-  return base + name;
+  std::snprintf(name, sizeof(name), "/pipelines-%04x-%04x.bin", info.vendor_id, info.device_id);
+  return dir + name;
 }
 
 PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed)
@@ -59,7 +52,7 @@ PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipeline
     path_ = "none";
     return;
   }
-  path_ = path.empty() ? default_path(device.info()) : path;
+  path_ = path.empty() ? std::string("none") : path;
   std::vector<char> data;
   if (path_ != "none") {
     std::ifstream in(path_, std::ios::binary);
@@ -103,14 +96,10 @@ void PipelineCache::save() const {
   vk_check(vkGetPipelineCacheData(device_.handle(), cache_, &size, data.data()),
            "vkGetPipelineCacheData");
   make_dirs(parent_dir(path_));
-  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot write pipeline cache " + tmp + ": " + std::strerror(errno));
-  const bool ok = std::fwrite(data.data(), 1, size, f) == size;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot write pipeline cache " + path_ + ": " + std::strerror(errno));
+  try {
+    write_file_atomically(path_, std::string_view(data.data(), size));
+  } catch (const FileWriteError& e) {
+    throw Error("cannot write pipeline cache " + path_ + ": " + e.problem());
   }
 }
 

@@ -17,7 +17,7 @@ namespace repvk {
 // (the header's vendor/device/UUID are checked). Saved atomically (temp + rename).
 class PipelineCache {
  public:
-  // `path` "" = default location, "none" = in-memory only. A non-null `borrowed`
+  // `path` "" or "none" = in-memory only (default_path() names the default file). A non-null `borrowed`
   // (the application's VkPipelineCache) is used instead: never loaded, saved or
   // destroyed here, and `path` is ignored.
   PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed = VK_NULL_HANDLE);
@@ -30,7 +30,8 @@ class PipelineCache {
   bool loaded_from_disk() const { return loaded_; }
   void save() const;  // throws Error on I/O failure
 
-  static std::string default_path(const PhysicalDeviceInfo& info);
+  // <dir>/pipelines-<vendor>-<device>.bin (NetworkOptions::pipeline_cache_dir).
+  static std::string default_path(const PhysicalDeviceInfo& info, const std::string& dir);
 
  private:
   Device& device_;

@@ -110,8 +110,9 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
   for (int64_t epoch = start_epoch; epoch < opt_.epochs; ++epoch) {
     t_.module->train();
     const torch::Tensor perm = epoch_permutation(n, opt_.seed, epoch);
-    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs),
-                    steps, opt_.progress);
+    tools::ProgressBar bar(uint64_t(steps), opt_.progress,
+                           "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs),
+                           "step");
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     const auto t0 = Clock::now();
@@ -137,8 +138,9 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
       seen += bn;
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-      bar.update(s + 1 - first, loss_sum / double(seen), double(correct) / double(seen),
-                 double(seen) / std::max(el, 1e-9));
+      bar.update(uint64_t(s + 1 - first),
+                 progress_detail(loss_sum / double(seen), double(correct) / double(seen),
+                                 double(seen) / std::max(el, 1e-9)));
       if (g_interrupt) {
         bar.finish();
         save(epoch, s + 1);

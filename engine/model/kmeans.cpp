@@ -1,4 +1,5 @@
-// Deterministic 1-D k-means for codebook quantization.
+// Deterministic 1-D k-means for codebook quantization: quantize_layer_kmeans here,
+// and the trainer's ClusterQAT initialization (tools/train/quant/kmeans.cpp).
 //
 // In one dimension the nearest-centroid regions are intervals of the sorted data, so a
 // Lloyd step is a handful of binary searches over the sorted values plus prefix sums:
@@ -16,7 +17,6 @@ namespace repvk {
 namespace {
 
 constexpr size_t kInitCandidates = 4096;
-constexpr int kMaxIterations = 100;
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -88,9 +88,12 @@ size_t nearest(const std::vector<double>& c, double x) {
   return (x - c[hi - 1] <= c[hi] - x) ? hi - 1 : hi;
 }
 
-// Returns sorted, distinct centroids: min(k, distinct values) of them.
-std::vector<double> kmeans_1d(const float* values, size_t n, size_t k, uint64_t seed) {
-  std::vector<double> x(values, values + n);
+}  // namespace
+
+std::vector<double> kmeans_1d(std::vector<double> x, size_t k, uint64_t seed,
+                              int max_iterations) {
+  if (k == 0) throw std::invalid_argument("kmeans_1d: k must be at least 1");
+  const size_t n = x.size();
   std::sort(x.begin(), x.end());
   std::vector<double> uniq, counts;
   for (size_t i = 0; i < n; ++i) {
@@ -127,7 +130,7 @@ std::vector<double> kmeans_1d(const float* values, size_t n, size_t k, uint64_t 
   std::vector<double> prefix(n + 1, 0.0);
   for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + x[i];
   std::vector<size_t> start(k), end(k);
-  for (int iter = 0; iter < kMaxIterations; ++iter) {
+  for (int iter = 0; iter < max_iterations; ++iter) {
     for (size_t j = 0; j < k; ++j) {
       start[j] = j == 0 ? 0 : end[j - 1];
       if (j + 1 == k) {
@@ -177,7 +180,6 @@ std::vector<double> kmeans_1d(const float* values, size_t n, size_t k, uint64_t 
   return c;
 }
 
-}  // namespace
 
 void quantize_layer_kmeans(Layer& layer, uint32_t bits, CodebookGranularity granularity,
                            uint64_t seed) {
@@ -205,7 +207,8 @@ void quantize_layer_kmeans(Layer& layer, uint32_t bits, CodebookGranularity gran
   std::vector<std::vector<double>> books(groups);
   size_t size = 1;
   for (size_t gi = 0; gi < groups; ++gi) {
-    books[gi] = kmeans_1d(dense.data() + gi * group_len, group_len, k,
+    const float* values = dense.data() + gi * group_len;
+    books[gi] = kmeans_1d(std::vector<double>(values, values + group_len), k,
                           splitmix64(seed ^ splitmix64(gi + 1)));
     size = std::max(size, books[gi].size());
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "repvk/device.h"
+#include "repvk/environment.h"
 #include "repvk/error.h"
 #include "repvk/image_io.h"
 #include "repvk/model.h"
@@ -140,12 +141,14 @@ std::string bad_handle(const char* call, const char* what, const void* h) {
          (h ? " is not a live handle (destroyed, or never created by repvk)" : " is NULL");
 }
 
+
+// The environment (repvk/environment.h) first, then the caller's options on top.
 repvk::DeviceOptions device_options(const repvk_device_options* o) {
-  repvk::DeviceOptions d;
+  repvk::DeviceOptions d = repvk::options_from_environment().device;
   if (!o) return d;
-  if (o->select) d.select = o->select;
-  d.validation = o->validation != 0;
-  d.force_fp32 = o->force_fp32 != 0;
+  if (o->select && o->select[0]) d.select = o->select;
+  d.validation = d.validation || o->validation != 0;
+  d.force_fp32 = d.force_fp32 || o->force_fp32 != 0;
   if (o->on_debug_message) {
     const repvk_debug_callback cb = o->on_debug_message;
     void* user = o->debug_user;
@@ -157,7 +160,7 @@ repvk::DeviceOptions device_options(const repvk_device_options* o) {
 }
 
 repvk::NetworkOptions network_options(const repvk_network_options* o) {
-  repvk::NetworkOptions n;
+  repvk::NetworkOptions n = repvk::options_from_environment().network;
   if (!o) return n;
   // Read as an int: a C caller may store any int in an enum, which C++ must not load
   // as the enum type.

@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <stb/stb_image_write.h>
 
-#include "fashion_mnist.h"
+#include "idx.h"
 
 int main(int argc, char** argv) {
   std::string data = "/usr/share/datasets/fashion-mnist";
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    const auto d = repvk::cli::load_fashion_mnist(data, split, first + count);
+    const auto d = repvk::tools::load_fashion_mnist(data, split, first + count);
     if (d.images.count <= first) {
       std::fprintf(stderr, "fashion_to_png: --first %u is past the %u images\n", first,
                    d.images.count);
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
     std::ofstream tsv(std::filesystem::path(out) / "labels.tsv");
     tsv << "file\tlabel\tname\n";
-    const auto& names = repvk::cli::fashion_mnist_class_names();
+    const auto& names = repvk::tools::fashion_mnist_class_names();
     const int w = int(d.images.cols), h = int(d.images.rows);
     for (uint32_t i = first; i < d.images.count; ++i) {
       char name[32];

@@ -10,13 +10,15 @@
 #include <vector>
 
 #include "repvk/device.h"
+#include "repvk/environment.h"
 
 namespace repvk::test {
 
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    DeviceOptions options;
+    // The environment first, as the tools do: REPVK_DEVICE picks the device under test.
+    DeviceOptions options = options_from_environment().device;
     options.validation = true;
     options.on_debug_message = [this](const DebugMessage& m) {
       std::lock_guard<std::mutex> lock(mutex_);

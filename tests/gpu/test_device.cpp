@@ -198,15 +198,91 @@ TEST(DeviceChoice, SkipsDevicesWithoutVulkan11OrCompute) {
   EXPECT_THROW(choose_device(devs, ""), Error);
 }
 
+// Sets variables for one test and puts back what the process had before.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment() {
+    for (const char* v : kNames)
+      if (const char* old = std::getenv(v)) saved_.emplace_back(v, old);
+  }
+  ~ScopedEnvironment() {
+    for (const char* v : kNames) unsetenv(v);
+    for (const auto& [name, value] : saved_) setenv(name.c_str(), value.c_str(), 1);
+  }
+  static constexpr const char* kNames[] = {
+      "REPVK_DEVICE",  "REPVK_VALIDATION", "REPVK_FORCE_FP32", "REPVK_CONV",
+      "REPVK_CONV_TILE", "REPVK_CONV_SG",  "XDG_CACHE_HOME",   "HOME"};
+
+ private:
+  std::vector<std::pair<std::string, std::string>> saved_;
+};
+
 TEST(DeviceChoice, EnvironmentVariableSelectsDevice) {
+  ScopedEnvironment scope;
   const auto devs = enumerate_devices();
   ASSERT_FALSE(devs.empty());
   setenv("REPVK_DEVICE", "no-device-has-this-name", 1);
-  EXPECT_THROW(Device::create(), Error);
+  EXPECT_THROW(Device::create(options_from_environment().device), Error);
   setenv("REPVK_DEVICE", std::to_string(devs.back().index).c_str(), 1);
-  auto device = Device::create();
+  auto device = Device::create(options_from_environment().device);
   EXPECT_EQ(device->info().name, devs.back().name);
-  unsetenv("REPVK_DEVICE");
+  // The library itself reads no environment: without the options function the
+  // variable is ignored.
+  setenv("REPVK_DEVICE", "no-device-has-this-name", 1);
+  EXPECT_NO_THROW(Device::create());
+}
+
+// One environment read for everything, one way of reading booleans.
+TEST(Environment, ParsesEveryVariable) {
+  ScopedEnvironment scope;
+  setenv("REPVK_VALIDATION", "Yes", 1);
+  setenv("REPVK_FORCE_FP32", "off", 1);
+  setenv("REPVK_CONV", "direct", 1);
+  setenv("REPVK_CONV_TILE", "8,8,32", 1);
+  setenv("REPVK_CONV_SG", "0", 1);
+  setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
+  EnvironmentOptions e = options_from_environment();
+  EXPECT_TRUE(e.device.validation);
+  EXPECT_FALSE(e.device.force_fp32);
+  EXPECT_EQ(e.network.conv_algorithm, ConvAlgorithm::Direct);
+  EXPECT_EQ(e.network.conv_tile.px, 8u);
+  EXPECT_EQ(e.network.conv_tile.oc, 8u);
+  EXPECT_EQ(e.network.conv_tile.workgroup, 32u);
+  EXPECT_EQ(e.network.conv_tile.cin_chunk, 0u);  // three numbers: the texel kernel only
+  EXPECT_FALSE(e.network.conv_subgroup_broadcast);
+  EXPECT_EQ(e.network.pipeline_cache_dir, "/tmp/xdg/repvk");
+
+  setenv("XDG_CACHE_HOME", "relative", 1);  // not absolute: ignored, HOME decides
+  setenv("HOME", "/home/someone", 1);
+  EXPECT_EQ(options_from_environment().network.pipeline_cache_dir, "/home/someone/.cache/repvk");
+
+  setenv("REPVK_VALIDATION", "maybe", 1);
+  try {
+    options_from_environment();
+    ADD_FAILURE() << "REPVK_VALIDATION=maybe was accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("REPVK_VALIDATION='maybe'"), std::string::npos)
+        << err.what();
+  }
+  setenv("REPVK_VALIDATION", "0", 1);
+  setenv("REPVK_CONV", "winograd", 1);
+  try {
+    options_from_environment();
+    ADD_FAILURE() << "REPVK_CONV=winograd was accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("REPVK_CONV"), std::string::npos) << err.what();
+  }
+  for (const char* v : ScopedEnvironment::kNames) unsetenv(v);
+  const EnvironmentOptions clean = options_from_environment();
+  EXPECT_FALSE(clean.device.validation);
+  EXPECT_EQ(clean.network.conv_algorithm, ConvAlgorithm::Auto);
+  EXPECT_TRUE(clean.network.conv_subgroup_broadcast);
+}
+
+TEST(Environment, BooleansParseOneWay) {
+  for (const char* t : {"1", "true", "TRUE", "yes", "On"}) EXPECT_TRUE(parse_bool(t, "X")) << t;
+  for (const char* f : {"", "0", "false", "No", "OFF"}) EXPECT_FALSE(parse_bool(f, "X")) << f;
+  EXPECT_THROW(parse_bool("2", "X"), Error);
 }
 
 TEST(VulkanErrorTest, CarriesResultName) {

@@ -43,7 +43,9 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
   for (uint32_t b : o.sweep) {
     const std::vector<float> input = bench_input(m, b);
     NetworkOptions nopt = session.network_options(b);
-    nopt.conv_algorithm = parse_conv_algorithm(o.conv);
+    // "auto" leaves $REPVK_CONV (already in nopt) in charge.
+    if (const ConvAlgorithm c = parse_conv_algorithm(o.conv); c != ConvAlgorithm::Auto)
+      nopt.conv_algorithm = c;
     Network net(session.device(), m, nopt);
     precision = precision_name(net.precision());
     conv = conv_algorithm_name(net.conv_algorithm());
@@ -102,7 +104,9 @@ int run(const BenchOptions& o, bool bits_given) {
   const std::vector<float> input = bench_input(m, o.batch);
   if (o.compare_conv) return run_compare(o, lm, input, session);
   NetworkOptions nopt = session.network_options(o.batch);
-  nopt.conv_algorithm = parse_conv_algorithm(o.conv);
+  // "auto" leaves $REPVK_CONV (already in nopt) in charge.
+  if (const ConvAlgorithm c = parse_conv_algorithm(o.conv); c != ConvAlgorithm::Auto)
+    nopt.conv_algorithm = c;
   auto net = std::make_unique<Network>(session.device(), m, nopt);
   const std::string precision = precision_name(net->precision());
   const ConvAlgorithm conv_algo = net->conv_algorithm();

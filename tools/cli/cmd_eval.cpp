@@ -7,13 +7,17 @@
 #include <tuple>
 
 #include "common.h"
-#include "fashion_mnist.h"
-#include "progress.h"
+#include "idx.h"
+#include "progress_bar.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"
 
 namespace repvk::cli {
 namespace {
+
+using tools::Dataset;
+using tools::ProgressBar;
+using tools::load_fashion_mnist;
 
 struct EvalOptions {
   std::string model;

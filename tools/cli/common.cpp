@@ -54,15 +54,8 @@ void add_gpu_options(CLI::App& sub, GpuOptions& options) {
       ->group("GPU options");
 }
 
-bool env_flag(const char* name) { return env_string(name) == "1"; }
-
-std::string env_string(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 std::string effective_device_selector(const std::string& flag) {
-  return flag.empty() ? env_string("REPVK_DEVICE") : flag;
+  return flag.empty() ? options_from_environment().device.select : flag;
 }
 
 Precision parse_precision(const GpuOptions& options) {
@@ -76,13 +69,15 @@ Precision parse_precision(const GpuOptions& options) {
 }
 
 GpuSession::GpuSession(const GpuOptions& options)
-    : options_(options), messages_(std::make_shared<Messages>()) {
+    : options_(options),
+      environment_(options_from_environment()),
+      messages_(std::make_shared<Messages>()) {
   parse_precision(options);  // reject contradictions before the slow device start
-  DeviceOptions dopt;
-  dopt.select = effective_device_selector(options.device);
-  validation_ = options.validation || env_flag("REPVK_VALIDATION");
+  DeviceOptions dopt = environment_.device;
+  if (!options.device.empty()) dopt.select = options.device;
+  validation_ = options.validation || dopt.validation;
   dopt.validation = validation_;
-  dopt.force_fp32 = options.fp32 || env_flag("REPVK_FORCE_FP32");
+  dopt.force_fp32 = options.fp32 || dopt.force_fp32;
   // Captures the shared counter, not `this`: the driver may still call back while
   // the Device is being destroyed.
   auto messages = messages_;
@@ -105,10 +100,10 @@ GpuSession::GpuSession(const GpuOptions& options)
 GpuSession::~GpuSession() = default;
 
 NetworkOptions GpuSession::network_options(uint32_t batch) const {
-  NetworkOptions n;
+  NetworkOptions n = environment_.network;
   n.precision = parse_precision(options_);
   n.max_batch = std::max<uint32_t>(1, batch);
-  n.pipeline_cache_path = options_.pipeline_cache;
+  if (!options_.pipeline_cache.empty()) n.pipeline_cache_path = options_.pipeline_cache;
   if (options_.verbose)
     n.on_note = [](const std::string& note) { std::fprintf(stderr, "repvk: %s\n", note.c_str()); };
   return n;
@@ -140,8 +135,8 @@ std::string executable_dir() {
 
 std::vector<std::string> default_model_dirs() {
   std::vector<std::string> dirs;
-  const std::string env = env_string("REPVK_MODEL_DIR");
-  if (!env.empty()) dirs.push_back(env);
+  // A search path of this tool, not an engine option (see repvk/environment.h).
+  if (const char* env = std::getenv("REPVK_MODEL_DIR"); env && *env) dirs.emplace_back(env);
   const std::string exe = executable_dir();
   if (!exe.empty()) dirs.push_back((fs::path(exe) / ".." / "share" / "repvk" / "models").string());
   const std::string src = REPVK_SOURCE_DIR;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repvk/device.h"
+#include "repvk/environment.h"
 #include "repvk/model.h"
 #include "repvk/network.h"
 
@@ -57,8 +58,6 @@ struct GpuOptions {
 void add_device_option(CLI::App& sub, std::string& device);
 void add_gpu_options(CLI::App& sub, GpuOptions& options);
 
-bool env_flag(const char* name);  // the variable is set to "1"
-std::string env_string(const char* name);
 // The selector repvk acts on: --device if given, else $REPVK_DEVICE, else "".
 std::string effective_device_selector(const std::string& flag);
 
@@ -85,6 +84,7 @@ class GpuSession {
     uint64_t count = 0;
   };
   GpuOptions options_;
+  EnvironmentOptions environment_;  // options_from_environment(), under the flags
   bool validation_ = false;
   std::shared_ptr<Messages> messages_;
   std::unique_ptr<Device> device_;

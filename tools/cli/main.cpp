@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common.h"
-#include "fashion_mnist.h"
+#include "idx.h"
 #include "repvk/error.h"
 #include "repvk/model.h"
 
@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
       "Models: MODEL is a .rpvk file (see `repvk make-model`). When it is omitted, repvk looks\n"
       "for default.rpvk in $REPVK_MODEL_DIR, then <prefix>/share/repvk/models, then the\n"
       "source tree's assets/models; failing that it uses a synthetic model and says so.\n"
-      "Environment: REPVK_DEVICE (device selector), REPVK_FORCE_FP32=1, REPVK_VALIDATION=1.\n"
+      "Environment (flags win): REPVK_DEVICE (device selector), REPVK_FORCE_FP32=1,\n"
+      "REPVK_VALIDATION=1, REPVK_CONV=direct|tiled|texel, REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
+      "booleans take 1/0, true/false, yes/no, on/off (docs/embedding.md).\n"
       "Examples:\n"
       "  repvk devices\n"
       "  repvk classify shoe.png shirt.jpg --top 3\n"
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
     return report(e.what(), 1);
   } catch (const repvk::Error& e) {
     return report(e.what(), 1);
-  } catch (const DatasetError& e) {
+  } catch (const repvk::tools::DatasetError& e) {
     return report(e.what(), 1);
   } catch (const std::bad_alloc&) {
     return report("out of memory", 1);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "repvk/environment.h"
 #include "repvk/network.h"  // Precision
 #include "vk_context.h"
 #include "window.h"
@@ -25,6 +26,7 @@ struct DemoOptions {
   ContextOptions context;
   Precision precision = Precision::Auto;
   std::string pipeline_cache;
+  EnvironmentOptions environment;  // options_from_environment(), read once in main()
 };
 
 // Runs until the window closes (or the screenshot is written). Returns the exit

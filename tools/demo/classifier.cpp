@@ -18,7 +18,10 @@ Classifier::Classifier(VulkanContext& ctx, ModelSet models, const ClassifierOpti
   h.queue_family = ctx.graphics_family;
   h.queue_mutex = &ctx.queue_mutex;
   h.storage_16bit_enabled = ctx.storage16_enabled;
-  device_ = Device::adopt(h);
+  // Only force_fp32 matters to an adopted device; validation is the context's own.
+  DeviceOptions dopt;
+  dopt.force_fp32 = options.environment.device.force_fp32;
+  device_ = Device::adopt(h, dopt);
 
   // A device without 16-bit storage (or --fp32) runs fp32, which every Vulkan 1.1
   // device has: asking for fp16 there is not worth failing the demo over.
@@ -38,10 +41,10 @@ Classifier::~Classifier() {
 
 void Classifier::prepare(size_t i) {
   if (networks_.count(i)) return;
-  NetworkOptions o;
+  NetworkOptions o = options_.environment.network;
   o.precision = precision_;
   o.max_batch = 1;  // one image at a time: the smallest activation arena
-  o.pipeline_cache_path = options_.pipeline_cache;
+  if (!options_.pipeline_cache.empty()) o.pipeline_cache_path = options_.pipeline_cache;
   networks_[i] = std::make_unique<Network>(*device_, models_.models.at(i).model, o);
   resolved_ = networks_[i]->precision();
 }

@@ -15,6 +15,7 @@
 
 #include "models.h"
 #include "repvk/device.h"
+#include "repvk/environment.h"
 #include "repvk/image_input.h"
 #include "repvk/network.h"
 
@@ -25,6 +26,8 @@ class VulkanContext;
 struct ClassifierOptions {
   Precision precision = Precision::Auto;
   std::string pipeline_cache;  // NetworkOptions::pipeline_cache_path
+  // The base DeviceOptions (adopt) and NetworkOptions the settings above go on.
+  EnvironmentOptions environment;
 };
 
 // What one classification produced, and for which image and model.

@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "driver_workarounds.h"
+#include "repvk/environment.h"
 #include "repvk/error.h"
 
 #ifndef REPVK_VERSION
@@ -129,13 +130,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "repvk-demo: error: %s\nRun 'repvk-demo --help'.\n", e.what());
     return 2;
   }
-  const char* env_validation = std::getenv("REPVK_VALIDATION");
-  if (env_validation && std::string(env_validation) == "1") o.context.validation = true;
   o.precision = precision == "fp16"   ? repvk::Precision::Fp16
                 : precision == "fp32" ? repvk::Precision::Fp32
                                       : repvk::Precision::Auto;
   if (o.context.fp32 && o.precision == repvk::Precision::Fp16)
     return report("--fp32 contradicts --precision fp16", 2);
+  // The environment under the flags. REPVK_FORCE_FP32 is not --fp32: with --precision
+  // fp16 it is a note and an fp32 run, not a usage error.
+  try {
+    o.environment = repvk::options_from_environment();
+  } catch (const std::exception& e) {
+    return report(e.what(), 2);
+  }
+  if (o.context.device.empty()) o.context.device = o.environment.device.select;
+  o.context.validation = o.context.validation || o.environment.device.validation;
+  o.context.fp32 = o.context.fp32 || o.environment.device.force_fp32;
 
   // Before GLFW or Vulkan loads the driver, which reads these variables once.
   for (const std::string& note : apply_lavapipe_workarounds())

@@ -1,5 +1,6 @@
 // Writes a captured frame as PNG, atomically: a temporary file in the same
-// directory, renamed over the target, so a reader never sees half a file.
+// directory, fsynced and renamed over the target (repvk/util/atomic_file.h), so a
+// reader never sees half a file.
 #pragma once
 
 #include <string>

@@ -68,14 +68,8 @@ VulkanContext::VulkanContext(const ContextOptions& options, GLFWwindow* window) 
     create_instance(options.validation);
     vk_check(glfwCreateWindowSurface(instance, window, nullptr, &surface),
              "glfwCreateWindowSurface");
-    std::string select = options.device;
-    if (select.empty()) {
-      const char* env = std::getenv("REPVK_DEVICE");
-      if (env) select = env;
-    }
-    pick_device(select);
-    const char* force = std::getenv("REPVK_FORCE_FP32");
-    create_device(options.fp32 || (force && std::strcmp(force, "1") == 0));
+    pick_device(options.device);
+    create_device(options.fp32);
   } catch (...) {
     release();  // a throwing constructor runs no destructor
     throw;

@@ -16,6 +16,8 @@ struct GLFWwindow;
 namespace repvk::demo {
 
 struct ContextOptions {
+  // The demo's main() has already merged the environment (REPVK_DEVICE,
+  // REPVK_VALIDATION, REPVK_FORCE_FP32) into these.
   std::string device;       // as `repvk --device`: index or name substring ("" = best)
   bool validation = false;  // VK_LAYER_KHRONOS_validation + a messenger that counts
   bool fp32 = false;        // never enable fp16 features

@@ -1,10 +1,10 @@
 #include "checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
+
+#include "repvk/util/atomic_file.h"
 
 namespace repvk::train {
 namespace {
@@ -49,15 +49,14 @@ void save_checkpoint(const std::string& path, torch::nn::Module& module,
     extra(e);
     a.write("extra", e);
   }
-  const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+  // Serialized in memory (checkpoints are a few MiB), then written atomically.
+  std::ostringstream bytes;
+  a.save_to(bytes);
+  try {
+    write_file_atomically(path, bytes.str());
+  } catch (const FileWriteError& e) {
+    throw TrainError(e.what());
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw TrainError(path + ": cannot move the checkpoint into place");
 }
 
 nlohmann::json read_checkpoint_meta(const std::string& path) {

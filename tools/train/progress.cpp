@@ -1,7 +1,5 @@
 #include "progress.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -20,31 +18,11 @@ std::string format_duration(double s) {
   return b;
 }
 
-ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled), tty_(isatty(2) != 0),
-      start_(std::chrono::steady_clock::now()) {}
-
-void ProgressBar::update(int64_t done, double loss, double acc, double ips) {
-  if (!enabled_ || total_ <= 0) return;
-  const double frac = double(done) / double(total_);
-  const int decile = int(frac * 10);
-  if (!tty_ && decile == last_decile_) return;
-  last_decile_ = decile;
-  const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double eta = done > 0 ? el * double(total_ - done) / double(done) : 0;
-  constexpr int kWidth = 24;
-  std::string bar(size_t(kWidth), '.');
-  for (int i = 0; i < int(frac * kWidth); ++i) bar[size_t(i)] = '#';
-  char line[256];
-  std::snprintf(line, sizeof line, "%s [%s] %3d%% loss %.4f acc %5.2f%% %6.0f img/s ETA %s",
-                label_.c_str(), bar.c_str(), int(frac * 100), loss, 100 * acc, ips,
-                format_duration(eta).c_str());
-  std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", line);
-  std::fflush(stderr);
-}
-
-void ProgressBar::finish() {
-  if (enabled_ && tty_) std::fprintf(stderr, "\n");
+std::string progress_detail(double loss, double acc, double images_per_s) {
+  char line[128];
+  std::snprintf(line, sizeof line, "loss %.4f acc %5.2f%% %6.0f img/s", loss, 100 * acc,
+                images_per_s);
+  return line;
 }
 
 Logger::Logger(const std::string& path) : file_(path, std::ios::app) {

@@ -1,27 +1,16 @@
-// Terminal progress bar and the run's log file.
+// The run's log file, and what the trainer shows after the shared progress bar
+// (tools/common/progress_bar.h).
 #pragma once
 
-#include <chrono>
 #include <fstream>
 #include <string>
 
+#include "progress_bar.h"
+
 namespace repvk::train {
 
-// One line on stderr, redrawn in place on a terminal; elsewhere (nohup, CI) a plain
-// line every 10% so log files stay readable.
-class ProgressBar {
- public:
-  ProgressBar(std::string label, int64_t total, bool enabled);
-  void update(int64_t done, double loss, double acc, double images_per_s);
-  void finish();
-
- private:
-  std::string label_;
-  int64_t total_;
-  bool enabled_, tty_;
-  int last_decile_ = -1;
-  std::chrono::steady_clock::time_point start_;
-};
+// "loss 0.1234 acc 91.20%   512 img/s": the running figures of one epoch.
+std::string progress_detail(double loss, double acc, double images_per_s);
 
 // Appends timestamped lines to a file and echoes them to stdout.
 class Logger {

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "checkpoint.h"
+#include "repvk/util/atomic_file.h"
 
 namespace repvk::train {
 
@@ -28,16 +29,10 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j) {
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) throw TrainError(path + ": cannot write (" + std::strerror(errno) + ")");
-    f << text;
-    if (!f.flush()) throw TrainError(path + ": write failed (" + std::strerror(errno) + ")");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw TrainError(path + ": cannot move the file into place (" + std::strerror(errno) + ")");
+  try {
+    write_file_atomically(path, text);
+  } catch (const FileWriteError& e) {
+    throw TrainError(e.what());
   }
 }
 

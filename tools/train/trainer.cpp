@@ -147,8 +147,9 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
   for (int64_t epoch = start_epoch; epoch < opt_.epochs; ++epoch) {
     t_.module->train();
     const torch::Tensor perm = epoch_permutation(n, opt_.seed, epoch);
-    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs),
-                    steps, opt_.progress && rank == 0);
+    tools::ProgressBar bar(uint64_t(steps), opt_.progress && rank == 0,
+                           "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs),
+                           "step");
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     const auto t0 = Clock::now();
@@ -184,8 +185,9 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
       seen += local_n;
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       // Other ranks' progress is extrapolated from this one's (rank 0 draws the bar).
-      bar.update(s + 1 - first, loss_sum / double(seen), double(correct) / double(seen),
-                 double(seen * world) / std::max(el, 1e-9));
+      bar.update(uint64_t(s + 1 - first),
+                 progress_detail(loss_sum / double(seen), double(correct) / double(seen),
+                                 double(seen * world) / std::max(el, 1e-9)));
       if (interrupted) {
         bar.finish();
         save(epoch, s + 1);

@@ -87,16 +87,17 @@ struct DebugMessage {
 };
 using DebugCallback = std::function<void(const DebugMessage&)>;
 
+// The library reads no environment variable; options_from_environment()
+// (repvk/environment.h) fills these from REPVK_DEVICE, REPVK_VALIDATION, REPVK_FORCE_FP32.
 struct DeviceOptions {
-  // "" picks automatically (discrete > integrated > virtual > CPU), unless the
-  // REPVK_DEVICE environment variable is set. A decimal number selects by index,
-  // anything else by case-insensitive name substring.
+  // "" picks automatically (discrete > integrated > virtual > CPU). A decimal number
+  // selects by index, anything else by case-insensitive name substring.
   std::string select;
-  // Enables VK_LAYER_KHRONOS_validation and a messenger. Also enabled by REPVK_VALIDATION=1.
+  // Enables VK_LAYER_KHRONOS_validation and a messenger.
   bool validation = false;
   // Receives validation warnings/errors (and is why tests fail on any message).
   DebugCallback on_debug_message;
-  // Never enable fp16 features even when present (also REPVK_FORCE_FP32=1).
+  // Never enable fp16 features even when present.
   bool force_fp32 = false;
   std::string application_name = "repvk";
   // Enables pipelineExecutableInfo (where supported) and creates every pipeline with

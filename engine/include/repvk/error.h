@@ -5,19 +5,16 @@
 // and keeps the message per handle and per thread.
 #pragma once
 
+#include "repvk/base_error.h"
 #include "repvk/export.h"
 
-#include <stdexcept>
 #include <string>
 
 #include <vulkan/vulkan.h>
 
 namespace repvk {
 
-class REPVK_API Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// class Error: repvk/base_error.h.
 
 // A caller's mistake the library detected before doing any work: a buffer smaller
 // than the call needs, a zero batch, a dimension over a documented limit. The message

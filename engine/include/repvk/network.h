@@ -46,16 +46,22 @@ REPVK_API std::vector<uint32_t> activation_element_bytes(const Model& model, Pre
 // kernel that decodes codebook tiles in shared memory (shaders/conv3x3_tiled.comp);
 // Texel reads activations and load-time-expanded fp32 weights through texel buffers
 // (shaders/conv3x3_texel.comp), which is what CPU drivers such as lavapipe run fast,
-// at the cost of holding each conv layer's weights as fp32. Auto takes $REPVK_CONV
-// (direct|tiled|texel) when set, else Texel on CPU devices and Tiled elsewhere
-// (docs/benchmarks.md, "Kernel log"). A layer that Texel cannot run within the
-// device's texel-buffer limits falls back to Tiled. The FC layers follow the choice:
-// under Texel they read through texel buffers too (shaders/fully_connected_texel.comp),
-// where those limits allow it.
+// at the cost of holding each conv layer's weights as fp32. Auto is Texel on CPU
+// devices and Tiled elsewhere (docs/benchmarks.md, "Kernel log"); $REPVK_CONV sets
+// the option through options_from_environment() (repvk/environment.h). A layer that
+// Texel cannot run within the device's texel-buffer limits falls back to Tiled. The FC
+// layers follow the choice: under Texel they read through texel buffers too
+// (shaders/fully_connected_texel.comp), where those limits allow it.
 enum class ConvAlgorithm { Auto, Direct, Tiled, Texel };
 REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
 // "auto", "direct", "tiled", "texel"; throws repvk::Error on anything else.
 REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);
+
+// conv3x3 tile sizes for tuning experiments ($REPVK_CONV_TILE, repvk/environment.h).
+// All zero: the per-device table in src/ops/conv3x3_tuning.cpp.
+struct ConvTileOverride {
+  uint32_t px = 0, oc = 0, workgroup = 0, cin_chunk = 0;
+};
 
 struct NetworkOptions {
   Precision precision = Precision::Auto;
@@ -65,9 +71,18 @@ struct NetworkOptions {
   // batch of a heavy model is split further. 0 = no cap beyond max_batch.
   double max_submit_gflop = 16.0;
   bool timestamps = true;            // per-layer GPU timing when the device supports it
-  // Pipeline cache file. "" = default ($XDG_CACHE_HOME or ~/.cache)/repvk/pipelines-<device>.bin;
-  // "none" disables persistence.
+  // Pipeline cache file. "" = pipeline_cache_dir/pipelines-<vendor>-<device>.bin, or no
+  // file when pipeline_cache_dir is "" too; "none" disables persistence.
   std::string pipeline_cache_path;
+  // Where the default cache file lives. "" (the default here): no default file.
+  // options_from_environment() (repvk/environment.h) sets ($XDG_CACHE_HOME or ~/.cache)/repvk.
+  std::string pipeline_cache_dir;
+  // Tuning experiments ($REPVK_CONV_TILE, $REPVK_CONV_SG). The tiled kernel takes
+  // conv_tile when all four numbers are non-zero, the texel kernel when px, oc and
+  // workgroup are; either is then clamped to what the device allows.
+  ConvTileOverride conv_tile;
+  // false: never the subgroup-broadcast (_sg8) variant of the tiled kernel.
+  bool conv_subgroup_broadcast = true;
   // The application's own VkPipelineCache (borrowed: never destroyed, saved or
   // loaded by repvk). When set, pipeline_cache_path is ignored and repvk's pipelines
   // land in the app's cache, which it persists however it already does.

@@ -82,7 +82,12 @@ typedef struct repvk_device_options {
 /* Fills *options with the defaults. */
 REPVK_API void repvk_device_options_init(repvk_device_options* options);
 
-/* Creates an instance and device owned by repvk. options may be NULL. */
+/* Creates an instance and device owned by repvk. options may be NULL.
+ * repvk_device_create and repvk_device_adopt start from the environment
+ * (options_from_environment(), repvk/environment.h: REPVK_DEVICE, REPVK_VALIDATION,
+ * REPVK_FORCE_FP32): a non-empty select replaces REPVK_DEVICE, and validation and
+ * force_fp32 are on when either the option or the variable says so. A variable with
+ * a bad value fails the call with REPVK_ERROR_ENGINE naming it. */
 REPVK_API repvk_status repvk_device_create(const repvk_device_options* options,
                                            repvk_device** out);
 
@@ -127,7 +132,9 @@ typedef struct repvk_network_options {
 
 REPVK_API void repvk_network_options_init(repvk_network_options* options);
 
-/* Reads, validates (format version included) and uploads a model file. */
+/* Reads, validates (format version included) and uploads a model file.
+ * Both loads start from the environment too (REPVK_CONV, REPVK_CONV_TILE,
+ * REPVK_CONV_SG; XDG_CACHE_HOME or HOME give the default pipeline cache location). */
 REPVK_API repvk_status repvk_network_load(repvk_device* device, const char* model_path,
                                           const repvk_network_options* options,
                                           repvk_network** out);

@@ -5,6 +5,7 @@
 
 #include "repvk/export.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,14 @@ REPVK_API SyntheticConfig synthetic_preset(const std::string& preset);
 REPVK_API std::vector<std::string> synthetic_preset_names();
 
 REPVK_API Model make_synthetic_model(const SyntheticConfig& config);
+
+// Deterministic 1-D k-means: k-means++ seeding from `seed` (on at most 4096 sampled
+// values), then Lloyd iterations until the centroids stop moving or max_iterations.
+// Returns sorted, distinct centroids: min(k, distinct values) of them. The one k-means
+// of the project: quantize_layer_kmeans and the trainer (ClusterQAT) both use it.
+// Throws std::invalid_argument for k == 0.
+REPVK_API std::vector<double> kmeans_1d(std::vector<double> values, size_t k, uint64_t seed,
+                                        int max_iterations = 100);
 
 // Quantizes dense fp32 weights of `layer` in place to a codebook encoding with
 // `bits` bits via deterministic 1-D k-means (used for synthetic models and tests).

@@ -57,17 +57,22 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
 
 namespace {
 
-// An explicit option wins; Auto defers to $REPVK_CONV, then to the measured default.
+// An explicit option wins; Auto is the measured default.
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, const PhysicalDeviceInfo& info) {
   if (requested != ConvAlgorithm::Auto) return requested;
-  if (const char* env = std::getenv("REPVK_CONV"); env && *env) {
-    const ConvAlgorithm a = parse_conv_algorithm(env);
-    if (a != ConvAlgorithm::Auto) return a;
-  }
   // Measured on lavapipe: Texel beats Tiled on every layer, and Tiled beats Direct
   // (docs/benchmarks.md, "Kernel log"). On GPUs shared memory and storage buffers are
   // cheap and the packed codebook weights save memory, so Tiled stays the default.
   return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Tiled;
+}
+
+// Milliseconds between two timestamp query results. Only the low
+// timestamp_valid_bits of a query are meaningful, so the difference is masked to
+// them (which also handles one wrap-around).
+double ticks_to_ms(uint64_t begin, uint64_t end, const DeviceLimits& limits) {
+  const uint32_t bits = limits.timestamp_valid_bits;
+  const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
+  return double((end - begin) & mask) * limits.timestamp_period_ns * 1e-6;
 }
 
 Precision resolve_precision(const Device& device, Precision requested) {
@@ -202,8 +207,13 @@ void Network::Impl::build() {
   }
   chunk = std::max<uint32_t>(chunk, 1);
 
-  cache = std::make_unique<PipelineCache>(device, options.pipeline_cache_path,
-                                          options.pipeline_cache, options.on_note);
+  std::string cache_path = options.pipeline_cache_path;
+  if (cache_path.empty())
+    cache_path = options.pipeline_cache_dir.empty()
+                     ? std::string("none")
+                     : PipelineCache::default_path(device.info(), options.pipeline_cache_dir);
+  cache = std::make_unique<PipelineCache>(device, cache_path, options.pipeline_cache,
+                                          options.on_note);
 
   const uint32_t classes = model.num_classes();
   input = Buffer(device, input_shape.elements() * elem_bytes[0] * chunk, MemoryUsage::DeviceLocal);
@@ -227,7 +237,8 @@ void Network::Impl::build() {
     else dst = (src == ping.handle()) ? pong.handle() : ping.handle();
     const size_t pipelines_before = device.created_pipelines().size();
     const OpPlan plan{device,          cache->handle(),       layer,           cur,
-                      elem_bytes[i] == 2, elem_bytes[i + 1] == 2, conv_algorithm, chunk};
+                      elem_bytes[i] == 2, elem_bytes[i + 1] == 2, conv_algorithm, chunk,
+                      ConvTuningOverride{options.conv_tile, options.conv_subgroup_broadcast}};
     ops.push_back(op_kind(layer.type).create(plan));
     needed.add(ops.back()->pipeline());
     op_names.push_back(ops.back()->name());
@@ -324,14 +335,10 @@ void Network::Impl::run_chunk(const float* in, uint32_t batch, float* out, bool 
                                    static_cast<uint32_t>(ticks.size()), ticks.size() * 8,
                                    ticks.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
              "vkGetQueryPoolResults");
-    const double ns_per_tick = device.info().limits.timestamp_period_ns;
-    const uint32_t bits = device.info().limits.timestamp_valid_bits;
-    const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const uint64_t delta = (ticks[i + 1] - ticks[i]) & mask;
-      layer_ms[i] += double(delta) * ns_per_tick * 1e-6;
-    }
-    total_ms += double((ticks.back() - ticks.front()) & mask) * ns_per_tick * 1e-6;
+    const DeviceLimits& limits = device.info().limits;
+    for (size_t i = 0; i < ops.size(); ++i)
+      layer_ms[i] += ticks_to_ms(ticks[i], ticks[i + 1], limits);
+    total_ms += ticks_to_ms(ticks.front(), ticks.back(), limits);
   }
 }
 
@@ -443,12 +450,10 @@ void Network::Impl::read_image_timestamps() {
                                  static_cast<uint32_t>(ticks.size()), ticks.size() * 8,
                                  ticks.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
            "vkGetQueryPoolResults");
-  const double ms_per_tick = device.info().limits.timestamp_period_ns * 1e-6;
-  const uint32_t bits = device.info().limits.timestamp_valid_bits;
-  const uint64_t mask = bits >= 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1);
+  const DeviceLimits& limits = device.info().limits;
   for (size_t i = 0; i < ops.size(); ++i)
-    layer_ms[i] = double((ticks[i + 2] - ticks[i + 1]) & mask) * ms_per_tick;
-  total_ms = double((ticks.back() - ticks.front()) & mask) * ms_per_tick;
+    layer_ms[i] = ticks_to_ms(ticks[i + 1], ticks[i + 2], limits);
+  total_ms = ticks_to_ms(ticks.front(), ticks.back(), limits);
 }
 
 void Network::record_classify_image(VkCommandBuffer cmd, const ImageInput& image) {

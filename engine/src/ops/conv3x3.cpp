@@ -47,8 +47,9 @@ constexpr uint32_t kMaxWorkgroupPixels = 64;
 
 Conv3x3Op::Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer,
                      const TensorShape& input, bool fp16, ConvAlgorithm algorithm,
-                     uint32_t batch_hint)
-    : device_(device), in_(input), stride_(layer.stride), relu_(layer.relu), fp16_(fp16) {
+                     uint32_t batch_hint, const ConvTuningOverride& tuning)
+    : device_(device), in_(input), stride_(layer.stride), relu_(layer.relu), fp16_(fp16),
+      tuning_(tuning) {
   const std::string op = "conv3x3";
   if (layer.type != LayerType::Conv3x3) throw Error(op + ": layer is not a conv3x3");
   if (layer.in_channels != input.c || input.c == 0 || input.h == 0 || input.w == 0)
@@ -114,7 +115,7 @@ void Conv3x3Op::create_direct(VkPipelineCache cache) {
 void Conv3x3Op::create_tiled(VkPipelineCache cache, uint32_t batch_hint) {
   const std::string op = "conv3x3_tiled";
   const DeviceLimits& limits = device_.info().limits;
-  tiled_ = choose_tiled_config(device_.info(), out_, in_.c, batch_hint, weights_);
+  tiled_ = choose_tiled_config(device_.info(), out_, in_.c, batch_hint, weights_, tuning_);
   if (tiled_shared_bytes(tiled_, weights_) > limits.max_shared_memory)
     throw Error(op + ": a " + std::to_string(weights_.bits) + "-bit codebook tile needs " +
                 std::to_string(tiled_shared_bytes(tiled_, weights_)) +
@@ -271,7 +272,8 @@ std::unique_ptr<Op> create(const OpPlan& plan) {
   if (plan.input_half != plan.output_half)
     throw Error("conv3x3: input and output activations must have the same type");
   return std::make_unique<Conv3x3Op>(plan.device, plan.cache, plan.layer, plan.input,
-                                     plan.output_half, plan.conv_algorithm, plan.max_batch);
+                                     plan.output_half, plan.conv_algorithm, plan.max_batch,
+                                     plan.conv_tuning);
 }
 
 void cpu_forward(const Layer& layer, const TensorShape& input, const TensorShape&, const float* in,

@@ -25,10 +25,11 @@ namespace repvk {
 class Conv3x3Op final : public Op {
  public:
   // fp16: input and output activations are stored as half (conv3x3[_tiled]_f16).
-  // Auto picks Texel on CPU devices where it fits, else Tiled; $REPVK_CONV is the
-  // Network's business.
+  // Auto picks Texel on CPU devices where it fits, else Tiled. tuning: NetworkOptions'
+  // tile experiments.
   Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer, const TensorShape& input,
-            bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1);
+            bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1,
+            const ConvTuningOverride& tuning = {});
   ~Conv3x3Op() override;
   Conv3x3Op(const Conv3x3Op&) = delete;
   Conv3x3Op& operator=(const Conv3x3Op&) = delete;
@@ -64,6 +65,7 @@ class Conv3x3Op final : public Op {
   ConvAlgorithm algorithm_ = ConvAlgorithm::Tiled;
   TiledConvConfig tiled_;
   TexelConvConfig texel_;
+  ConvTuningOverride tuning_;
   uint32_t max_batch_ = 1;                 // images per record(): sizes the input view
   ops::TexelWeights texel_weights_;        // RGBA32F layout of shaders/conv3x3_texel.comp
   std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op

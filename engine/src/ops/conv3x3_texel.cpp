@@ -29,7 +29,7 @@ bool Conv3x3Op::texel_fits(uint32_t batch_hint) const {
 
 void Conv3x3Op::create_texel(VkPipelineCache cache, const Layer& layer, uint32_t batch_hint) {
   const std::string op = "conv3x3_texel";
-  texel_ = choose_texel_config(device_.info(), out_, batch_hint);
+  texel_ = choose_texel_config(device_.info(), out_, batch_hint, tuning_);
   wg_pixels_ = texel_.workgroup;
   oc_tile_ = texel_.oc_block;
   ops::check_group_count(device_, op, 1, ops::ceil_div(out_.c, oc_tile_), "output channel tiles");

@@ -41,7 +41,8 @@ uint32_t round_up4(uint32_t v) { return (v + 3) / 4 * 4; }
 
 TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const TensorShape& output,
                                     uint32_t in_channels, uint32_t batch_hint,
-                                    const ops::LayerWeights& weights) {
+                                    const ops::LayerWeights& weights,
+                                    const ConvTuningOverride& tuning) {
   const DeviceLimits& limits = device.limits;
   const bool cpu = device.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   TiledConvConfig c;
@@ -50,14 +51,11 @@ TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const Tens
   uint32_t oc = t.tiled_oc;
   uint32_t wg = t.tiled_workgroup;
   uint32_t chunk = t.tiled_cin_chunk;
-  if (const char* env = std::getenv("REPVK_CONV_TILE")) {
-    unsigned a = 0, b = 0, d = 0, e = 0;
-    if (std::sscanf(env, "%u,%u,%u,%u", &a, &b, &d, &e) == 4 && a && b && d && e) {
-      px = a;
-      oc = b;
-      wg = d;
-      chunk = e;
-    }
+  if (const ConvTileOverride& o = tuning.tile; o.px && o.oc && o.workgroup && o.cin_chunk) {
+    px = o.px;
+    oc = o.oc;
+    wg = o.workgroup;
+    chunk = o.cin_chunk;
   }
   // Only compiled blocks (shaders/CMakeLists.txt): 4x4, 4x8, 4x16, 8x8.
   c.px = px >= 8 ? 8 : 4;
@@ -74,11 +72,11 @@ TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const Tens
   // The _sg8 variants need every subgroup to be exactly 8 full lanes. CPU drivers
   // (lavapipe: one lane per SIMD element of a 256-bit vector) have a fixed subgroup
   // size; GPUs may vary it per pipeline, and gain little there anyway (their shared
-  // memory broadcasts are free). $REPVK_CONV_SG=0 turns it off for comparisons.
-  const char* sg = std::getenv("REPVK_CONV_SG");
+  // memory broadcasts are free). tuning.subgroup_broadcast (REPVK_CONV_SG=0) turns it
+  // off for comparisons.
   c.subgroup_broadcast = cpu && device.features.subgroup_ballot &&
                          device.features.subgroup_size == 8 && c.workgroup % 8 == 0 &&
-                         !(sg && sg[0] == '0');
+                         tuning.subgroup_broadcast;
   // Shared memory bounds the tile: shrink the channel chunk first, then the block.
   while (tiled_shared_bytes(c, weights) > limits.max_shared_memory) {
     if (c.cin_chunk > 1)
@@ -93,19 +91,16 @@ TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const Tens
 }
 
 TexelConvConfig choose_texel_config(const PhysicalDeviceInfo& device, const TensorShape& output,
-                                    uint32_t batch_hint) {
+                                    uint32_t batch_hint, const ConvTuningOverride& tuning) {
   TexelConvConfig c;
   const ConvTuning& t = conv_tuning(device.type);
   uint32_t px = t.texel_px;
   uint32_t oc = t.texel_oc;
   uint32_t wg = t.texel_workgroup;
-  if (const char* env = std::getenv("REPVK_CONV_TILE")) {
-    unsigned a = 0, b = 0, d = 0;
-    if (std::sscanf(env, "%u,%u,%u", &a, &b, &d) == 3 && a && b && d) {
-      px = a;
-      oc = b;
-      wg = d;
-    }
+  if (const ConvTileOverride& o = tuning.tile; o.px && o.oc && o.workgroup) {
+    px = o.px;
+    oc = o.oc;
+    wg = o.workgroup;
   }
   // Only compiled blocks (shaders/CMakeLists.txt): 4x8, 4x16, 8x8, 8x16. 2x8 and 4x4
   // were tried and lost (more fetches per multiply-add).

@@ -11,15 +11,22 @@
 #include "ops/op_common.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
+#include "repvk/network.h"
 
 namespace repvk {
 
-// Starting tile sizes per device class; $REPVK_CONV_TILE overrides them (see below).
+// Starting tile sizes per device class; NetworkOptions::conv_tile overrides them (see below).
 struct ConvTuning {
   uint32_t tiled_px, tiled_oc, tiled_workgroup, tiled_cin_chunk;
   uint32_t texel_px, texel_oc, texel_workgroup;
 };
 const ConvTuning& conv_tuning(VkPhysicalDeviceType type);
+
+// NetworkOptions' tuning experiments, as the conv op receives them.
+struct ConvTuningOverride {
+  ConvTileOverride tile;          // NetworkOptions::conv_tile
+  bool subgroup_broadcast = true;  // NetworkOptions::conv_subgroup_broadcast
+};
 
 // Tile sizes of conv3x3_tiled for one layer; see choose_tiled_config().
 struct TiledConvConfig {
@@ -38,17 +45,19 @@ struct TexelConvConfig {
 };
 
 // Fits the table to one layer: keyed by device type and limits
-// (shared memory, workgroup size) and the layer's shape. $REPVK_CONV_TILE="px,oc,wg,chunk"
-// overrides it for tuning experiments (values are clamped to what the device allows).
+// (shared memory, workgroup size) and the layer's shape. tuning.tile (px,oc,wg,chunk, all
+// non-zero) overrides it for tuning experiments (values are clamped to what the device
+// allows); tuning.subgroup_broadcast = false never picks the _sg8 variant.
 // batch_hint: images per dispatch the caller expects (the batch is folded into the
 // pixel dimension, so it decides how many invocations a small plane can fill).
 TiledConvConfig choose_tiled_config(const PhysicalDeviceInfo& device, const TensorShape& output,
                                     uint32_t in_channels, uint32_t batch_hint,
-                                    const ops::LayerWeights& weights);
-// The same for conv3x3_texel. $REPVK_CONV_TILE="px,oc,wg"
-// overrides it for tuning experiments.
+                                    const ops::LayerWeights& weights,
+                                    const ConvTuningOverride& tuning = {});
+// The same for conv3x3_texel. tuning.tile (px,oc,wg non-zero) overrides it for tuning
+// experiments.
 TexelConvConfig choose_texel_config(const PhysicalDeviceInfo& device, const TensorShape& output,
-                                    uint32_t batch_hint);
+                                    uint32_t batch_hint, const ConvTuningOverride& tuning = {});
 
 // The embedded shader variant that runs a config (shaders/CMakeLists.txt compiles one
 // per register block), e.g. "conv3x3_tiled_4x16_sg8_f32", "conv3x3_texel_4x8_f16".

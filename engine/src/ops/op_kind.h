@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "ops/conv3x3_tuning.h"
 #include "ops/op.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
@@ -27,6 +28,7 @@ struct OpPlan {
   bool output_half = false;
   ConvAlgorithm conv_algorithm = ConvAlgorithm::Tiled;  // resolved: never Auto
   uint32_t max_batch = 1;  // images per record()
+  ConvTuningOverride conv_tuning;  // NetworkOptions' tile experiments (conv only)
 };
 
 struct OpKind {

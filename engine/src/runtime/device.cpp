@@ -12,11 +12,6 @@
 namespace repvk {
 namespace {
 
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -283,12 +278,6 @@ std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
   return pds;
 }
 
-std::string effective_selector(const std::string& select) {
-  if (!select.empty()) return select;
-  const char* env = std::getenv("REPVK_DEVICE");
-  return env ? std::string(env) : std::string();
-}
-
 }  // namespace
 
 const char* device_type_name(VkPhysicalDeviceType type) {
@@ -370,8 +359,8 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
   std::unique_ptr<Device> self(new Device());
   self->owns_ = true;
   self->on_debug_ = options.on_debug_message;
-  const bool validation = options.validation || env_flag("REPVK_VALIDATION");
-  const bool force_fp32 = options.force_fp32 || env_flag("REPVK_FORCE_FP32");
+  const bool validation = options.validation;
+  const bool force_fp32 = options.force_fp32;
 
   VkDebugUtilsMessengerCreateInfoEXT messenger_ci{
       VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
@@ -397,7 +386,7 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
   std::vector<PhysicalDeviceInfo> infos;
   const auto pds = physical_devices(self->instance_);
   for (uint32_t i = 0; i < pds.size(); ++i) infos.push_back(query_device(pds[i], i));
-  const uint32_t chosen = choose_device(infos, effective_selector(options.select));
+  const uint32_t chosen = choose_device(infos, options.select);
   self->physical_ = pds[chosen];
   self->info_ = infos[chosen];
   self->queue_family_ = self->info_.compute_queue_family;
@@ -500,7 +489,7 @@ std::unique_ptr<Device> Device::adopt(const AdoptedHandles& h, const DeviceOptio
   self->info_.compute_queue_family = h.queue_family;
   self->info_.limits.timestamp_valid_bits = families[h.queue_family].timestampValidBits;
 
-  const bool force_fp32 = options.force_fp32 || env_flag("REPVK_FORCE_FP32");
+  const bool force_fp32 = options.force_fp32;
   const DeviceFeatures& have = self->info_.features;
   self->enabled_.storage_16bit = h.storage_16bit_enabled && have.storage_16bit && !force_fp32;
   self->enabled_.float16 = h.float16_enabled && have.float16 && !force_fp32;

@@ -12,10 +12,12 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "repvk/error.h"
 #include "repvk/model.h"  // crc32
+#include "repvk/util/atomic_file.h"
 #include "runtime/shader_registry.h"
 
 namespace repvk {
@@ -66,47 +68,6 @@ bool read_cache_file(const std::string& path, std::vector<char>& bytes, std::str
   return true;
 }
 
-// Writes `bytes` to `path` so that a reader sees the old file or the new one, never
-// a mix, however many processes or threads write at once: a uniquely named temp
-// file in the same directory (mkstemp), fsync, rename over `path`, fsync of the
-// directory. Throws Error naming the path and errno.
-void write_file_atomically(const std::string& path, const std::vector<char>& bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw Error("cannot write pipeline cache " + path + ": " + std::strerror(errno));
-  auto fail = [&](const char* what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error("cannot write pipeline cache " + path + ": " + what + ": " + std::strerror(err));
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write");
-    done += size_t(n);
-  }
-  if (::fchmod(fd, 0644) != 0) fail("fchmod");
-  if (::fsync(fd) != 0) fail("fsync");
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error("cannot write pipeline cache " + path + ": close: " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error("cannot write pipeline cache " + path + ": rename: " + std::strerror(err));
-  }
-  // The rename itself is durable only once the directory is synced.
-  const int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-}
-
 }  // namespace
 
 std::string PipelineCache::check_file(const std::vector<char>& file,
@@ -135,19 +96,10 @@ std::string PipelineCache::check_file(const std::vector<char>& file,
   return "";
 }
 
-std::string PipelineCache::default_path(const PhysicalDeviceInfo& info) {
-  std::string base;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/') {
-    base = xdg;
-  } else if (const char* home = std::getenv("HOME"); home && home[0]) {
-    base = std::string(home) + "/.cache";
-  } else {
-    return "none";
-  }
+std::string PipelineCache::default_path(const PhysicalDeviceInfo& info, const std::string& dir) {
   char name[96];
-  std::snprintf(name, sizeof(name), "/repvk/pipelines-%04x-%04x.bin", info.vendor_id,
-                info.device_id);
-  return base + name;
+  std::snprintf(name, sizeof(name), "/pipelines-%04x-%04x.bin", info.vendor_id, info.device_id);
+  return dir + name;
 }
 
 PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipelineCache borrowed,
@@ -159,7 +111,7 @@ PipelineCache::PipelineCache(Device& device, const std::string& path, VkPipeline
     path_ = "none";
     return;
   }
-  path_ = path.empty() ? default_path(device.info()) : path;
+  path_ = path.empty() ? std::string("none") : path;
   // A compile-only device shares its vendor/device IDs with the real GPU: keep its
   // cache off that GPU's file.
   if (device.compile_only()) path_ = "none";
@@ -218,7 +170,11 @@ void PipelineCache::save() const {
   frame.payload_crc32 = crc32(reinterpret_cast<const uint8_t*>(file.data()) + sizeof(CacheFrame), size);
   std::memcpy(file.data(), &frame, sizeof(frame));
   make_dirs(parent_dir(path_));
-  write_file_atomically(path_, file);
+  try {
+    write_file_atomically(path_, std::string_view(file.data(), file.size()));
+  } catch (const FileWriteError& e) {
+    throw Error("cannot write pipeline cache " + path_ + ": " + e.problem());
+  }
   if (!saved_) tell("pipeline cache " + path_ + ": wrote " + bytes_text(file.size()));
   saved_ = true;
 }

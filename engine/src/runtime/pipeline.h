@@ -21,7 +21,7 @@ namespace repvk {
 // rename), so concurrent writers, threads or processes, always leave a valid file.
 class PipelineCache {
  public:
-  // `path` "" = default location, "none" = in-memory only. A non-null `borrowed`
+  // `path` "" or "none" = in-memory only (default_path() names the default file). A non-null `borrowed`
   // (the application's VkPipelineCache) is used instead: never loaded, saved or
   // destroyed here, and `path` is ignored. `note` (optional) receives one line
   // about what was loaded, ignored and why, and written.
@@ -36,7 +36,8 @@ class PipelineCache {
   bool loaded_from_disk() const { return loaded_; }
   void save() const;  // throws Error on I/O failure
 
-  static std::string default_path(const PhysicalDeviceInfo& info);
+  // <dir>/pipelines-<vendor>-<device>.bin (NetworkOptions::pipeline_cache_dir).
+  static std::string default_path(const PhysicalDeviceInfo& info, const std::string& dir);
   // Why the contents of a cache file cannot be used on the device with `props`;
   // "" when they can.
   static std::string check_file(const std::vector<char>& file,

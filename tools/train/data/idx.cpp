@@ -1,73 +1,33 @@
-// idx reader (Fashion-MNIST). The files are small enough to inflate in one go.
-#include <zlib.h>
-
+// Fashion-MNIST for the trainer, through the shared idx reader (tools/common/idx.h).
 #include <cstring>
 #include <filesystem>
 
 #include "data/dataset.h"
+#include "idx.h"
 
 namespace repvk::train {
 namespace {
-
-std::vector<uint8_t> read_gz(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw TrainError(path + ": file not found");
-  gzFile f = gzopen(path.c_str(), "rb");  // also reads uncompressed files transparently
-  if (!f) throw TrainError(path + ": cannot open");
-  std::vector<uint8_t> out;
-  uint8_t buf[1 << 16];
-  for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int err = 0;
-      std::string msg = gzerror(f, &err);
-      gzclose(f);
-      throw TrainError(path + ": corrupt gzip data (" + msg + ")");
-    }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
-    if (out.size() > (1ull << 31)) {
-      gzclose(f);
-      throw TrainError(path + ": larger than 2 GiB, not an idx file");
-    }
-  }
-  gzclose(f);
-  return out;
-}
-
-uint32_t be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
 
 std::string first_existing(const std::string& dir, const std::string& base) {
   for (const char* ext : {".gz", ""}) {
     const std::string p = dir + "/" + base + ext;
     if (std::filesystem::exists(p)) return p;
   }
-  return dir + "/" + base + ".gz";  // read_gz reports it missing, with the expected name
+  return dir + "/" + base + ".gz";  // the reader reports it missing, with the expected name
 }
 
 }  // namespace
 
 torch::Tensor read_idx(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_gz(path);
-  if (bytes.size() < 4) throw TrainError(path + ": too short for an idx header");
-  if (bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08)
-    throw TrainError(path + ": not an unsigned-byte idx file (bad magic)");
-  const uint32_t dims = bytes[3];
-  if (dims < 1 || dims > 4) throw TrainError(path + ": idx rank " + std::to_string(dims));
-  if (bytes.size() < 4 + 4 * size_t(dims)) throw TrainError(path + ": truncated idx header");
-  std::vector<int64_t> shape;
-  uint64_t count = 1;
-  for (uint32_t d = 0; d < dims; ++d) {
-    shape.push_back(be32(bytes.data() + 4 + 4 * d));
-    count *= uint64_t(shape.back());
+  tools::IdxArray a;
+  try {
+    a = tools::read_idx(path);
+  } catch (const tools::DatasetError& e) {
+    throw TrainError(e.what());
   }
-  const size_t off = 4 + 4 * size_t(dims);
-  if (bytes.size() - off != count)
-    throw TrainError(path + ": expected " + std::to_string(count) + " data bytes, found " +
-                     std::to_string(bytes.size() - off));
+  std::vector<int64_t> shape(a.dims.begin(), a.dims.end());
   torch::Tensor t = torch::empty(shape, torch::kUInt8);
-  std::memcpy(t.data_ptr<uint8_t>(), bytes.data() + off, count);
+  std::memcpy(t.data_ptr<uint8_t>(), a.data.data(), a.data.size());
   return t;
 }
 
@@ -90,8 +50,7 @@ DatasetPair load_fashion_mnist(const std::string& dir) {
     if (lab.max().item<int64_t>() > 9) throw TrainError(lp + ": label outside 0..9");
     d.images = img.unsqueeze(1).contiguous();
     d.labels = lab.to(torch::kInt64);
-    d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    d.class_names = tools::fashion_mnist_class_names();
     return d;
   };
   return {load("train", "fashion-mnist/train"), load("t10k", "fashion-mnist/test")};

@@ -1,56 +1,10 @@
 #include "quant/kmeans.h"
 
 #include <algorithm>
-#include <random>
+
+#include "repvk/synthetic.h"
 
 namespace repvk::train {
-namespace {
-
-// k-means++ seeding costs O(n·k); beyond this many values a fixed random subset
-// seeds the row (Lloyd then runs on all values).
-constexpr int64_t kSeedCandidates = 8192;
-
-double uniform01(std::mt19937_64& g) { return double(g() >> 11) * 0x1.0p-53; }
-
-std::vector<double> kmeanspp_row(const double* v, int64_t n, int64_t k, std::mt19937_64& g) {
-  std::vector<double> cand(v, v + n);
-  if (n > kSeedCandidates) {
-    // Partial Fisher-Yates: the first kSeedCandidates entries become a uniform sample.
-    for (int64_t i = 0; i < kSeedCandidates; ++i)
-      std::swap(cand[size_t(i)], cand[size_t(i + int64_t(g() % uint64_t(n - i)))]);
-    cand.resize(size_t(kSeedCandidates));
-  }
-  const size_t m = cand.size();
-  std::vector<double> centers{cand[size_t(g() % m)]};
-  std::vector<double> d2(m);
-  for (size_t j = 0; j < m; ++j) d2[j] = (cand[j] - centers[0]) * (cand[j] - centers[0]);
-  while (int64_t(centers.size()) < k) {
-    double total = 0;
-    for (double d : d2) total += d;
-    if (total <= 0) {
-      centers.push_back(centers.back());  // fewer distinct values than k
-      continue;
-    }
-    const double r = uniform01(g) * total;
-    double acc = 0;
-    size_t pick = m - 1;
-    for (size_t j = 0; j < m; ++j) {
-      acc += d2[j];
-      if (acc > r && d2[j] > 0) {
-        pick = j;
-        break;
-      }
-    }
-    // Rounding can leave r at the very end of the sum: fall back to the farthest value.
-    if (d2[pick] <= 0) pick = size_t(std::max_element(d2.begin(), d2.end()) - d2.begin());
-    const double c = cand[pick];
-    centers.push_back(c);
-    for (size_t j = 0; j < m; ++j) d2[j] = std::min(d2[j], (cand[j] - c) * (cand[j] - c));
-  }
-  return centers;
-}
-
-}  // namespace
 
 torch::Tensor assign_nearest(const torch::Tensor& data, const torch::Tensor& centroids) {
   auto [sorted, perm] = centroids.sort(1);
@@ -117,24 +71,25 @@ KMeansResult kmeans_1d(const torch::Tensor& data, int64_t k, uint64_t seed, int 
   TORCH_CHECK(data.dim() == 2 && k >= 1, "kmeans_1d: data must be [G,n], k >= 1");
   torch::Tensor cpu = data.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   const int64_t g = cpu.size(0), n = cpu.size(1);
+  // Each row through the engine's k-means (repvk/synthetic.h), the one the model
+  // library quantizes with.
   torch::Tensor init = torch::empty({g, k}, torch::kFloat64);
   for (int64_t row = 0; row < g; ++row) {
-    std::mt19937_64 rng(mix_seed(seed, 0xC1057E7, uint64_t(row)));
-    const auto c = kmeanspp_row(cpu.data_ptr<double>() + row * n, n, k, rng);
-    std::copy(c.begin(), c.end(), init.data_ptr<double>() + row * k);
+    const double* v = cpu.data_ptr<double>() + row * n;
+    const std::vector<double> c =
+        repvk::kmeans_1d(std::vector<double>(v, v + n), size_t(k),
+                         mix_seed(seed, 0xC1057E7, uint64_t(row)), iters);
+    // Fewer distinct values than k: the spare clusters repeat the last centroid; the
+    // assignment below leaves them empty (fill_empty_clusters finds nothing to move).
+    double* out = init.data_ptr<double>() + row * k;
+    for (int64_t j = 0; j < k; ++j)
+      out[j] = c.empty() ? 0.0 : c[std::min(size_t(j), c.size() - 1)];
   }
+  // Assignments and means on the caller's device and at full precision.
   torch::Tensor x = data.detach().to(torch::kFloat64);
   torch::Tensor centroids = init.to(x.device());
   torch::Tensor assign = assign_nearest(x, centroids);
   fill_empty_clusters(x, centroids, assign);
-  for (int it = 0; it < iters; ++it) {
-    centroids = cluster_means(x, assign, centroids);
-    torch::Tensor next = assign_nearest(x, centroids);
-    const bool same = next.equal(assign);
-    assign = next;
-    fill_empty_clusters(x, centroids, assign);
-    if (same) break;
-  }
   centroids = cluster_means(x, assign, centroids);
   return {centroids.to(data.scalar_type()), assign};
 }

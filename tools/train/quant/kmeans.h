@@ -11,8 +11,10 @@ struct KMeansResult {
   torch::Tensor assign;     // int64 [G, n]
 };
 
-// k-means++ seeding from `seed` (bit-for-bit reproducible: own RNG, sorted candidate
-// order), then Lloyd iterations until assignments stop changing or `iters` is reached.
+// Each row is clustered by the engine's repvk::kmeans_1d (repvk/synthetic.h: k-means++
+// seeding from `seed`, bit-for-bit reproducible, then up to `iters` Lloyd iterations);
+// the rows' values are then assigned to their nearest centroid, empty clusters filled,
+// and each centroid set to the mean of its members.
 KMeansResult kmeans_1d(const torch::Tensor& data, int64_t k, uint64_t seed, int iters = 30);
 
 // Index of the nearest centroid for every value ([G,n] against [G,k]). Centroids need

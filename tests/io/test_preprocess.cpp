@@ -1,4 +1,4 @@
-// preprocess(), top_k() and the progress bar text: pure functions, no GPU.
+// preprocess() and top_k(): pure functions, no GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "progress.h"
 #include "repvk/error.h"
 #include "repvk/network.h"
 
@@ -149,16 +148,6 @@ TEST(TopK, ClampsKAndHandlesNan) {
   EXPECT_EQ(top[2].label, 0u);
   EXPECT_TRUE(repvk::top_k(p.data(), 3, 0).empty());
   EXPECT_TRUE(repvk::top_k(p.data(), 0, 3).empty());
-}
-
-TEST(ProgressBar, RendersCountsRateAndEta) {
-  const std::string s = repvk::cli::ProgressBar::render(250, 1000, 2.0, 20);
-  EXPECT_NE(s.find("[#####               ]"), std::string::npos) << s;
-  EXPECT_NE(s.find("250/1000"), std::string::npos) << s;
-  EXPECT_NE(s.find("125.0 img/s"), std::string::npos) << s;
-  EXPECT_NE(s.find("ETA 0:06"), std::string::npos) << s;
-  const std::string done = repvk::cli::ProgressBar::render(1000, 1000, 4.0, 20);
-  EXPECT_EQ(done.find("ETA"), std::string::npos) << done;
 }
 
 }  // namespace

@@ -9,10 +9,10 @@
 
 #include <zlib.h>
 
-#include "fashion_mnist.h"
+#include "idx.h"
 
 namespace fs = std::filesystem;
-using repvk::cli::DatasetError;
+using repvk::tools::DatasetError;
 
 namespace {
 
@@ -82,7 +82,7 @@ class IdxTest : public ::testing::Test {
 TEST_F(IdxTest, ReadsValidSplit) {
   write_gz(images_path(), images_file(2051, 3, 4, 5, 3 * 20));
   write_gz(labels_path(), labels_file(2049, 3, 3));
-  const auto d = repvk::cli::load_fashion_mnist(dir_.string(), "test");
+  const auto d = repvk::tools::load_fashion_mnist(dir_.string(), "test");
   EXPECT_EQ(d.images.total, 3u);
   EXPECT_EQ(d.images.count, 3u);
   EXPECT_EQ(d.images.rows, 4u);
@@ -96,35 +96,59 @@ TEST_F(IdxTest, ReadsValidSplit) {
 TEST_F(IdxTest, LimitReadsOnlyAPrefix) {
   write_gz(images_path(), images_file(2051, 3, 4, 5, 3 * 20));
   write_gz(labels_path(), labels_file(2049, 3, 3));
-  const auto d = repvk::cli::load_fashion_mnist(dir_.string(), "test", 2);
+  const auto d = repvk::tools::load_fashion_mnist(dir_.string(), "test", 2);
   EXPECT_EQ(d.images.total, 3u);
   EXPECT_EQ(d.images.count, 2u);
   EXPECT_EQ(d.images.pixels.size(), 40u);
   EXPECT_EQ(d.labels.labels.size(), 2u);
 }
 
+// read_idx: the trainer's whole-file view of any unsigned-byte idx file.
+TEST_F(IdxTest, ReadIdxReturnsShapeAndData) {
+  write_gz(images_path(), images_file(2051, 3, 4, 5, 3 * 20));
+  const repvk::tools::IdxArray a = repvk::tools::read_idx(images_path());
+  EXPECT_EQ(a.dims, (std::vector<uint32_t>{3, 4, 5}));
+  ASSERT_EQ(a.data.size(), 60u);
+  EXPECT_EQ(a.data[59], uint8_t(59 * 7 + 3));
+  write_gz(labels_path(), labels_file(2049, 3, 3));
+  EXPECT_EQ(repvk::tools::read_idx(labels_path()).dims, (std::vector<uint32_t>{3}));
+}
+
+TEST_F(IdxTest, ReadIdxRejectsWrongSizes) {
+  write_gz(images_path(), images_file(2051, 3, 4, 5, 59));
+  std::string msg = error_of([&] { repvk::tools::read_idx(images_path()); });
+  EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected 60 bytes"), std::string::npos) << msg;
+  write_gz(images_path(), images_file(2051, 3, 4, 5, 61));
+  msg = error_of([&] { repvk::tools::read_idx(images_path()); });
+  EXPECT_NE(msg.find("more than the 60 data bytes"), std::string::npos) << msg;
+  write_gz(images_path(), images_file(0x0D03, 3, 4, 5, 60));  // float data, not ubyte
+  msg = error_of([&] { repvk::tools::read_idx(images_path()); });
+  EXPECT_NE(msg.find("not an unsigned-byte idx file"), std::string::npos) << msg;
+}
+
 TEST_F(IdxTest, WrongMagicNamesFile) {
   write_gz(images_path(), images_file(2049, 3, 4, 5, 60));
-  const std::string msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  const std::string msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
   EXPECT_NE(msg.find("2051"), std::string::npos) << msg;
 
   write_gz(labels_path(), labels_file(2051, 3, 3));
-  const std::string msg2 = error_of([&] { repvk::cli::read_idx_labels(labels_path()); });
+  const std::string msg2 = error_of([&] { repvk::tools::read_idx_labels(labels_path()); });
   EXPECT_NE(msg2.find(labels_path()), std::string::npos) << msg2;
   EXPECT_NE(msg2.find("magic"), std::string::npos) << msg2;
 }
 
 TEST_F(IdxTest, TruncatedPixelsNameFile) {
   write_gz(images_path(), images_file(2051, 3, 4, 5, 59));
-  const std::string msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  const std::string msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
   EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
 }
 
 TEST_F(IdxTest, TruncatedHeaderNamesFile) {
   write_gz(labels_path(), {0, 0, 8});
-  const std::string msg = error_of([&] { repvk::cli::read_idx_labels(labels_path()); });
+  const std::string msg = error_of([&] { repvk::tools::read_idx_labels(labels_path()); });
   EXPECT_NE(msg.find(labels_path()), std::string::npos) << msg;
   EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
 }
@@ -132,7 +156,7 @@ TEST_F(IdxTest, TruncatedHeaderNamesFile) {
 TEST_F(IdxTest, CutCompressedStreamNamesFile) {
   write_gz(images_path(), images_file(2051, 50, 28, 28, 50 * 784));
   fs::resize_file(images_path(), fs::file_size(images_path()) / 2);
-  const std::string msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  const std::string msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
 }
 
@@ -140,7 +164,7 @@ TEST_F(IdxTest, CountMismatchNamesBothFiles) {
   write_gz(images_path(), images_file(2051, 3, 4, 5, 60));
   write_gz(labels_path(), labels_file(2049, 2, 2));
   const std::string msg =
-      error_of([&] { repvk::cli::load_fashion_mnist(dir_.string(), "test"); });
+      error_of([&] { repvk::tools::load_fashion_mnist(dir_.string(), "test"); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
   EXPECT_NE(msg.find(labels_path()), std::string::npos) << msg;
 }
@@ -148,7 +172,7 @@ TEST_F(IdxTest, CountMismatchNamesBothFiles) {
 TEST_F(IdxTest, DimsMismatchNamesFileAndShapes) {
   write_gz(images_path(), images_file(2051, 3, 4, 5, 60));
   const std::string msg =
-      error_of([&] { repvk::cli::read_idx_images(images_path(), 0, 28, 28); });
+      error_of([&] { repvk::tools::read_idx_images(images_path(), 0, 28, 28); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
   EXPECT_NE(msg.find("4x5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("28x28"), std::string::npos) << msg;
@@ -157,37 +181,37 @@ TEST_F(IdxTest, DimsMismatchNamesFileAndShapes) {
 TEST_F(IdxTest, HostileHeaderRejectedBeforeAllocation) {
   // 4 billion items of 4096x4096 would be 64 PiB; must fail on the header alone.
   write_gz(images_path(), images_file(2051, 0xFFFFFFFFu, 4096, 4096, 0));
-  std::string msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  std::string msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
 
   write_gz(images_path(), images_file(2051, 1000, 4096, 4096, 0));
-  msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find("limit"), std::string::npos) << msg;
 
   write_gz(images_path(), images_file(2051, 1, 5000, 1, 0));
-  msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find("5000x1"), std::string::npos) << msg;
 
   write_gz(images_path(), images_file(2051, 0, 28, 28, 0));
-  msg = error_of([&] { repvk::cli::read_idx_images(images_path()); });
+  msg = error_of([&] { repvk::tools::read_idx_images(images_path()); });
   EXPECT_NE(msg.find(images_path()), std::string::npos) << msg;
 }
 
 TEST_F(IdxTest, MissingFilesAndFolders) {
-  std::string msg = error_of([&] { repvk::cli::read_idx_labels(labels_path()); });
+  std::string msg = error_of([&] { repvk::tools::read_idx_labels(labels_path()); });
   EXPECT_NE(msg.find(labels_path()), std::string::npos) << msg;
 
   const std::string nowhere = (dir_ / "no-such-folder").string();
-  msg = error_of([&] { repvk::cli::load_fashion_mnist(nowhere, "test"); });
+  msg = error_of([&] { repvk::tools::load_fashion_mnist(nowhere, "test"); });
   EXPECT_NE(msg.find(nowhere), std::string::npos) << msg;
 
-  msg = error_of([&] { repvk::cli::load_fashion_mnist(dir_.string(), "validation"); });
+  msg = error_of([&] { repvk::tools::load_fashion_mnist(dir_.string(), "validation"); });
   EXPECT_NE(msg.find("validation"), std::string::npos) << msg;
 }
 
 TEST(FashionMnist, TenClassNames) {
-  ASSERT_EQ(repvk::cli::fashion_mnist_class_names().size(), 10u);
-  EXPECT_EQ(repvk::cli::fashion_mnist_class_names()[9], "Ankle boot");
+  ASSERT_EQ(repvk::tools::fashion_mnist_class_names().size(), 10u);
+  EXPECT_EQ(repvk::tools::fashion_mnist_class_names()[9], "Ankle boot");
 }
 
 }  // namespace

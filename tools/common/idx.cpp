@@ -1,4 +1,4 @@
-#include "fashion_mnist.h"
+#include "idx.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +9,7 @@
 
 #include <zlib.h>
 
-namespace repvk::cli {
+namespace repvk::tools {
 namespace {
 
 struct GzClose {
@@ -127,6 +127,37 @@ IdxLabels read_idx_labels(const std::string& path, uint32_t limit) {
   return out;
 }
 
+IdxArray read_idx(const std::string& path) {
+  GzFile f = open_gz(path);
+  const uint32_t magic = read_be32(f.get(), path);
+  const uint32_t rank = magic & 0xff;
+  if ((magic >> 8) != 0x08 || rank < 1 || rank > 4)
+    throw DatasetError("'" + path + "' is not an unsigned-byte idx file of rank 1..4: " +
+                       "magic number " + std::to_string(magic));
+  IdxArray out;
+  uint64_t bytes = 1;
+  for (uint32_t d = 0; d < rank; ++d) {
+    const uint32_t n = read_be32(f.get(), path);
+    if (n == 0 || n > IdxLimits::kMaxItems)
+      throw DatasetError("'" + path + "' declares dimension " + std::to_string(d) + " as " +
+                         std::to_string(n) + "; expected 1.." +
+                         std::to_string(IdxLimits::kMaxItems));
+    out.dims.push_back(n);
+    bytes *= n;
+    if (bytes > IdxLimits::kMaxPixelBytes)
+      throw DatasetError("'" + path + "' would need more than " +
+                         std::to_string(IdxLimits::kMaxPixelBytes) + " bytes of data");
+  }
+  out.data.resize(size_t(bytes));
+  read_exact(f.get(), path, out.data.data(), bytes, "data");
+  // Trailing bytes mean the header lies about the shape.
+  uint8_t extra = 0;
+  if (gzread(f.get(), &extra, 1) > 0)
+    throw DatasetError("'" + path + "' holds more than the " + std::to_string(bytes) +
+                       " data bytes its header declares (expected exactly that many)");
+  return out;
+}
+
 Dataset load_fashion_mnist(const std::string& dir, const std::string& split, uint32_t limit,
                            uint32_t expected_rows, uint32_t expected_cols) {
   std::string prefix;
@@ -159,4 +190,4 @@ const std::vector<std::string>& fashion_mnist_class_names() {
   return names;
 }
 
-}  // namespace repvk::cli
+}  // namespace repvk::tools

@@ -1,6 +1,6 @@
 // Reader for the idx files of (Fashion-)MNIST, read straight from the .gz files
-// Debian's dataset-fashion-mnist package installs. No engine dependency, so the
-// unit tests can exercise it without a GPU.
+// Debian's dataset-fashion-mnist package installs (uncompressed files work too).
+// Shared by `repvk eval` and the trainer; no engine, Vulkan or libtorch dependency.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace repvk::cli {
+namespace repvk::tools {
 
 inline constexpr uint32_t kIdxImagesMagic = 2051;  // 0x00000803: ubyte, 3 dims
 inline constexpr uint32_t kIdxLabelsMagic = 2049;  // 0x00000801: ubyte, 1 dim
@@ -46,6 +46,14 @@ IdxImages read_idx_images(const std::string& path, uint32_t limit = 0,
                           uint32_t expected_rows = 0, uint32_t expected_cols = 0);
 IdxLabels read_idx_labels(const std::string& path, uint32_t limit = 0);
 
+// Any unsigned-byte idx file (rank 1..4, magic 0x0000080N), read whole: the trainer's
+// view. Each dimension must be 1..kMaxItems and the data at most kMaxPixelBytes.
+struct IdxArray {
+  std::vector<uint32_t> dims;
+  std::vector<uint8_t> data;  // row-major, product(dims) bytes
+};
+IdxArray read_idx(const std::string& path);
+
 struct Dataset {
   std::string images_path, labels_path;
   IdxImages images;
@@ -61,4 +69,4 @@ Dataset load_fashion_mnist(const std::string& dir, const std::string& split, uin
 // The ten Fashion-MNIST class names, in label order.
 const std::vector<std::string>& fashion_mnist_class_names();
 
-}  // namespace repvk::cli
+}  // namespace repvk::tools

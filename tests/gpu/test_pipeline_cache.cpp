@@ -53,7 +53,7 @@ class PipelineCacheTest : public GpuTest {
   // A cache that holds one compiled pipeline, saved to `path`.
   void write_filled_cache(const std::string& path) {
     PipelineCache cache(device(), path);
-    ComputePipeline p(device(), cache.handle(), "softmax_f32", 2, 16, {64});
+    ComputePipeline p(device(), cache.handle(), "softmax_f32", 2, 16, {{0, 64}});
     cache.save();
   }
 
@@ -76,7 +76,7 @@ TEST_F(PipelineCacheTest, SavedCacheLoadsAndSaysSo) {
     PipelineCache first(device(), path, VK_NULL_HANDLE,
                         [&](const std::string& n) { notes.push_back(n); });
     EXPECT_FALSE(first.loaded_from_disk());
-    ComputePipeline p(device(), first.handle(), "softmax_f32", 2, 16, {64});
+    ComputePipeline p(device(), first.handle(), "softmax_f32", 2, 16, {{0, 64}});
   }
   ASSERT_TRUE(fs::exists(path));
   EXPECT_EQ(PipelineCache::check_file(read_all(path), props_), "");
@@ -98,8 +98,8 @@ TEST_F(PipelineCacheTest, ConcurrentWritersAlwaysLeaveAValidFile) {
   const std::string path = shared && shared[0] ? shared : (dir_ / "pipelines.bin").string();
   write_filled_cache(path);
   PipelineCache a(device(), path), b(device(), path);
-  ComputePipeline pa(device(), a.handle(), "softmax_f32", 2, 16, {64});
-  ComputePipeline pb(device(), b.handle(), "softmax_f32", 2, 16, {128});
+  ComputePipeline pa(device(), a.handle(), "softmax_f32", 2, 16, {{0, 64}});
+  ComputePipeline pb(device(), b.handle(), "softmax_f32", 2, 16, {{0, 128}});
   constexpr int kSaves = 300;
   std::atomic<bool> writing{true};
   std::atomic<int> failures{0}, reads{0};
@@ -175,7 +175,7 @@ TEST_F(PipelineCacheTest, DamagedFileIsIgnoredReportedAndRewritten) {
       PipelineCache cache(device(), path, VK_NULL_HANDLE,
                           [&](const std::string& n) { note += n + "\n"; });
       EXPECT_FALSE(cache.loaded_from_disk());
-      ComputePipeline p(device(), cache.handle(), "softmax_f32", 2, 16, {64});
+      ComputePipeline p(device(), cache.handle(), "softmax_f32", 2, 16, {{0, 64}});
     }  // saves
     EXPECT_NE(note.find("ignored"), std::string::npos) << note;
     EXPECT_NE(note.find(c.reason), std::string::npos) << note;

@@ -96,7 +96,7 @@ class ImportTest : public test::GpuTest {
     o.pipeline_cache_path = "none";
     Network net(device(), m, o);
     EXPECT_EQ(net.input_size() * r.meta["batch"].get<size_t>(), r.input.size());
-    return net.infer_logits(r.input.data(), r.meta["batch"].get<uint32_t>());
+    return net.infer_logits(r.input, r.meta["batch"].get<uint32_t>());
   }
 
   void expect_parity(const std::string& file, const std::string& ref_name, const std::string& arch) {

@@ -42,7 +42,7 @@ TEST_F(OnnxExport, ShippedModelRunsInOpenCvLikeTheEngine) {
   o.pipeline_cache_path = "none";
   Network net(device(), m, o);
   std::vector<float> logits(size_t(batch) * net.num_classes(), NAN);
-  logits = net.infer_logits(input.data(), batch);
+  logits = net.infer_logits(input, batch);
   write_f32(dir + "/pixels.f32", pixels);
   write_f32(dir + "/logits.f32", logits);
 

@@ -113,7 +113,7 @@ TEST_F(GpuTest, ThousandNetworkLifetimesStayFlat) {
       if (i == 0) device_bytes_live = device().allocated_bytes();
       ASSERT_EQ(device().allocated_bytes(), device_bytes_live) << "cycle " << i;
       if (i % 100 == 0 || i == kCycles - 1) {  // the network still computes the right thing
-        const auto probs = net.infer(input.data(), 1);
+        const auto probs = net.infer(input, 1);
         ASSERT_LE(max_abs_diff(probs, expected), 1e-4) << "cycle " << i;
       }
     }
@@ -144,7 +144,7 @@ TEST_F(GpuTest, TenThousandInferencesStayFlat) {
   uint64_t rss_after_warmup = 0, heap_after_warmup = 0;
   for (int i = 0; i < kInferences; ++i) {
     for (float& v : input) v = u(rng);  // fresh data every time
-    const auto probs = net.infer(input.data(), 1);
+    const auto probs = net.infer(input, 1);
     if (i % 1000 == 0 || i == kInferences - 1) {
       ASSERT_LE(max_abs_diff(probs, cpu::forward(model, input.data(), 1)), 1e-4)
           << "inference " << i;

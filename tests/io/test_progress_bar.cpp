@@ -32,7 +32,8 @@ TEST(ProgressBar, WritesOneLinePerTenthOffTerminal) {
   std::fclose(f);
   size_t lines = 0;
   for (char c : text) lines += c == '\n';
-  EXPECT_EQ(lines, 10u) << text;  // at 10%, 20%, ..., 100%
+  EXPECT_EQ(lines, 11u) << text;  // at the first step (it started), then 10%, 20%, ..., 100%
+  EXPECT_NE(text.substr(0, text.find('\n')).find("] 1/100 "), std::string::npos) << text;
   EXPECT_EQ(text.find('\r'), std::string::npos) << text;
   EXPECT_NE(text.find("epoch 1/2 ["), std::string::npos) << text;
   EXPECT_NE(text.find("100/100"), std::string::npos) << text;

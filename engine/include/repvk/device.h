@@ -135,6 +135,8 @@ REPVK_API std::vector<PhysicalDeviceInfo> enumerate_devices();
 REPVK_API uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices,
                                 const std::string& select);
 
+class PipelinePool;  // engine-internal (engine/src/runtime/pipeline_pool.h)
+
 class Device {
  public:
   REPVK_API static std::unique_ptr<Device> create(const DeviceOptions& options = {});
@@ -180,8 +182,12 @@ class Device {
   // staging), for an application budgeting its own allocations.
   uint64_t allocated_bytes() const { return allocated_bytes_.load(); }
 
+  // Compiled pipelines shared by every Network on this device, kept until it is
+  // destroyed (engine-internal; see engine/src/runtime/pipeline_pool.h).
+  PipelinePool& pipeline_pool() const { return *pipeline_pool_; }
+
  private:
-  Device() = default;
+  Device();
   void init_common(const DeviceOptions& options);
   static VKAPI_ATTR VkBool32 VKAPI_CALL debug_trampoline(
       VkDebugUtilsMessageSeverityFlagBitsEXT, VkDebugUtilsMessageTypeFlagsEXT,
@@ -205,6 +211,7 @@ class Device {
   std::vector<CreatedPipeline> created_;
   std::mutex own_queue_mutex_;
   std::mutex* queue_mutex_ = &own_queue_mutex_;
+  std::unique_ptr<PipelinePool> pipeline_pool_;
 };
 
 }  // namespace repvk

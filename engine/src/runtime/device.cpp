@@ -8,6 +8,7 @@
 #include <string>
 
 #include "repvk/error.h"
+#include "runtime/pipeline_pool.h"
 
 namespace repvk {
 namespace {
@@ -507,6 +508,8 @@ void Device::init_common(const DeviceOptions&) {
   vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
 }
 
+Device::Device() : pipeline_pool_(std::make_unique<PipelinePool>()) {}
+
 Device::~Device() {
   if (device_ != VK_NULL_HANDLE) {
     // Waiting on the device would stall an adopting app's renderer; our own work
@@ -514,6 +517,8 @@ Device::~Device() {
     // A compile-only device never received work (and RADV's null winsys crashes here).
     if (owns_ && info_.runnable) vkDeviceWaitIdle(device_);
   }
+  // Pipelines go before the VkDevice, borrowed or not: they are repvk's own objects.
+  pipeline_pool_.reset();
   if (!owns_) return;
   if (device_) vkDestroyDevice(device_, nullptr);
   if (messenger_) {

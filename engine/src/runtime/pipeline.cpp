@@ -186,49 +186,58 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
                       std::vector<VkDescriptorType>(bindings, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER),
                       push_constant_bytes, spec) {}
 
-ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
-                                 std::string_view shader_name, std::vector<VkDescriptorType> types,
-                                 uint32_t push_constant_bytes, const std::vector<SpecConstant>& spec)
-    : device_(device), bindings_(static_cast<uint32_t>(types.size())), types_(types),
-      push_bytes_(push_constant_bytes), shader_name_(shader_name) {
-  const ShaderBlob* blob = find_shader(shader_name);
-  if (!blob) throw Error("no embedded shader named \"" + std::string(shader_name) + "\"");
-  if (push_constant_bytes > device.info().limits.max_push_constants)
-    throw Error("shader " + std::string(shader_name) + " needs " +
-                std::to_string(push_constant_bytes) + " bytes of push constants; the device " +
-                "allows " + std::to_string(device.info().limits.max_push_constants));
-  VkDevice dev = device.handle();
+namespace {
 
-  std::vector<VkDescriptorSetLayoutBinding> layout_bindings(bindings_);
-  for (uint32_t i = 0; i < bindings_; ++i) {
+// What makes two pipelines interchangeable: everything the create call receives
+// except the VkPipelineCache (which only saves compile time).
+std::string pool_key(std::string_view shader_name, const std::vector<VkDescriptorType>& types,
+                     uint32_t push_constant_bytes, const std::vector<SpecConstant>& spec) {
+  std::string key(shader_name);
+  key += "|b";
+  for (VkDescriptorType t : types) key += std::to_string(int(t)) + ",";
+  key += "|p" + std::to_string(push_constant_bytes) + "|s";
+  for (const SpecConstant& c : spec) key += std::to_string(c.id) + "=" + std::to_string(c.value) + ",";
+  return key;
+}
+
+std::unique_ptr<PipelineObjects> compile(Device& device, VkPipelineCache cache,
+                                         std::string_view shader_name, const ShaderBlob& blob,
+                                         const std::vector<VkDescriptorType>& types,
+                                         uint32_t push_constant_bytes,
+                                         const std::vector<SpecConstant>& spec) {
+  VkDevice dev = device.handle();
+  // Its destructor releases whatever was made so far when a step below throws.
+  auto made = std::make_unique<PipelineObjects>();
+  made->device = dev;
+
+  const uint32_t bindings = static_cast<uint32_t>(types.size());
+  std::vector<VkDescriptorSetLayoutBinding> layout_bindings(bindings);
+  for (uint32_t i = 0; i < bindings; ++i) {
     layout_bindings[i].binding = i;
     layout_bindings[i].descriptorType = types[i];
     layout_bindings[i].descriptorCount = 1;
     layout_bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
   VkDescriptorSetLayoutCreateInfo set_ci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  set_ci.bindingCount = bindings_;
+  set_ci.bindingCount = bindings;
   set_ci.pBindings = layout_bindings.data();
-  vk_check(vkCreateDescriptorSetLayout(dev, &set_ci, nullptr, &set_layout_),
+  vk_check(vkCreateDescriptorSetLayout(dev, &set_ci, nullptr, &made->set_layout),
            "vkCreateDescriptorSetLayout");
 
   VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_constant_bytes};
   VkPipelineLayoutCreateInfo layout_ci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   layout_ci.setLayoutCount = 1;
-  layout_ci.pSetLayouts = &set_layout_;
+  layout_ci.pSetLayouts = &made->set_layout;
   layout_ci.pushConstantRangeCount = push_constant_bytes ? 1 : 0;
   layout_ci.pPushConstantRanges = push_constant_bytes ? &push : nullptr;
-  VkResult r = vkCreatePipelineLayout(dev, &layout_ci, nullptr, &layout_);
-  if (r != VK_SUCCESS) {
-    vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
-    throw VulkanError(r, "vkCreatePipelineLayout");
-  }
+  vk_check(vkCreatePipelineLayout(dev, &layout_ci, nullptr, &made->layout),
+           "vkCreatePipelineLayout");
 
   VkShaderModuleCreateInfo module_ci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  module_ci.codeSize = blob->word_count * sizeof(uint32_t);
-  module_ci.pCode = blob->words;
+  module_ci.codeSize = blob.word_count * sizeof(uint32_t);
+  module_ci.pCode = blob.words;
   VkShaderModule module = VK_NULL_HANDLE;
-  r = vkCreateShaderModule(dev, &module_ci, nullptr, &module);
+  VkResult r = vkCreateShaderModule(dev, &module_ci, nullptr, &module);
   if (r == VK_SUCCESS) {
     std::vector<VkSpecializationMapEntry> entries(spec.size());
     std::vector<uint32_t> values(spec.size());
@@ -244,31 +253,43 @@ ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
     ci.stage.module = module;
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = spec.empty() ? nullptr : &spec_info;
-    ci.layout = layout_;
+    ci.layout = made->layout;
     if (device.captures_pipeline_statistics())
       ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR |
                   VK_PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS_BIT_KHR;
-    r = vkCreateComputePipelines(dev, cache, 1, &ci, nullptr, &pipeline_);
+    r = vkCreateComputePipelines(dev, cache, 1, &ci, nullptr, &made->pipeline);
     vkDestroyShaderModule(dev, module, nullptr);
   }
-  if (r != VK_SUCCESS) {
-    vkDestroyPipelineLayout(dev, layout_, nullptr);
-    vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
-    throw VulkanError(r, "creating compute pipeline " + std::string(shader_name));
-  }
+  if (r != VK_SUCCESS) throw VulkanError(r, "creating compute pipeline " + std::string(shader_name));
+  return made;
+}
+
+}  // namespace
+
+ComputePipeline::ComputePipeline(Device& device, VkPipelineCache cache,
+                                 std::string_view shader_name, std::vector<VkDescriptorType> types,
+                                 uint32_t push_constant_bytes, const std::vector<SpecConstant>& spec)
+    : bindings_(static_cast<uint32_t>(types.size())), types_(types),
+      push_bytes_(push_constant_bytes), shader_name_(shader_name) {
+  const ShaderBlob* blob = find_shader(shader_name);
+  if (!blob) throw Error("no embedded shader named \"" + std::string(shader_name) + "\"");
+  if (push_constant_bytes > device.info().limits.max_push_constants)
+    throw Error("shader " + std::string(shader_name) + " needs " +
+                std::to_string(push_constant_bytes) + " bytes of push constants; the device " +
+                "allows " + std::to_string(device.info().limits.max_push_constants));
+  objects_ = device.pipeline_pool().get(pool_key(shader_name, types_, push_constant_bytes, spec), [&] {
+    return compile(device, cache, shader_name, *blob, types_, push_constant_bytes, spec);
+  });
+  // Listed for every user, so that each Network's per-layer statistics name its pipelines
+  // even when another Network compiled them.
   if (device.captures_pipeline_statistics()) {
-    CreatedPipeline created{std::string(shader_name), {}, pipeline_};
+    CreatedPipeline created{std::string(shader_name), {}, objects_->pipeline};
     for (const SpecConstant& c : spec) created.spec.emplace_back(c.id, c.value);
     device.note_pipeline(std::move(created));
   }
 }
 
-ComputePipeline::~ComputePipeline() {
-  VkDevice dev = device_.handle();
-  vkDestroyPipeline(dev, pipeline_, nullptr);
-  vkDestroyPipelineLayout(dev, layout_, nullptr);
-  vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
-}
+ComputePipeline::~ComputePipeline() = default;
 
 void DescriptorCounts::add(const ComputePipeline& pipeline) {
   ++sets;

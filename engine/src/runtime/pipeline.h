@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <vulkan/vulkan.h>
 
 #include "repvk/device.h"
+#include "runtime/pipeline_pool.h"
 
 namespace repvk {
 
@@ -64,7 +66,9 @@ struct SpecConstant {
 
 // A compute pipeline with `bindings` storage buffers in set 0 (binding i = i),
 // push constants of `push_constant_bytes`, and the given specialization constants
-// (ids not listed keep the shader's defaults).
+// (ids not listed keep the shader's defaults). The Vulkan objects come from the
+// Device's PipelinePool (runtime/pipeline_pool.h): equal requests share one compiled
+// pipeline, and only the first compiles it (through `cache`).
 class ComputePipeline {
  public:
   ComputePipeline(Device& device, VkPipelineCache cache, std::string_view shader_name,
@@ -78,9 +82,9 @@ class ComputePipeline {
   ComputePipeline(const ComputePipeline&) = delete;
   ComputePipeline& operator=(const ComputePipeline&) = delete;
 
-  VkPipeline handle() const { return pipeline_; }
-  VkPipelineLayout layout() const { return layout_; }
-  VkDescriptorSetLayout set_layout() const { return set_layout_; }
+  VkPipeline handle() const { return objects_->pipeline; }
+  VkPipelineLayout layout() const { return objects_->layout; }
+  VkDescriptorSetLayout set_layout() const { return objects_->set_layout; }
   uint32_t bindings() const { return bindings_; }
   const std::vector<VkDescriptorType>& binding_types() const { return types_; }
   uint32_t push_constant_bytes() const { return push_bytes_; }
@@ -88,10 +92,7 @@ class ComputePipeline {
   const std::string& shader_name() const { return shader_name_; }
 
  private:
-  Device& device_;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  std::shared_ptr<const PipelineObjects> objects_;
   uint32_t bindings_ = 0;
   std::vector<VkDescriptorType> types_;
   uint32_t push_bytes_ = 0;

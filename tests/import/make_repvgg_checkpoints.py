@@ -17,6 +17,7 @@ With python3-onnx, also ONNX exports (torch.onnx.export, its default opset) of t
 networks, which compute the same logits:
   NAME-train.onnx, NAME-deploy.onnx  eval-mode exports (the exporter folds each conv's BN)
   small-train-bn.onnx                TrainingMode.PRESERVE: BatchNormalization nodes kept
+  small-train-conv-bias.onnx         the same with a bias on every conv, compensated in its BN
   small-head.onnx                    GlobalAveragePool, Flatten, MatMul + Add, outputs logits
                                      and Softmax probabilities
   small-reshape-constants.onnx       ReduceMean(keepdims) + Reshape, weights as Constant nodes
@@ -203,6 +204,22 @@ def write_onnx_fixtures(out, name, model, dep, x, logits):
     onnx_export(model, x, bn_path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
     assert any(n.op_type == "BatchNormalization" and n.input[0].endswith("Conv_output_0")
                for n in onnx.load(bn_path).graph.node), "PRESERVE export folded the BNs"
+    # Conv with a bias and a BatchNormalization after it: each conv gets a random bias c
+    # and its BN's running mean grows by c, which leaves the logits unchanged.
+    m = onnx.load(bn_path)
+    inits = {t.name: t for t in m.graph.initializer}
+    bgen = torch.Generator().manual_seed(99)
+    for n in m.graph.node:
+        bn = next((b for b in m.graph.node if b.op_type == "BatchNormalization" and b.input[0] == n.output[0]), None)
+        if n.op_type != "Conv" or bn is None:
+            continue
+        mean = inits[bn.input[3]]
+        c = torch.randn(mean.dims[0], generator=bgen) * 0.3
+        new_mean = torch.from_numpy(onnx.numpy_helper.to_array(mean).copy()) + c
+        mean.CopyFrom(onnx.numpy_helper.from_array(new_mean.numpy(), mean.name))
+        m.graph.initializer.append(onnx.numpy_helper.from_array(c.numpy(), n.name + ".bias"))
+        n.input.append(n.name + ".bias")
+    onnx.save(m, os.path.join(out, "small-train-conv-bias.onnx"))
     head = HeadVariant(dep).eval()
     with torch.no_grad():
         z, _ = head(x)

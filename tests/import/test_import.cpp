@@ -189,6 +189,9 @@ TEST_F(ImportTest, Fp16StorageA0) {
 // ONNX graphs torch.onnx.export wrote of the same networks (opset 14).
 TEST_F(ImportTest, OnnxSmallTrainingFormBnFoldedByExporter) { expect_parity("small-train.onnx", "small", "small"); }
 TEST_F(ImportTest, OnnxSmallTrainingFormWithBatchNormNodes) { expect_parity("small-train-bn.onnx", "small", "small"); }
+TEST_F(ImportTest, OnnxConvBiasFollowedByBatchNorm) {
+  expect_parity("small-train-conv-bias.onnx", "small", "small");
+}
 TEST_F(ImportTest, OnnxSmallDeployForm) { expect_parity("small-deploy.onnx", "small", ""); }
 TEST_F(ImportTest, OnnxGlobalPoolFlattenMatMulAddSoftmax) { expect_parity("small-head.onnx", "small", "small"); }
 TEST_F(ImportTest, OnnxReduceMeanReshapeConstantNodes) {

@@ -87,7 +87,7 @@ const onnx::TensorProto* OnnxGraph::constant(const std::string& name, int depth)
   throw fail(describe(*p) + " has no 'value' attribute this reader understands");
 }
 
-torch::Tensor OnnxGraph::weight(const onnx::NodeProto& n, int idx, const std::string& role) {
+torch::Tensor OnnxGraph::weight(const onnx::NodeProto& n, int idx, const std::string& role, bool integer) {
   if (idx >= n.input_size() || n.input(idx).empty()) throw fail(describe(n) + " has no " + role + " input");
   const std::string& name = n.input(idx);
   const onnx::TensorProto* t = constant(name);
@@ -97,7 +97,11 @@ torch::Tensor OnnxGraph::weight(const onnx::NodeProto& n, int idx, const std::st
                  "; expected an initializer or a Constant node");
     throw fail("missing initializer '" + name + "' (the " + role + " of " + describe(n) + ")");
   }
-  return decode(*t, name);
+  torch::Tensor v = decode(*t, name);
+  if (integer != (v.scalar_type() == torch::kInt64))
+    throw fail("the " + role + " '" + name + "' of " + describe(n) + " holds " + (integer ? "floats" : "integers") +
+               "; expected " + (integer ? "int64" : "floating-point") + " values");
+  return v;
 }
 
 torch::Tensor OnnxGraph::decode(const onnx::TensorProto& t, const std::string& name) const {

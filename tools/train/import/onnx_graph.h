@@ -40,8 +40,9 @@ class OnnxGraph {
   // The constant behind `name`, or null: an initializer, a Constant node, or either
   // behind Identity nodes (claimed as they are read).
   const onnx::TensorProto* constant(const std::string& name, int depth = 0);
-  // Input `idx` of `n`, which must be a constant; `role` names it in errors.
-  torch::Tensor weight(const onnx::NodeProto& n, int idx, const std::string& role);
+  // Input `idx` of `n`, which must be a constant: float32, or int64 when `integer`
+  // (shapes, axes); `role` names it in errors.
+  torch::Tensor weight(const onnx::NodeProto& n, int idx, const std::string& role, bool integer = false);
   bool has_input(const onnx::NodeProto& n, int idx) const { return idx < n.input_size() && !n.input(idx).empty(); }
   // float32 (from float, float16 or double) or int64; sizes checked before copying.
   torch::Tensor decode(const onnx::TensorProto& t, const std::string& name) const;

@@ -158,8 +158,8 @@ std::string Reader::pool(const std::string& features) {
     if (p->op_type() == "Flatten" && int_attr(*p, "axis", 1) != 1)
       throw fail(describe(*p) + " has axis " + std::to_string(int_attr(*p, "axis", 1)) + "; expected 1");
     if (p->op_type() == "Reshape") {
-      torch::Tensor s = w_.weight(*p, 1, "shape");
-      if (s.dim() != 1 || s.numel() != 2 || s.scalar_type() != torch::kInt64)
+      torch::Tensor s = w_.weight(*p, 1, "shape", true);
+      if (s.dim() != 1 || s.numel() != 2)
         throw fail("the shape '" + p->input(1) + "' of " + describe(*p) + " is not two int64 values [batch, channels]");
       const int64_t c = s[1].item<int64_t>();
       if (c != -1 && c != fc_w_.size(1))
@@ -169,7 +169,7 @@ std::string Reader::pool(const std::string& features) {
     if (p->op_type() == "Squeeze") {
       std::vector<int64_t> axes = ints(*p, "axes", {});
       if (w_.has_input(*p, 1)) {
-        torch::Tensor a = w_.weight(*p, 1, "axes");
+        torch::Tensor a = w_.weight(*p, 1, "axes", true);
         axes.assign(a.data_ptr<int64_t>(), a.data_ptr<int64_t>() + a.numel());
       }
       std::set<int64_t> got(axes.begin(), axes.end());
@@ -184,8 +184,7 @@ std::string Reader::pool(const std::string& features) {
   } else if (p->op_type() == "ReduceMean") {
     std::vector<int64_t> axes = ints(*p, "axes", {});
     if (w_.has_input(*p, 1)) {  // opset 18: axes as an input
-      torch::Tensor a = w_.weight(*p, 1, "axes");
-      if (a.scalar_type() != torch::kInt64) throw fail("the axes of " + describe(*p) + " are not int64");
+      torch::Tensor a = w_.weight(*p, 1, "axes", true);
       axes.assign(a.data_ptr<int64_t>(), a.data_ptr<int64_t>() + a.numel());
     }
     std::set<int64_t> got(axes.begin(), axes.end());

@@ -12,6 +12,16 @@ Writes into OUT_DIR, per model (small, A0):
   NAME.json                        shapes and the metadata the C++ test needs
 plus checkpoints in the other layouts users have (wrapped, module. prefix) and one per
 bad-input class. Random weights, random BN statistics, eval mode.
+
+With python3-onnx, also ONNX exports (torch.onnx.export, its default opset) of the same
+networks, which compute the same logits:
+  NAME-train.onnx, NAME-deploy.onnx  eval-mode exports (the exporter folds each conv's BN)
+  small-train-bn.onnx                TrainingMode.PRESERVE: BatchNormalization nodes kept
+  small-train-conv-bias.onnx         the same with a bias on every conv, compensated in its BN
+  small-head.onnx                    GlobalAveragePool, Flatten, MatMul + Add, outputs logits
+                                     and Softmax probabilities
+  small-reshape-constants.onnx       ReduceMean(keepdims) + Reshape, weights as Constant nodes
+and one broken graph per bad-input class (bad-onnx-*.onnx).
 """
 import collections
 import json
@@ -133,6 +143,135 @@ PRESETS = {
 }
 
 
+class HeadVariant(nn.Module):
+    """A deploy network with another head: pool + flatten, a matmul, two outputs."""
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        for b in self.body.blocks():
+            x = b(x)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        z = x @ self.body.linear.weight.t() + self.body.linear.bias
+        return z, torch.softmax(z, 1)
+
+
+class ReshapeVariant(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        for b in self.body.blocks():
+            x = b(x)
+        x = x.mean((2, 3), keepdim=True).reshape(-1, self.body.linear.in_features)
+        return self.body.linear(x)
+
+
+class TinyNet(nn.Module):
+    """Non-RepVGG graphs for the bad-input tests: kind 5x5, branches or skip."""
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.a = nn.Conv2d(1, 8, 5 if kind == "5x5" else 3, 1, 2 if kind == "5x5" else 1)
+        self.b = nn.Conv2d(1 if kind == "branches" else 8, 8, 3, 1, 1)
+        self.linear = nn.Linear(8, 10)
+
+    def forward(self, x):
+        if self.kind == "branches":  # two 3x3 branches summed: not the three-branch pattern
+            y = F.relu(self.a(x) + self.b(x))
+        elif self.kind == "skip":  # the second block adds the graph input, not its own input
+            y = F.relu(self.a(x))
+            y = F.relu(self.b(y) + x)
+        else:
+            y = F.relu(self.b(F.relu(self.a(x))))
+        return self.linear(y.mean((2, 3)))
+
+
+def onnx_export(model, x, path, outputs=("logits",), **kw):
+    torch.onnx.export(model, x, path, input_names=["pixels"], output_names=list(outputs), **kw)
+
+
+def write_onnx_fixtures(out, name, model, dep, x, logits):
+    import onnx  # python3-onnx; the caller skips ONNX without it
+    import onnx.numpy_helper
+    onnx_export(model, x, os.path.join(out, name + "-train.onnx"))
+    onnx_export(dep, x, os.path.join(out, name + "-deploy.onnx"))
+    if name != "small":
+        return
+    bn_path = os.path.join(out, "small-train-bn.onnx")
+    onnx_export(model, x, bn_path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    assert any(n.op_type == "BatchNormalization" and n.input[0].endswith("Conv_output_0")
+               for n in onnx.load(bn_path).graph.node), "PRESERVE export folded the BNs"
+    # Conv with a bias and a BatchNormalization after it: each conv gets a random bias c
+    # and its BN's running mean grows by c, which leaves the logits unchanged.
+    m = onnx.load(bn_path)
+    inits = {t.name: t for t in m.graph.initializer}
+    bgen = torch.Generator().manual_seed(99)
+    for n in m.graph.node:
+        bn = next((b for b in m.graph.node if b.op_type == "BatchNormalization" and b.input[0] == n.output[0]), None)
+        if n.op_type != "Conv" or bn is None:
+            continue
+        mean = inits[bn.input[3]]
+        c = torch.randn(mean.dims[0], generator=bgen) * 0.3
+        new_mean = torch.from_numpy(onnx.numpy_helper.to_array(mean).copy()) + c
+        mean.CopyFrom(onnx.numpy_helper.from_array(new_mean.numpy(), mean.name))
+        m.graph.initializer.append(onnx.numpy_helper.from_array(c.numpy(), n.name + ".bias"))
+        n.input.append(n.name + ".bias")
+    onnx.save(m, os.path.join(out, "small-train-conv-bias.onnx"))
+    head = HeadVariant(dep).eval()
+    with torch.no_grad():
+        z, _ = head(x)
+    assert (z - logits).abs().max().item() < 1e-4 * logits.abs().max().item()
+    onnx_export(head, x, os.path.join(out, "small-head.onnx"), outputs=("logits", "probabilities"))
+    rpath = os.path.join(out, "small-reshape-constants.onnx")
+    onnx_export(ReshapeVariant(dep).eval(), x, rpath)
+    m = onnx.load(rpath)
+    consts = [onnx.helper.make_node("Constant", [], [t.name], name="const_" + t.name, value=t)
+              for t in m.graph.initializer]
+    nodes = consts + list(m.graph.node)
+    del m.graph.initializer[:]
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    onnx.save(m, rpath)
+
+    # Bad inputs, one per class.
+    def edit(src, dst, fn):
+        m = onnx.load(os.path.join(out, src))
+        fn(m.graph)
+        onnx.save(m, os.path.join(out, dst))
+
+    def node(g, name):
+        return next(n for n in g.node if n.name == name)
+
+    def replace_init(g, name, array):
+        t = next(t for t in g.initializer if t.name == name)
+        t.CopyFrom(onnx.numpy_helper.from_array(array, name))
+
+    def drop_init(g, name):
+        g.initializer.remove(next(t for t in g.initializer if t.name == name))
+
+    edit("small-train-bn.onnx", "bad-onnx-unsupported-op.onnx",
+         lambda g: setattr(node(g, "/stage2.0/Relu"), "op_type", "Elu"))
+    edit("small-train-bn.onnx", "bad-onnx-missing-initializer.onnx",
+         lambda g: drop_init(g, "stage2.1.rbr_dense.conv.weight"))
+    edit("small-train-bn.onnx", "bad-onnx-shape.onnx",
+         lambda g: replace_init(g, "stage3.0.rbr_dense.conv.weight", torch.zeros(128, 48, 3, 3).numpy()))
+    edit("small-train-bn.onnx", "bad-onnx-fc-shape.onnx",
+         lambda g: replace_init(g, "linear.weight", torch.zeros(10, 200).numpy()))
+    grouped = RepVGG(1, [1, 2, 2, 2, 1], [16, 32, 64, 128, 256], [1, 2, 2, 2, 1], 10, deploy=False, groups=2).eval()
+    onnx_export(grouped, x, os.path.join(out, "bad-onnx-grouped.onnx"))
+    for kind in ("5x5", "branches", "skip"):
+        onnx_export(TinyNet(kind).eval(), x, os.path.join(out, "bad-onnx-%s.onnx" % kind))
+    with open(os.path.join(out, "small-train.onnx"), "rb") as f:
+        data = f.read()
+    with open(os.path.join(out, "bad-onnx-truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) * 2 // 3])
+    with open(os.path.join(out, "bad-onnx-garbled.onnx"), "w") as f:
+        f.write("this is a text file, not a protobuf\n")
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -156,6 +295,11 @@ def main(out):
         torch.save(dsd, os.path.join(out, name + "-deploy.pth"))
         x.numpy().astype("<f4").tofile(os.path.join(out, name + "-input.f32"))
         logits.numpy().astype("<f4").tofile(os.path.join(out, name + "-logits.f32"))
+        try:
+            import onnx  # noqa: F401
+            write_onnx_fixtures(out, name, model, dep, x, logits)
+        except ImportError:
+            print("no python3-onnx: ONNX fixtures not written")
         with open(os.path.join(out, name + ".json"), "w") as f:
             json.dump({"input": list(shape), "batch": batch, "classes": classes,
                        "depths": depths, "widths": widths, "strides": strides,

@@ -15,12 +15,24 @@
 
 #include "gpu_fixture.h"
 #include "import/import_command.h"
+#include "import/onnx_reader.h"
 #include "repvk/network.h"
 
 namespace repvk::train {
 namespace {
 
 const std::string kDir = REPVK_IMPORT_FIXTURES;
+
+bool is_onnx(const std::string& file) { return file.size() > 5 && file.substr(file.size() - 5) == ".onnx"; }
+
+// Why an ONNX fixture cannot be used here, or "".
+std::string onnx_skip_reason(const std::string& file) {
+  if (!is_onnx(file)) return "";
+  if (!onnx_import_available()) return "repvk-train built without libonnx-dev";
+  if (!std::filesystem::exists(kDir + "/small-train.onnx"))
+    return "no ONNX fixtures in " + kDir + " (make_repvgg_checkpoints.py writes them with python3-onnx)";
+  return "";
+}
 
 std::vector<float> read_f32(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -82,7 +94,11 @@ class ImportTest : public test::GpuTest {
   }
 
   repvk::Model import(const std::string& file, const std::string& arch, ImportCommand c = {}) {
-    c.pytorch_path = kDir + "/" + file;
+    if (is_onnx(file)) {
+      c.onnx_path = kDir + "/" + file;
+    } else {
+      c.pytorch_path = kDir + "/" + file;
+    }
     c.arch = arch;
     std::ostringstream log;
     repvk::Model m = build_imported_model(c, log);
@@ -100,6 +116,7 @@ class ImportTest : public test::GpuTest {
   }
 
   void expect_parity(const std::string& file, const std::string& ref_name, const std::string& arch) {
+    if (const std::string why = onnx_skip_reason(file); !why.empty()) GTEST_SKIP() << why;
     const Reference r = reference(ref_name);
     const repvk::Model m = import(file, arch);
     const double err = rel_error(run(m, r), r.logits);
@@ -113,6 +130,7 @@ class ImportTest : public test::GpuTest {
   // the layers, with a factor 3 margin, is the tolerance.
   void check_quantized(const std::string& file, const std::string& ref_name, const std::string& arch,
                        const ImportCommand& c) {
+    if (const std::string why = onnx_skip_reason(file); !why.empty()) GTEST_SKIP() << why;
     const Reference r = reference(ref_name);
     const repvk::Model fp32 = import(file, arch);
     const repvk::Model q = import(file, arch, c);
@@ -168,6 +186,40 @@ TEST_F(ImportTest, Fp16StorageA0) {
   check_quantized("A0-deploy.pth", "A0", "A0", c);
 }
 
+// ONNX graphs torch.onnx.export wrote of the same networks (opset 14).
+TEST_F(ImportTest, OnnxSmallTrainingFormBnFoldedByExporter) { expect_parity("small-train.onnx", "small", "small"); }
+TEST_F(ImportTest, OnnxSmallTrainingFormWithBatchNormNodes) { expect_parity("small-train-bn.onnx", "small", "small"); }
+TEST_F(ImportTest, OnnxConvBiasFollowedByBatchNorm) {
+  expect_parity("small-train-conv-bias.onnx", "small", "small");
+}
+TEST_F(ImportTest, OnnxSmallDeployForm) { expect_parity("small-deploy.onnx", "small", ""); }
+TEST_F(ImportTest, OnnxGlobalPoolFlattenMatMulAddSoftmax) { expect_parity("small-head.onnx", "small", "small"); }
+TEST_F(ImportTest, OnnxReduceMeanReshapeConstantNodes) {
+  expect_parity("small-reshape-constants.onnx", "small", "small");
+}
+TEST_F(ImportTest, OnnxA0TrainingForm) { expect_parity("A0-train.onnx", "A0", "A0"); }
+TEST_F(ImportTest, OnnxA0DeployForm) { expect_parity("A0-deploy.onnx", "A0", ""); }
+TEST_F(ImportTest, OnnxEightBitKMeansPerChannel) {
+  ImportCommand c;
+  c.bits = 8;
+  c.granularity = Granularity::Channel;
+  check_quantized("small-train-bn.onnx", "small", "small", c);
+}
+TEST_F(ImportTest, OnnxInputSizeAndArchFromGraph) {
+  if (const std::string why = onnx_skip_reason("A0-deploy.onnx"); !why.empty()) GTEST_SKIP() << why;
+  const repvk::Model m = import("A0-deploy.onnx", "");
+  EXPECT_EQ(m.input.channels, 3u);
+  EXPECT_EQ(m.input.height, 224u);
+  EXPECT_EQ(m.input.width, 224u);
+  EXPECT_EQ(m.name, "repvgg-A0-imported");  // depths and widths matched A0
+  const repvk::Model s = import("small-deploy.onnx", "");
+  EXPECT_EQ(s.input.height, 28u);
+  // The small preset's strides 1,2,2,2,1 come from the graph, not from a default.
+  uint32_t stride2 = 0;
+  for (const auto& l : s.layers) stride2 += l.type == repvk::LayerType::Conv3x3 && l.stride == 2;
+  EXPECT_EQ(stride2, 3u);
+}
+
 // Every class of bad input fails with a message naming what is at fault.
 struct BadCase {
   const char* file;
@@ -183,8 +235,9 @@ class ImportErrors : public ::testing::TestWithParam<BadCase> {};
 TEST_P(ImportErrors, NamesTheProblem) {
   if (!std::filesystem::exists(kDir + "/small-train.pth")) GTEST_SKIP() << "no checkpoints in " << kDir;
   const BadCase& b = GetParam();
+  if (const std::string why = onnx_skip_reason(b.file); !why.empty()) GTEST_SKIP() << why;
   ImportCommand c;
-  c.pytorch_path = kDir + "/" + b.file;
+  (is_onnx(b.file) ? c.onnx_path : c.pytorch_path) = kDir + "/" + b.file;
   c.arch = b.arch;
   c.strides = b.strides;
   std::ostringstream log;
@@ -213,7 +266,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"small-train.pth", "A0", "", "but --arch A0 has depths 1,2,4,14,1"},
         BadCase{"A0-train.pth", "", "1,1,2,2,2", "block stage1.0 has no identity branch although in == out"},
         BadCase{"small-train.pth", "", "1,2,2,2,2,2", "5 stages but 6 strides"},
-        BadCase{"no-such-file.pth", "", "", "no such file"}),
+        BadCase{"no-such-file.pth", "", "", "no such file"},
+        BadCase{"bad-onnx-unsupported-op.onnx", "", "", "node '/stage2.0/Relu' (Elu) is not supported here"},
+        BadCase{"bad-onnx-missing-initializer.onnx", "", "",
+                "missing initializer 'stage2.1.rbr_dense.conv.weight' (the weight of node '/stage2.1/rbr_dense/conv/Conv'"},
+        BadCase{"bad-onnx-shape.onnx", "", "",
+                "the weight 'stage3.0.rbr_dense.conv.weight' of node '/stage3.0/rbr_dense/conv/Conv' (Conv) has shape "
+                "[128, 48, 3, 3] but its input has 64 channels"},
+        BadCase{"bad-onnx-fc-shape.onnx", "", "", "gives a classifier of shape [10, 200] ([classes, features]), but the last block has 256"},
+        BadCase{"bad-onnx-truncated.onnx", "", "", "protobuf parsing failed: the file is truncated"},
+        BadCase{"bad-onnx-garbled.onnx", "", "", "not an ONNX model"},
+        BadCase{"bad-onnx-grouped.onnx", "", "", "is a grouped convolution (group = 2"},
+        BadCase{"bad-onnx-5x5.onnx", "", "", "has a 5x5 kernel"},
+        BadCase{"bad-onnx-branches.onnx", "", "", "has two 3x3 Conv branches"},
+        BadCase{"bad-onnx-skip.onnx", "", "", "not the RepVGG three-branch pattern (all branches read the block input)"},
+        BadCase{"small-train.onnx", "A0", "", "but --arch A0 has depths 1,2,4,14,1"},
+        BadCase{"small-train.onnx", "", "1,2,2,2,1", "--strides is for --pytorch checkpoints"},
+        BadCase{"no-such-file.onnx", "", "", "cannot open"}),
     [](const ::testing::TestParamInfo<BadCase>& info) {
       std::string n = std::to_string(info.index) + "_" + info.param.file;
       for (char& ch : n)

@@ -7,16 +7,20 @@
 namespace repvk::train {
 
 CLI::App* add_import_subcommand(CLI::App& app, ImportCommand& c) {
-  auto* im = app.add_subcommand("import", "convert a PyTorch RepVGG checkpoint (.pth) to a .rpvk model");
+  auto* im = app.add_subcommand("import", "convert a PyTorch RepVGG checkpoint (.pth) or ONNX graph to a .rpvk model");
   im->footer(
       "Reads torch.save files of the public RepVGG code (DingXiaoH/RepVGG), training form\n"
       "(rbr_dense/rbr_1x1/rbr_identity, merged here) or deploy form (rbr_reparam): a state\n"
       "dict, or a dict holding one under 'state_dict' or 'model'; a leading 'module.' is\n"
       "stripped. Depths, widths and classes come from the tensors; strides from --arch or\n"
       "--strides (default 2 for every stage's first block, as in the public code).\n"
+      "ONNX graphs (--onnx): Conv/BatchNormalization branches, Add, Relu; then pooling and Gemm\n"
+      "or MatMul+Add; strides and (when static) the input size come from the graph. See docs/import.md.\n"
       "Example: repvk-train import --pytorch RepVGG-A0-train.pth --arch A0 --labels imagenet.txt --out a0.rpvk");
-  im->add_option("--pytorch", c.pytorch_path, "checkpoint written by torch.save (zip format, torch >= 1.6)")
-      ->required();
+  auto* pytorch =
+      im->add_option("--pytorch", c.pytorch_path, "checkpoint written by torch.save (zip format, torch >= 1.6)");
+  im->add_option("--onnx", c.onnx_path, "ONNX graph of a RepVGG (training or deploy form), e.g. from torch.onnx.export")
+      ->excludes(pytorch);
   im->add_option("--out", c.out, "model file to write (.rpvk)")->required();
   std::string known;
   for (const auto& n : repvgg_arch_names()) known += (known.empty() ? "" : "|") + n;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "export.h"
+#include "import/onnx_reader.h"
 #include "import/repvgg_import.h"
 
 namespace repvk::train {
@@ -56,14 +57,35 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
   if (cmd.first_last_bits < 0 || cmd.first_last_bits > 8) throw TrainError("--first-last-bits must be 0..8");
   if (cmd.first_last_bits && !cmd.bits) throw TrainError("--first-last-bits needs --bits");
   if (!(cmd.bn_eps > 0)) throw TrainError("--bn-eps must be > 0");
+  if (cmd.pytorch_path.empty() == cmd.onnx_path.empty())
+    throw TrainError("give one of --pytorch FILE.pth and --onnx FILE.onnx");
+  const bool onnx = !cmd.onnx_path.empty();
+  const std::string& source = onnx ? cmd.onnx_path : cmd.pytorch_path;
+  if (onnx && !cmd.strides.empty())
+    throw TrainError("--strides is for --pytorch checkpoints; " + cmd.onnx_path + " states its strides in the graph");
   RepvggImportOptions opt;
   opt.arch = cmd.arch;
   if (!cmd.strides.empty()) opt.strides = parse_numbers<int64_t>(cmd.strides, "--strides");
   opt.bn_eps = cmd.bn_eps;
   if (!cmd.arch.empty()) (void)repvgg_arch(cmd.arch);  // unknown names fail before reading
 
-  const CheckpointTensors ckpt = read_checkpoint_tensors(cmd.pytorch_path);
-  ImportedRepvgg net = import_repvgg(ckpt, opt, cmd.pytorch_path);
+  ImportedRepvgg net;
+  std::ostringstream read_summary;
+  if (onnx) {
+    OnnxImport g = import_onnx(cmd.onnx_path, cmd.arch);
+    net = std::move(g.net);
+    read_summary << "onnx        " << cmd.onnx_path << ": " << g.nodes << " nodes, opset " << g.opset
+                 << (g.producer.empty() ? "" : ", from " + g.producer) << ", " << net.form << " form"
+                 << (g.batchnorm_nodes ? " (" + std::to_string(g.batchnorm_nodes) + " BatchNormalization merged)" : "")
+                 << (g.softmax ? ", ends in Softmax" : "") << "\n";
+  } else {
+    const CheckpointTensors ckpt = read_checkpoint_tensors(cmd.pytorch_path);
+    net = import_repvgg(ckpt, opt, cmd.pytorch_path);
+    read_summary << "checkpoint  " << cmd.pytorch_path << ": " << ckpt.tensors.size() << " tensors"
+                 << (ckpt.wrapper_key.empty() ? "" : " under '" + ckpt.wrapper_key + "'")
+                 << (net.stripped_module_prefix ? ", leading 'module.' stripped" : "") << ", " << net.form
+                 << " form\n";
+  }
 
   ExportSpec spec;
   spec.channels = net.in_channels;
@@ -79,6 +101,9 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     if (h < 1 || w < 1 || h > 4096 || w > 4096) throw TrainError("--input: height and width must be 1..4096");
     spec.height = h;
     spec.width = w;
+  } else if (net.input_height > 0 && net.input_width > 0) {  // stated by the file
+    spec.height = net.input_height;
+    spec.width = net.input_width;
   } else if (net.matched_arch == "small") {
     spec.height = spec.width = 28;
   } else if (net.in_channels == 3) {
@@ -142,7 +167,7 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     }
     // Out-of-range values are reported (naming the layer) before they are rounded.
     try {
-      repvk::validate_model(model, cmd.pytorch_path);
+      repvk::validate_model(model, source);
     } catch (const repvk::ModelError& e) {
       throw TrainError(std::string(e.what()) + " (use --storage fp32)");
     }
@@ -154,19 +179,16 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     }
   }
   try {
-    repvk::validate_model(model, cmd.pytorch_path);
+    repvk::validate_model(model, source);
   } catch (const repvk::ModelError& e) {
     throw TrainError(e.what());
   }
 
   uint64_t macs = 0;
   for (const auto& s : repvk::model_stats(model)) macs += s.flops / 2;
-  log << "checkpoint  " << cmd.pytorch_path << ": " << ckpt.tensors.size() << " tensors"
-      << (ckpt.wrapper_key.empty() ? "" : " under '" + ckpt.wrapper_key + "'")
-      << (net.stripped_module_prefix ? ", leading 'module.' stripped" : "") << ", " << net.form << " form\n"
-      << "network     RepVGG " << (net.matched_arch.empty() ? "(custom)" : net.matched_arch) << ": depths "
+  log << read_summary.str() << "network     RepVGG " << (net.matched_arch.empty() ? "(custom)" : net.matched_arch) << ": depths "
       << list_str(net.depths) << ", widths " << list_str(net.widths) << ", strides " << list_str(net.strides)
-      << (cmd.arch.empty() && cmd.strides.empty() ? " (default; set --arch or --strides)" : "") << ", "
+      << (cmd.arch.empty() && cmd.strides.empty() && !onnx ? " (default; set --arch or --strides)" : "") << ", "
       << net.classes << " classes\n"
       << "input       " << spec.channels << "x" << spec.height << "x" << spec.width << ", pixels scaled to [0,1], mean";
   for (float v : spec.norm.mean) log << " " << v;

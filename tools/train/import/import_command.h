@@ -1,4 +1,4 @@
-// `repvk-train import`: a PyTorch RepVGG checkpoint to a .rpvk model file.
+// `repvk-train import`: a PyTorch RepVGG checkpoint or an ONNX graph to a .rpvk model file.
 #pragma once
 
 #include <iosfwd>
@@ -15,6 +15,7 @@ namespace repvk::train {
 
 struct ImportCommand {
   std::string pytorch_path;
+  std::string onnx_path;     // instead of pytorch_path: an ONNX graph
   std::string out;
   std::string arch;          // cross-check and strides; "" = infer only
   std::string strides;       // "2,2,2,2,2"

@@ -252,16 +252,25 @@ ImportedRepvgg import_repvgg(const CheckpointTensors& ckpt, const RepvggImportOp
   if (fb.sizes().vec() != std::vector<int64_t>{out.classes})
     throw fail("tensor 'linear.bias' has shape " + shape_str(fb) + ", expected [" + std::to_string(out.classes) + "]");
   out.net->set_fc(fw, fb);
+  match_repvgg_arch(out, opt.arch, false, source);
+  return out;
+}
 
+void match_repvgg_arch(ImportedRepvgg& out, const std::string& arch_name, bool check_strides,
+                       const std::string& source) {
   for (const auto& n : repvgg_arch_names()) {
     const RepvggArch a = repvgg_arch(n);
     if (a.depths == out.depths && a.widths == out.widths) out.matched_arch = n;
   }
-  if (!opt.arch.empty() && (arch.depths != out.depths || arch.widths != out.widths))
-    throw fail("the checkpoint has depths " + list_str(out.depths) + " and widths " + list_str(out.widths) +
-               " but --arch " + opt.arch + " has depths " + list_str(arch.depths) + " and widths " +
-               list_str(arch.widths));
-  return out;
+  if (arch_name.empty()) return;
+  const RepvggArch arch = repvgg_arch(arch_name);
+  if (arch.depths != out.depths || arch.widths != out.widths)
+    throw TrainError(source + ": the checkpoint has depths " + list_str(out.depths) + " and widths " +
+                     list_str(out.widths) + " but --arch " + arch_name + " has depths " + list_str(arch.depths) +
+                     " and widths " + list_str(arch.widths));
+  if (check_strides && arch.strides != out.strides)
+    throw TrainError(source + ": the checkpoint has strides " + list_str(out.strides) + " but --arch " + arch_name +
+                     " has strides " + list_str(arch.strides));
 }
 
 }  // namespace repvk::train

@@ -35,7 +35,12 @@ struct ImportedRepvgg {
   std::vector<int64_t> depths, widths, strides;
   size_t ignored = 0;        // num_batches_tracked counters
   bool stripped_module_prefix = false;
+  int64_t input_height = 0, input_width = 0;  // stored in the file (ONNX input shape); 0 = not stored
 };
+
+// Sets out.matched_arch from out.depths/widths and, when `arch` is not "", checks
+// them (and the strides, where the file stores them) against --arch.
+void match_repvgg_arch(ImportedRepvgg& out, const std::string& arch, bool check_strides, const std::string& source);
 
 // Throws TrainError naming `source` and the tensor at fault.
 ImportedRepvgg import_repvgg(const CheckpointTensors& ckpt, const RepvggImportOptions& opt,

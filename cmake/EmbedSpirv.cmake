@@ -12,13 +12,15 @@
 #       Writes the find_shader()/all_shaders() implementation for every shader
 #       added so far (see engine/src/runtime/shader_registry.h).
 #   repvk_add_shader_variants(<kernel> [SOURCE <file.comp>] [BLOCKS <px>x<oc> ...]
-#                             [SUBGROUP <width>] [IMGS <n> ...] [PRECISIONS f32 f16])
+#                             [SUBGROUP <width>] [IMGS <n> ...] [PRECISIONS f32 f16]
+#                             [DEFINES A B=1 ...])
 #       The compiled variants of one kernel, declared once: each register block
 #       (defines PX, OC_BLOCK), with SUBGROUP also its subgroup-broadcast flavour
 #       (SG_BCAST), or each IMGS value, or the kernel alone when neither is given;
 #       every one at each precision (f16 defines ACT_FP16; default: f32 and f16).
 #       Shaders are named <kernel>[_<px>x<oc>[_sg<width>]|_<imgs>]_<precision>;
-#       SOURCE defaults to <kernel>.comp. Each variant is also a row of the
+#       SOURCE defaults to <kernel>.comp; DEFINES apply to every variant (they are
+#       not part of its name or row). Each variant is also a row of the
 #       kernel's table in the header repvk_write_shader_variants() writes.
 #   repvk_write_shader_variants(<output.h>)
 #       Writes the constexpr variant tables (engine/src/runtime/shader_variant.h)
@@ -132,7 +134,7 @@ function(repvk_write_shader_registry output)
 endfunction()
 
 function(repvk_add_shader_variants kernel)
-  cmake_parse_arguments(ARG "" "SOURCE;SUBGROUP" "BLOCKS;IMGS;PRECISIONS" ${ARGN})
+  cmake_parse_arguments(ARG "" "SOURCE;SUBGROUP" "BLOCKS;IMGS;PRECISIONS;DEFINES" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "repvk_add_shader_variants(${kernel}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -195,7 +197,8 @@ function(repvk_add_shader_variants kernel)
         message(FATAL_ERROR "repvk_add_shader_variants(${kernel}): precision '${_prec}' is not f32 or f16")
       endif()
       set(_name ${kernel}${_suffix}_${_prec})
-      repvk_add_shader(NAME ${_name} SOURCE ${ARG_SOURCE} DEFINES ${_defs} ${_prec_defs})
+      repvk_add_shader(NAME ${_name} SOURCE ${ARG_SOURCE}
+                       DEFINES ${ARG_DEFINES} ${_defs} ${_prec_defs})
       string(APPEND _rows "    {\"${_name}\", ${_px}, ${_oc}, ${_sg}, ${_imgs}, ${_half}},\n")
     endforeach()
   endforeach()

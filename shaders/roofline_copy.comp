@@ -6,7 +6,8 @@
 // Specialization constants: 0  WG  local_size_x
 // Defines: TEXEL_SRC  read through the texel view: the path conv3x3_texel reads by,
 //          which CPU drivers run far faster than storage-buffer loads
-// Push constants: n (vec4 elements), stride (= invocations in the dispatch)
+// Push constants (2 x uint, 8 bytes): n (vec4 elements), stride (= invocations in the
+//   dispatch)
 // Dispatch: x = any number of workgroups; each invocation copies elements
 //   gid, gid + stride, ... (a grid-stride loop), so every element is read once and
 //   written once: 32 bytes of traffic per vec4.

@@ -4,7 +4,7 @@
 //                                              arithmetic cannot be optimized away
 // Specialization constants: 0  WG  local_size_x
 // Defines: ROOFLINE_FP16  arithmetic in float16_t (needs shaderFloat16), else float
-// Push constants: iters (uint)
+// Push constants (1 x uint, 4 bytes): iters
 // Dispatch: x = any number of workgroups, y = z = 1. Each invocation performs
 //   iters * 4 * 8 vec4 multiply-adds: iters * 256 floating-point operations.
 // Divisibility: none.

@@ -1,4 +1,5 @@
-// conv3x3 op vs the CPU reference, for every kernel (Direct, the baseline, Tiled and Texel):
+// conv3x3 ops (make_conv3x3_op) vs the CPU reference, for every kernel (Direct, the
+// baseline, Tiled and Texel):
 // every bit width (and dense fp32), both codebook granularities, fp32 and fp16
 // activations, random shapes with fresh data each run.
 #include <gtest/gtest.h>
@@ -67,7 +68,9 @@ void check_conv(Device& device, std::mt19937_64& rng, const ConvShape& s, uint32
 
   // batch_hint = n: the tiled kernel sizes its workgroup from it, so this covers
   // workgroups smaller than a subgroup as well as full ones.
-  Conv3x3Op op(device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16, algo, s.n);
+  const std::unique_ptr<Conv3x3Op> made =
+      make_conv3x3_op({device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16, s.n}, algo);
+  Conv3x3Op& op = *made;
   EXPECT_EQ(op.algorithm(), algo);
   const TensorShape out = op.output_shape();
   std::vector<float> ref(size_t(s.n) * out.elements());
@@ -77,14 +80,9 @@ void check_conv(Device& device, std::mt19937_64& rng, const ConvShape& s, uint32
 
   const test::OpRun run = test::run_op(device, op, input, fp16, ref.size(), fp16, s.n);
   const test::Comparison c = test::compare(run.output, ref, fp16 ? kTolFp16 : kTolFp32);
-  const TiledConvConfig& t = op.tiled_config();
-  EXPECT_EQ(c.bad, 0u) << what << "\n  tiles: " << op.workgroup_pixels() << " wg x "
-                       << op.channel_tile() << " ch"
-                       << (algo == ConvAlgorithm::Tiled
-                               ? " (px " + std::to_string(t.px) + ", cin chunk " +
-                                     std::to_string(t.cin_chunk) +
-                                     (t.subgroup_broadcast ? ", sg8)" : ")")
-                               : std::string())
+  EXPECT_EQ(c.bad, 0u) << what << "\n  tiles: " << op.workgroup_size() << " wg x "
+                       << op.pixel_block() << " px x " << op.channel_block() << " ch"
+                       << (op.tile_details().empty() ? "" : " (" + op.tile_details() + ")")
                        << "; max rel err " << c.max_rel << " at " << c.worst
                        << " (gpu " << run.output[c.worst] << ", ref " << ref[c.worst] << ")";
   EXPECT_TRUE(run.guard_intact) << what << ": wrote past the end of the output";
@@ -189,40 +187,53 @@ TEST_F(GpuTest, Conv3x3TexelWhereItFits) {
   std::mt19937_64 rng(test::test_seed());
   const Layer layer =
       test::random_layer(rng, LayerType::Conv3x3, 8, 16, 1, true, 4, CodebookGranularity::PerLayer);
-  const Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false,
-                     ConvAlgorithm::Texel);
-  EXPECT_EQ(op.algorithm(), ConvAlgorithm::Texel);
-  EXPECT_EQ(op.channel_tile() % 4, 0u);
-  EXPECT_NE(op.name().find("texel"), std::string::npos) << op.name();
+  const auto op = make_conv3x3_op({device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false},
+                                  ConvAlgorithm::Texel);
+  EXPECT_EQ(op->algorithm(), ConvAlgorithm::Texel);
+  EXPECT_EQ(op->channel_block() % 4, 0u);
+  EXPECT_NE(op->name().find("texel"), std::string::npos) << op->name();
   // A batch whose input exceeds maxTexelBufferElements cannot be viewed: Tiled.
   const Layer wide =
       test::random_layer(rng, LayerType::Conv3x3, 64, 8, 1, true, 2, CodebookGranularity::PerLayer);
   const TensorShape big_in{64, 64, 64};
   const uint64_t too_many = device().info().limits.max_texel_buffer_elements / big_in.elements() + 1;
   ASSERT_LE(too_many, 65535u) << "maxTexelBufferElements is too large to provoke the fallback";
-  const Conv3x3Op big(device(), VK_NULL_HANDLE, wide, big_in, false, ConvAlgorithm::Texel,
-                      uint32_t(too_many));
-  EXPECT_EQ(big.algorithm(), ConvAlgorithm::Tiled);
+  const auto big = make_conv3x3_op(
+      {device(), VK_NULL_HANDLE, wide, big_in, false, uint32_t(too_many)}, ConvAlgorithm::Texel);
+  EXPECT_EQ(big->algorithm(), ConvAlgorithm::Tiled);
 }
 
 TEST_F(GpuTest, Conv3x3DescribesItself) {
   std::mt19937_64 rng(test::test_seed());
   const Layer layer = test::random_layer(rng, LayerType::Conv3x3, 8, 16, 2, true, 4,
                                          CodebookGranularity::PerOutputChannel);
-  const Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false);
-  EXPECT_EQ(op.output_shape().c, 16u);
-  EXPECT_EQ(op.output_shape().h, 5u);
-  EXPECT_EQ(op.output_shape().w, 5u);
-  EXPECT_EQ(op.flops(3), 2ull * 3 * 16 * 5 * 5 * 8 * 9);
-  EXPECT_NE(op.name().find("conv3x3 8->16 s2"), std::string::npos) << op.name();
-  EXPECT_LE(op.channel_tile() * 16u * 4u, device().info().limits.max_shared_memory);
+  for (ConvAlgorithm algo : {ConvAlgorithm::Auto, ConvAlgorithm::Direct, ConvAlgorithm::Tiled,
+                             ConvAlgorithm::Texel}) {
+    const auto op = make_conv3x3_op({device(), VK_NULL_HANDLE, layer, TensorShape{8, 9, 10}, false}, algo);
+    EXPECT_EQ(op->output_shape().c, 16u);
+    EXPECT_EQ(op->output_shape().h, 5u);
+    EXPECT_EQ(op->output_shape().w, 5u);
+    EXPECT_EQ(op->flops(3), 2ull * 3 * 16 * 5 * 5 * 8 * 9);
+    EXPECT_NE(op->name().find("conv3x3 8->16 s2 9x10 q4/channel relu f32 " +
+                              std::string(conv_algorithm_name(op->algorithm()))),
+              std::string::npos) << op->name();
+    EXPECT_LE(op->channel_block() * 16u * 4u, device().info().limits.max_shared_memory);
+    EXPECT_GE(op->workgroup_size(), 1u);
+    EXPECT_GE(op->pixel_block(), 1u);
+    if (algo == ConvAlgorithm::Auto)
+      EXPECT_EQ(op->algorithm(), default_conv_algorithm(device().info()));
+    else
+      EXPECT_EQ(op->algorithm(), algo);
+  }
 }
 
 TEST_F(GpuTest, Conv3x3RejectsMismatchedInput) {
   std::mt19937_64 rng(test::test_seed());
   const Layer layer =
       test::random_layer(rng, LayerType::Conv3x3, 8, 4, 1, false, 0, CodebookGranularity::PerLayer);
-  EXPECT_THROW(Conv3x3Op(device(), VK_NULL_HANDLE, layer, TensorShape{7, 4, 4}, false), Error);
+  for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Texel})
+    EXPECT_THROW(make_conv3x3_op({device(), VK_NULL_HANDLE, layer, TensorShape{7, 4, 4}, false}, algo),
+                 Error) << conv_algorithm_name(algo);
 }
 
 TEST_F(GpuTest, Conv3x3BatchAboveDispatchLimitThrows) {
@@ -230,8 +241,9 @@ TEST_F(GpuTest, Conv3x3BatchAboveDispatchLimitThrows) {
   const Layer layer =
       test::random_layer(rng, LayerType::Conv3x3, 2, 2, 1, false, 2, CodebookGranularity::PerLayer);
   // Only the direct kernel puts the batch on z; the tiled one folds it into x.
-  Conv3x3Op op(device(), VK_NULL_HANDLE, layer, TensorShape{2, 4, 4}, false,
-               ConvAlgorithm::Direct);
+  const auto made = make_conv3x3_op({device(), VK_NULL_HANDLE, layer, TensorShape{2, 4, 4}, false},
+                                    ConvAlgorithm::Direct);
+  Conv3x3Op& op = *made;
   Buffer in(device(), 1024, MemoryUsage::DeviceLocal),
       out(device(), 1024, MemoryUsage::DeviceLocal);
   DescriptorArena arena(device(), 1, 5);

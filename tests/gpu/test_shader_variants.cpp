@@ -1,14 +1,18 @@
-// Every conv3x3 shader variant the tile choosers can ask for is compiled into the
-// build (shaders/CMakeLists.txt). Runs the choosers over device classes, limits, layer
-// shapes, batches, weight formats and NetworkOptions::conv_tile overrides (what
-// $REPVK_CONV_TILE sets), with and without subgroup broadcast; needs no device.
+// The generated variant tables (shaders/variants.h, from repvk_add_shader_variants()
+// in shaders/CMakeLists.txt) match the embedded shaders, and every variant the conv
+// tile choosers return is one of them at the precision asked for. Runs the choosers
+// over device classes, limits, layer shapes, batches, weight formats and
+// NetworkOptions::conv_tile overrides (what $REPVK_CONV_TILE sets), with and without
+// subgroup broadcast; needs no device.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <set>
 #include <string>
 
 #include "ops/conv3x3_tuning.h"
 #include "runtime/shader_registry.h"
+#include "shaders/variants.h"
 
 namespace repvk {
 namespace {
@@ -23,6 +27,52 @@ PhysicalDeviceInfo device_info(VkPhysicalDeviceType type, uint32_t subgroup, boo
   info.limits.max_workgroup_invocations = max_wg;
   info.limits.max_workgroup_size[0] = max_wg;
   return info;
+}
+
+// The table row names exactly what its shader was compiled with.
+std::string expected_name(const VariantTable& t, const ShaderVariant& v) {
+  std::string n = t.kernel;
+  if (v.px) n += "_" + std::to_string(v.px) + "x" + std::to_string(v.oc);
+  if (v.subgroup) n += "_sg" + std::to_string(v.subgroup);
+  if (v.imgs) n += "_" + std::to_string(v.imgs);
+  return n + (v.fp16 ? "_f16" : "_f32");
+}
+
+// The chooser's variant is a row of `table` at the precision asked for, with an
+// embedded blob.
+void expect_row(const VariantTable& table, const ShaderVariant* v, bool fp16,
+                std::set<std::string>& seen) {
+  ASSERT_NE(v, nullptr);
+  EXPECT_GE(v, table.begin());
+  EXPECT_LT(v, table.end());
+  EXPECT_EQ(v->fp16, fp16) << v->name;
+  EXPECT_NE(find_shader(v->name), nullptr) << v->name;
+  seen.insert(v->name);
+}
+
+TEST(ShaderVariants, EveryTableRowIsEmbedded) {
+  size_t rows = 0;
+  for (const VariantTable& t : variants::kAll) {
+    EXPECT_GT(t.count, 0u) << t.kernel;
+    for (const ShaderVariant& v : t) {
+      EXPECT_EQ(v.name, expected_name(t, v));
+      EXPECT_NE(find_shader(v.name), nullptr) << v.name << " is in the table but not embedded";
+      // Unique parameters: a lookup finds this row, not another.
+      EXPECT_EQ(t.find(v.px, v.oc, v.subgroup, v.imgs, v.fp16), &v) << v.name;
+      ++rows;
+    }
+  }
+  // And the other way: every embedded shader of a tabled kernel is in its table.
+  size_t count = 0;
+  const ShaderBlob* blobs = all_shaders(&count);
+  size_t tabled = 0;
+  for (size_t i = 0; i < count; ++i)
+    for (const VariantTable& t : variants::kAll)
+      for (const ShaderVariant& v : t)
+        if (std::strcmp(blobs[i].name, v.name) == 0) ++tabled;
+  EXPECT_EQ(tabled, rows);
+  EXPECT_EQ(variants::kConv3x3Tiled.count, 16u);  // 4x4 4x8 4x16 8x8, plain and sg8, f32 and f16
+  EXPECT_EQ(variants::kConv3x3Texel.count, 8u);   // 4x8 4x16 8x8 8x16, f32 and f16
 }
 
 // Calls `check` for every combination the choosers see in practice and at the edges.
@@ -49,38 +99,31 @@ void for_each_case(F check) {
 }
 
 TEST(ShaderVariants, EveryTiledChoiceIsCompiled) {
-  std::set<std::string> missing, seen;
+  std::set<std::string> seen;
   for_each_case([&](const PhysicalDeviceInfo& info, const TensorShape& out, uint32_t batch,
                     uint32_t bits, const ConvTuningOverride& tuning) {
     for (bool per_channel : {false, true}) {
       ops::LayerWeights weights;
       weights.bits = bits;
       weights.per_channel = per_channel;
-      const TiledConvConfig c = choose_tiled_config(info, out, 64, batch, weights, tuning);
       for (bool fp16 : {false, true}) {
-        const std::string name = tiled_shader_name(c, fp16);
-        seen.insert(name);
-        if (find_shader(name) == nullptr) missing.insert(name);
+        const TiledConvConfig c = choose_tiled_config(info, out, 64, batch, weights, fp16, tuning);
+        expect_row(variants::kConv3x3Tiled, c.variant, fp16, seen);
       }
     }
   });
-  EXPECT_TRUE(missing.empty()) << "not compiled: " << *missing.begin();
   // The sweep reaches every block the table and its fit can produce.
   EXPECT_GE(seen.size(), 10u);
 }
 
 TEST(ShaderVariants, EveryTexelChoiceIsCompiled) {
-  std::set<std::string> missing, seen;
+  std::set<std::string> seen;
   for_each_case([&](const PhysicalDeviceInfo& info, const TensorShape& out, uint32_t batch,
                     uint32_t, const ConvTuningOverride& tuning) {
-    const TexelConvConfig c = choose_texel_config(info, out, batch, tuning);
-    for (bool fp16 : {false, true}) {
-      const std::string name = texel_shader_name(c, fp16);
-      seen.insert(name);
-      if (find_shader(name) == nullptr) missing.insert(name);
-    }
+    for (bool fp16 : {false, true})
+      expect_row(variants::kConv3x3Texel, choose_texel_config(info, out, batch, fp16, tuning).variant,
+                 fp16, seen);
   });
-  EXPECT_TRUE(missing.empty()) << "not compiled: " << *missing.begin();
   EXPECT_EQ(seen.size(), 8u);  // 4x8, 4x16, 8x8, 8x16 in f32 and f16
 }
 

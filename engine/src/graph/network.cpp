@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/conv3x3.h"
 #include "ops/op_kind.h"
 #include "ops/preprocess_image.h"
 #include "runtime/memory.h"
@@ -57,13 +58,10 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
 
 namespace {
 
-// An explicit option wins; Auto is the measured default.
+// An explicit option wins; Auto is the conv factory's measured default, which the FC
+// layers follow too (OpPlan::conv_algorithm).
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, const PhysicalDeviceInfo& info) {
-  if (requested != ConvAlgorithm::Auto) return requested;
-  // Measured on lavapipe: Texel beats Tiled on every layer, and Tiled beats Direct
-  // (docs/benchmarks.md, "Kernel log"). On GPUs shared memory and storage buffers are
-  // cheap and the packed codebook weights save memory, so Tiled stays the default.
-  return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Tiled;
+  return requested != ConvAlgorithm::Auto ? requested : default_conv_algorithm(info);
 }
 
 // Milliseconds between two timestamp query results. Only the low

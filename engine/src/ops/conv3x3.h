@@ -1,8 +1,9 @@
-// Host side of shaders/conv3x3.comp (Direct), shaders/conv3x3_tiled.comp (Tiled) and
-// shaders/conv3x3_texel.comp (Texel, in conv3x3_texel.cpp): weights uploaded once, a
-// pipeline specialized for the layer (bit width, codebook granularity, stride, ReLU,
-// tile sizes). Direct and Tiled share bindings and the packed weights; Texel reads
-// activations and load-time-expanded fp32 weights through texel buffer views.
+// The conv3x3 op: what every conv3x3 kernel shares (validation, output shape,
+// stride, ReLU, activation precision, name, flops, the batch-folding dispatch
+// helper), and the one factory that picks the kernel. Each kernel is its own class
+// in its own files: conv3x3_direct (shaders/conv3x3.comp, the baseline),
+// conv3x3_tiled (shaders/conv3x3_tiled.comp) and conv3x3_texel
+// (shaders/conv3x3_texel.comp). Adding one: engine/src/ops/README.md.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -14,7 +15,6 @@
 
 #include "ops/conv3x3_tuning.h"
 #include "ops/op.h"
-#include "ops/op_common.h"
 #include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
@@ -22,68 +22,73 @@
 
 namespace repvk {
 
-class Conv3x3Op final : public Op {
+// What every kernel is created from.
+struct Conv3x3Args {
+  Device& device;
+  VkPipelineCache cache;
+  const Layer& layer;
+  TensorShape input;
+  bool fp16 = false;        // input and output activations stored as half
+  uint32_t max_batch = 1;   // images per record(); kernels that fold the batch into x size for it
+  ConvTuningOverride tuning = {};  // NetworkOptions' tile experiments
+};
+
+class Conv3x3Op : public Op {
  public:
-  // fp16: input and output activations are stored as half (conv3x3[_tiled]_f16).
-  // Auto picks Texel on CPU devices where it fits, else Tiled. tuning: NetworkOptions'
-  // tile experiments.
-  Conv3x3Op(Device& device, VkPipelineCache cache, const Layer& layer, const TensorShape& input,
-            bool fp16, ConvAlgorithm algorithm = ConvAlgorithm::Auto, uint32_t batch_hint = 1,
-            const ConvTuningOverride& tuning = {});
-  ~Conv3x3Op() override;
+  ~Conv3x3Op() override = default;
   Conv3x3Op(const Conv3x3Op&) = delete;
   Conv3x3Op& operator=(const Conv3x3Op&) = delete;
 
-  void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) override;
-  // Dispatches only; the caller inserts barriers. Splits along x when OH*OW needs
-  // more workgroups than maxComputeWorkGroupCount[0].
-  void record(VkCommandBuffer cmd, uint32_t batch) const override;
-
-  uint64_t flops(uint32_t batch) const override;
-  std::string name() const override;
-  const ComputePipeline& pipeline() const override { return *pipeline_; }
+  // Dispatches only; the caller inserts barriers. Throws before bind() or for a batch
+  // the kernel cannot run, records nothing for batch 0.
+  void record(VkCommandBuffer cmd, uint32_t batch) const final;
+  uint64_t flops(uint32_t batch) const final;
+  // "conv3x3 <cin>-><cout> s<stride> <h>x<w> <weights> [relu] <f32|f16> <kernel>".
+  std::string name() const final;
+  const ComputePipeline& pipeline() const final { return *pipeline_; }
 
   const TensorShape& input_shape() const { return in_; }
   const TensorShape& output_shape() const { return out_; }
-  ConvAlgorithm algorithm() const { return algorithm_; }
-  // Direct: output pixels per workgroup; Tiled and Texel: invocations per workgroup.
-  uint32_t workgroup_pixels() const { return wg_pixels_; }
-  // Output channels per invocation (every kernel).
-  uint32_t channel_tile() const { return oc_tile_; }
-  const TiledConvConfig& tiled_config() const { return tiled_; }
-  const TexelConvConfig& texel_config() const { return texel_; }
+  virtual ConvAlgorithm algorithm() const = 0;
+  // Invocations per workgroup (local_size_x).
+  virtual uint32_t workgroup_size() const = 0;
+  // Output channels each invocation computes (also per workgroup along y).
+  virtual uint32_t channel_block() const = 0;
+  // Output pixels of one row each invocation computes.
+  virtual uint32_t pixel_block() const = 0;
+  // The kernel's own tile choices, for diagnostics, e.g. "cin chunk 16, sg8"; may be "".
+  virtual std::string tile_details() const { return {}; }
 
- private:
+ protected:
+  // Validates the layer against the input (the checks every kernel needs).
+  explicit Conv3x3Op(const Conv3x3Args& args);
+  virtual void record_dispatches(VkCommandBuffer cmd, uint32_t batch) const = 0;
+  // For kernels that fold the batch into x, `px` output pixels of a row per
+  // invocation: calls dispatch(first_group, groups_x, positions) once per slice of at
+  // most maxComputeWorkGroupCount[0] workgroups of `workgroup` invocations.
+  void record_position_groups(uint32_t px, uint32_t workgroup, uint32_t batch,
+                              const std::function<void(uint32_t, uint32_t, uint32_t)>& dispatch) const;
+
   Device& device_;
   TensorShape in_, out_;
   uint32_t stride_ = 1;
   bool relu_ = false;
   bool fp16_ = false;
-  ops::LayerWeights weights_;
-  uint32_t wg_pixels_ = 0;
-  uint32_t oc_tile_ = 0;
-  ConvAlgorithm algorithm_ = ConvAlgorithm::Tiled;
-  TiledConvConfig tiled_;
-  TexelConvConfig texel_;
-  ConvTuningOverride tuning_;
-  uint32_t max_batch_ = 1;                 // images per record(): sizes the input view
-  ops::TexelWeights texel_weights_;        // RGBA32F layout of shaders/conv3x3_texel.comp
-  std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
+  std::string weights_tag_;  // "fp32", "q4/layer", ...
   std::unique_ptr<ComputePipeline> pipeline_;
-  VkDescriptorSet set_ = VK_NULL_HANDLE;
-
-  void create_direct(VkPipelineCache cache);
-  void create_tiled(VkPipelineCache cache, uint32_t batch_hint);
-  bool texel_fits(uint32_t batch_hint) const;
-  void create_texel(VkPipelineCache cache, const Layer& layer, uint32_t batch_hint);
-  void bind_texel(DescriptorArena& arena, VkBuffer input, VkBuffer output);
-  void record_texel(VkCommandBuffer cmd, uint32_t batch) const;
-  // Tiled and Texel fold the batch into x: calls dispatch(first_group, groups_x,
-  // positions) once per slice of at most maxComputeWorkGroupCount[0] workgroups.
-  void record_position_groups(uint32_t px, uint32_t batch,
-                              const std::function<void(uint32_t, uint32_t, uint32_t)>& dispatch) const;
-  void record_direct(VkCommandBuffer cmd, uint32_t batch) const;
-  void record_tiled(VkCommandBuffer cmd, uint32_t batch) const;
+  VkDescriptorSet set_ = VK_NULL_HANDLE;  // allocated by bind()
 };
+
+// Auto's kernel on this device (before per-layer fits): texel on CPU devices, tiled
+// elsewhere. Measured on lavapipe: texel beats tiled on every layer, and tiled beats
+// direct (docs/benchmarks.md, "Kernel log"). On GPUs shared memory and storage
+// buffers are cheap and the packed codebook weights save memory, so tiled stays.
+ConvAlgorithm default_conv_algorithm(const PhysicalDeviceInfo& device);
+
+// The conv3x3 op for one layer, the only way ops are made. Auto is
+// default_conv_algorithm(); texel (asked for or by Auto) falls back to tiled where
+// the layer exceeds the device's texel-buffer limits.
+std::unique_ptr<Conv3x3Op> make_conv3x3_op(const Conv3x3Args& args,
+                                           ConvAlgorithm algorithm = ConvAlgorithm::Auto);
 
 }  // namespace repvk

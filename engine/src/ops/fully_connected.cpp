@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ops/op_kind.h"
+#include "shaders/variants.h"
 #include "repvk/cpu_reference.h"
 
 namespace repvk {
@@ -36,8 +37,13 @@ enum FcSpec : uint32_t {
   kSpecRowsImages = 4,
 };
 
-// Texel kernel: invocations per workgroup (four outputs each).
+// Texel kernel: invocations per workgroup (four outputs each), and images per
+// invocation (create_texel: one below that batch).
 constexpr uint32_t kTexelWorkgroup = 64;
+constexpr uint32_t kTexelImages = 2;
+static_assert(variants::kFullyConnectedTexel.has(0, 0, 0, 1, false) &&
+                  variants::kFullyConnectedTexel.has(0, 0, 0, kTexelImages, false),
+              "shaders/CMakeLists.txt: fully_connected_texel IMGS 1 and 2 (f32)");
 
 // Output features per workgroup. Per-channel codebooks stage one codebook per
 // feature, so 8-bit layers shrink this to fit shared memory (32 on a 32 KiB device).
@@ -161,13 +167,14 @@ void FullyConnectedOp::create_texel(VkPipelineCache cache, const Layer& layer) {
   // best on lavapipe (A0's 1280->1000 at batch 4: 2.2-2.4 ms vs 3.0-4.3 for one and
   // 2.6-2.9 for four; at batch 16 four was slower still), one avoids a wasted
   // duplicate at batch 1.
-  imgs_ = max_batch_ >= 2 ? 2 : 1;
+  imgs_ = max_batch_ >= kTexelImages ? kTexelImages : 1;
+  const ShaderVariant* variant = variants::kFullyConnectedTexel.find(0, 0, 0, imgs_, false);
   ops::check_group_count(device_, op, 0, ops::ceil_div(groups, wg_), "output groups");
 
   texel_weights_ = ops::TexelWeights(device_, decode_weights(layer), out_features_, in_features_);
   const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_}, {kSpecRelu, relu_ ? 1u : 0u}};
   pipeline_ = std::make_unique<ComputePipeline>(
-      device_, cache, "fully_connected_texel_" + std::to_string(imgs_) + "_f32",
+      device_, cache, variant->name,
       std::vector<VkDescriptorType>{VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
                                     VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                     VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,

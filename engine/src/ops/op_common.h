@@ -115,6 +115,12 @@ class TexelWeights {
   VkBufferView view_ = VK_NULL_HANDLE;
 };
 
+// A short tag for a weight format in names: "fp32", "q4/layer", "q3/channel".
+inline std::string weights_tag(uint32_t bits, bool per_channel) {
+  if (bits == 0) return "fp32";
+  return "q" + std::to_string(bits) + (per_channel ? "/channel" : "/layer");
+}
+
 // A conv/FC layer's weights on the device, laid out for bindings 2..4.
 struct LayerWeights {
   Buffer words;      // packed indices, or dense fp32 bits (one per word)
@@ -131,11 +137,7 @@ struct LayerWeights {
     return uint64_t(per_channel ? rows : 1) * (uint64_t(1) << bits) * sizeof(float);
   }
 
-  // A short tag for names: "fp32", "q4/layer", "q3/channel".
-  std::string tag() const {
-    if (bits == 0) return "fp32";
-    return "q" + std::to_string(bits) + (per_channel ? "/channel" : "/layer");
-  }
+  std::string tag() const { return weights_tag(bits, per_channel); }
 };
 
 // A layer's weight format (for tags and tile fits) and its bias on the device, for

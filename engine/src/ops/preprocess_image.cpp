@@ -16,6 +16,16 @@ struct PreprocessPush {
 };
 static_assert(sizeof(PreprocessPush) == 32, "shaders/preprocess_image.comp: 32 bytes of push constants");
 
+// Specialization constant ids of shaders/preprocess_image.comp: MEAN<c> is
+// kSpecMean0 + c and STD<c> is kSpecStd0 + c, for channels c < 4.
+enum PreprocessSpec : uint32_t {
+  kSpecChannels = 0,
+  kSpecHeight = 1,
+  kSpecWidth = 2,
+  kSpecMean0 = 3,
+  kSpecStd0 = 7,
+};
+
 constexpr uint32_t kTile = 8;  // local_size_x/y of the shader
 
 uint32_t float_bits(float f) {
@@ -51,12 +61,14 @@ PreprocessImageOp::PreprocessImageOp(Device& device, VkPipelineCache cache, cons
   ops::check_group_count(device, op, 0, ops::ceil_div(input.width, kTile), "input width");
   ops::check_group_count(device, op, 1, ops::ceil_div(input.height, kTile), "input height");
 
-  // Ids of shaders/preprocess_image.comp: 0 C, 1 H, 2 W, 3..6 MEAN0..3, 7..10 STD0..3.
-  std::vector<SpecConstant> spec{{0, input.channels}, {1, input.height}, {2, input.width}};
-  for (uint32_t c = 0; c < 4; ++c)
-    spec.push_back({3 + c, float_bits(c < input.mean.size() ? input.mean[c] : 0.0f)});
-  for (uint32_t c = 0; c < 4; ++c)
-    spec.push_back({7 + c, float_bits(c < input.std.size() ? input.std[c] : 1.0f)});
+  // Only the model's channels: the shader ignores the rest, and an empty mean/std
+  // keeps its defaults (0 and 1).
+  std::vector<SpecConstant> spec{
+      {kSpecChannels, input.channels}, {kSpecHeight, input.height}, {kSpecWidth, input.width}};
+  for (uint32_t c = 0; c < input.mean.size(); ++c)
+    spec.push_back({kSpecMean0 + c, float_bits(input.mean[c])});
+  for (uint32_t c = 0; c < input.std.size(); ++c)
+    spec.push_back({kSpecStd0 + c, float_bits(input.std[c])});
   pipeline_ = std::make_unique<ComputePipeline>(
       device, cache, std::string("preprocess_image_") + ops::act_suffix(fp16),
       std::vector<VkDescriptorType>{VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE,

@@ -17,6 +17,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kWorkgroup = 64;
+// Specialization constant id of shaders/roofline_fma.comp and roofline_copy.comp.
+constexpr uint32_t kSpecWorkgroup = 0;
+
+// Must match the push_constant block of shaders/roofline_fma.comp.
+struct FmaPush {
+  uint32_t iters;
+};
+static_assert(sizeof(FmaPush) == 4, "shaders/roofline_fma.comp: 4 bytes of push constants");
+
+// Must match the push_constant block of shaders/roofline_copy.comp.
+struct CopyPush {
+  uint32_t n, stride;
+};
+static_assert(sizeof(CopyPush) == 8, "shaders/roofline_copy.comp: 8 bytes of push constants");
 
 // Seconds of one submission of `record`, best of `repeats`, after one warm-up.
 template <class Record>
@@ -40,20 +54,21 @@ double fma_gflops(Device& device, bool fp16, const RooflineOptions& o) {
   const uint64_t invocations = uint64_t(groups) * kWorkgroup;
   Buffer sink(device, invocations * sizeof(float), MemoryUsage::DeviceLocal);
   ComputePipeline pipe(device, VK_NULL_HANDLE, fp16 ? "roofline_fma_f16" : "roofline_fma_f32", 1,
-                       sizeof(uint32_t), {{0, kWorkgroup}});
+                       sizeof(FmaPush), {{kSpecWorkgroup, kWorkgroup}});
   DescriptorArena arena(device, 1, 1);
   const VkDescriptorSet set = arena.allocate(pipe, {sink.handle()});
-  uint32_t iters = 16;
+  FmaPush push{16};
+  uint32_t& iters = push.iters;
   for (;;) {
     const double s = best_seconds(device, 1, [&](VkCommandBuffer cmd) {
-      record_dispatch(cmd, pipe, set, &iters, groups, 1, 1);
+      record_dispatch(cmd, pipe, set, &push, groups, 1, 1);
     });
     if (s >= o.min_seconds || iters >= (1u << 30)) break;
     iters = uint32_t(std::min<double>(double(iters) * std::max(2.0, 1.2 * o.min_seconds / s),
                                       double(1u << 30)));
   }
   const double s = best_seconds(device, o.repeats, [&](VkCommandBuffer cmd) {
-    record_dispatch(cmd, pipe, set, &iters, groups, 1, 1);
+    record_dispatch(cmd, pipe, set, &push, groups, 1, 1);
   });
   return double(invocations) * iters * 256.0 / s * 1e-9;
 }
@@ -72,7 +87,7 @@ double copy_gbps(Device& device, const RooflineOptions& o, bool texel) {
       texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
   ComputePipeline pipe(device, VK_NULL_HANDLE, texel ? "roofline_copy_texel" : "roofline_copy",
                        std::vector<VkDescriptorType>{src_type, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER},
-                       2 * sizeof(uint32_t), {{0, kWorkgroup}});
+                       sizeof(CopyPush), {{kSpecWorkgroup, kWorkgroup}});
   VkBufferView view = VK_NULL_HANDLE;
   if (texel) {
     VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
@@ -92,11 +107,11 @@ double copy_gbps(Device& device, const RooflineOptions& o, bool texel) {
       pipe, std::vector<B>{{src_type, src.handle(), view},
                            {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, dst.handle(), VK_NULL_HANDLE}});
   const uint32_t groups = std::min<uint32_t>(1024, l.max_workgroup_count[0]);
-  const uint32_t push[2] = {uint32_t(bytes / 16), groups * kWorkgroup};
+  const CopyPush push{uint32_t(bytes / 16), groups * kWorkgroup};
   uint32_t copies = 1;
   auto record = [&](VkCommandBuffer cmd) {
     for (uint32_t i = 0; i < copies; ++i) {
-      record_dispatch(cmd, pipe, set, push, groups, 1, 1);
+      record_dispatch(cmd, pipe, set, &push, groups, 1, 1);
       // Each copy must finish before the next rewrites the same bytes.
       VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
       b.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;

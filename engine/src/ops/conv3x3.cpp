@@ -2,6 +2,7 @@
 // and the tile sizes (conv3x3_tuning.cpp): the op, its CPU reference and its entry in
 // the op-kind table.
 #include "ops/conv3x3.h"
+#include "ops/conv3x3_igemm.h"
 
 #include <algorithm>
 #include <functional>
@@ -271,6 +272,9 @@ std::unique_ptr<Op> create(const OpPlan& plan) {
   // Conv layers exchange activations among themselves, so one type in and out.
   if (plan.input_half != plan.output_half)
     throw Error("conv3x3: input and output activations must have the same type");
+  if (plan.conv_algorithm == ConvAlgorithm::Igemm)
+    return std::make_unique<Conv3x3IgemmOp>(plan.device, plan.cache, plan.layer, plan.input,
+                                            plan.output_half);
   return std::make_unique<Conv3x3Op>(plan.device, plan.cache, plan.layer, plan.input,
                                      plan.output_half, plan.conv_algorithm, plan.max_batch,
                                      plan.conv_tuning);

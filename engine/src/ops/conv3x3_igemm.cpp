@@ -45,11 +45,13 @@ uint64_t igemm_shared_bytes(const IgemmConvConfig& c, uint32_t bits, bool per_ch
 }
 
 IgemmConvConfig choose_igemm_config(const PhysicalDeviceInfo& device, uint32_t bits,
-                                    bool per_channel) {
+                                    bool per_channel, uint32_t block) {
   IgemmConvConfig c;
   const bool mobile = device.vendor_id == kVendorArm || device.vendor_id == kVendorQualcomm;
-  if (mobile || device.limits.max_workgroup_invocations < 128 ||
-      device.limits.max_workgroup_size[0] < 128) {
+  const bool small = block == 4 || (block == 0 && mobile) ||
+                     device.limits.max_workgroup_invocations < 128 ||
+                     device.limits.max_workgroup_size[0] < 128;
+  if (small) {
     c.tm = 4;
     c.tn = 4;
     c.gm = 16;
@@ -115,7 +117,7 @@ std::vector<uint32_t> igemm_repack_weights(const Layer& layer) {
 }
 
 Conv3x3IgemmOp::Conv3x3IgemmOp(Device& device, VkPipelineCache cache, const Layer& layer,
-                               const TensorShape& input, bool fp16)
+                               const TensorShape& input, bool fp16, uint32_t block)
     : device_(device), in_(input), stride_(layer.stride), relu_(layer.relu), fp16_(fp16) {
   const std::string op = "conv3x3_igemm";
   if (layer.type != LayerType::Conv3x3) throw Error(op + ": layer is not a conv3x3");
@@ -150,7 +152,7 @@ Conv3x3IgemmOp::Conv3x3IgemmOp(Device& device, VkPipelineCache cache, const Laye
   }
   const std::vector<uint32_t> words = igemm_repack_weights(layer);
 
-  config_ = choose_igemm_config(device.info(), bits_, per_channel_);
+  config_ = choose_igemm_config(device.info(), bits_, per_channel_, block);
   const DeviceLimits& limits = device.info().limits;
   if (igemm_shared_bytes(config_, bits_, per_channel_) > limits.max_shared_memory)
     throw Error(op + ": needs " + std::to_string(igemm_shared_bytes(config_, bits_, per_channel_)) +

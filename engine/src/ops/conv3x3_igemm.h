@@ -38,8 +38,9 @@ struct IgemmConvConfig {
 // double buffering and staged codebooks where they fit in min(16 KiB, the device's limit)
 // (16 KiB keeps several workgroups resident per compute unit), single buffering next,
 // codebooks read from memory last (per-channel codebooks of 6-8 bits).
+// block: 0 = the device's choice, 8 or 4 = that block (tests, experiments).
 IgemmConvConfig choose_igemm_config(const PhysicalDeviceInfo& device, uint32_t bits,
-                                    bool per_channel);
+                                    bool per_channel, uint32_t block = 0);
 uint64_t igemm_shared_bytes(const IgemmConvConfig& c, uint32_t bits, bool per_channel);
 std::string igemm_shader_name(const IgemmConvConfig& c, bool fp16);
 
@@ -52,8 +53,9 @@ std::vector<uint32_t> igemm_repack_weights(const Layer& layer);
 class Conv3x3IgemmOp final : public Op {
  public:
   // fp16: input and output activations stored as half (conv3x3_igemm_*_f16).
+  // block: as for choose_igemm_config().
   Conv3x3IgemmOp(Device& device, VkPipelineCache cache, const Layer& layer,
-                 const TensorShape& input, bool fp16);
+                 const TensorShape& input, bool fp16, uint32_t block = 0);
   Conv3x3IgemmOp(const Conv3x3IgemmOp&) = delete;
   Conv3x3IgemmOp& operator=(const Conv3x3IgemmOp&) = delete;
 

@@ -12,6 +12,7 @@
 #include "gpu_fixture.h"
 #include "ops/conv3x3_igemm.h"
 #include "repvk/cpu_reference.h"
+#include "runtime/shader_registry.h"
 #include "test_ops_util.h"
 
 namespace repvk {
@@ -181,6 +182,30 @@ TEST(Conv3x3IgemmRepack, GroupsHoldTheRowIndices) {
                     idx[oc * 45 + ic * 9 + t])
               << "bits " << bits;
   }
+}
+
+// Every block the chooser can pick, on any vendor and limits, is compiled into the
+// build, and its shared memory stays within min(16 KiB, the device's limit).
+TEST(Conv3x3IgemmVariants, EveryChoiceIsCompiled) {
+  for (uint32_t vendor : {0x1002u, 0x10DEu, 0x8086u, 0x13B5u, 0x5143u})
+    for (uint32_t max_wg : {128u, 256u, 1024u})
+      for (uint32_t shared : {16384u, 32768u, 65536u})
+        for (uint32_t bits = 0; bits <= 8; ++bits)
+          for (bool pc : {false, true})
+            for (uint32_t block : {0u, 4u, 8u}) {
+              PhysicalDeviceInfo info;
+              info.vendor_id = vendor;
+              info.limits.max_shared_memory = shared;
+              info.limits.max_workgroup_invocations = max_wg;
+              info.limits.max_workgroup_size[0] = max_wg;
+              const IgemmConvConfig c = choose_igemm_config(info, bits, pc, block);
+              EXPECT_EQ(c.tm, c.gn) << "one tile pixel per invocation";
+              EXPECT_LE(c.workgroup(), max_wg);
+              EXPECT_LE(igemm_shared_bytes(c, bits, pc), 16384u);
+              for (bool fp16 : {false, true})
+                EXPECT_NE(find_shader(igemm_shader_name(c, fp16)), nullptr)
+                    << igemm_shader_name(c, fp16);
+            }
 }
 
 }  // namespace

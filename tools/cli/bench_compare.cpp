@@ -1,5 +1,5 @@
 // `repvk bench --compare-conv`: the same model with every conv3x3 kernel, runs
-// interleaved (direct, tiled, texel, direct, ...) so that load from other processes
+// interleaved (direct, tiled, texel, igemm, direct, ...) so that load from other processes
 // hits all of them alike. Direct, the first correct version, is the baseline every
 // speedup is measured against.
 #include <algorithm>
@@ -16,7 +16,7 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
   uint64_t flops_per_image = 0;
   for (const auto& s : model_stats(m)) flops_per_image += s.flops;
   const std::vector<ConvAlgorithm> algos = {ConvAlgorithm::Direct, ConvAlgorithm::Tiled,
-                                            ConvAlgorithm::Texel};
+                                            ConvAlgorithm::Texel, ConvAlgorithm::Igemm};
   const size_t k = algos.size();
   std::vector<std::unique_ptr<Network>> nets;
   std::vector<Measurement> t(k);

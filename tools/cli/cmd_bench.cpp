@@ -279,14 +279,15 @@ Command register_bench(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
   CLI::Option* conv =
       sub->add_option("--conv", o->conv,
-                      "conv3x3 kernel: auto ($REPVK_CONV, else texel on CPU devices and tiled "
+                      "conv3x3 kernel: auto ($REPVK_CONV, else texel on CPU devices and igemm "
                       "elsewhere), direct (the first correct version, the baseline), tiled "
-                      "(packed codebooks decoded in shared memory) or texel (texel-buffer "
-                      "reads of load-time-expanded weights)")
-          ->check(CLI::IsMember({"auto", "direct", "tiled", "texel"}))
+                      "(packed codebooks decoded in shared memory), texel (texel-buffer "
+                      "reads of load-time-expanded weights) or igemm (implicit GEMM with "
+                      "shared-memory tiles, for GPUs)")
+          ->check(CLI::IsMember({"auto", "direct", "tiled", "texel", "igemm"}))
           ->capture_default_str();
   sub->add_flag("--compare-conv", o->compare_conv,
-                "Time the direct (baseline), tiled and texel conv kernels in one run, "
+                "Time the direct (baseline), tiled, texel and igemm conv kernels in one run, "
                 "interleaved, and print each one's speedup over direct, per layer")
       ->excludes(conv);
   sub->add_flag("--roofline", o->roofline,

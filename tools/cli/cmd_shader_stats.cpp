@@ -349,7 +349,7 @@ Command register_shader_stats(CLI::App& app) {
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   sub->add_option("--conv", o->model.conv, "conv3x3 kernel, as for `repvk bench`")
-      ->check(CLI::IsMember({"auto", "direct", "tiled", "texel"}))
+      ->check(CLI::IsMember({"auto", "direct", "tiled", "texel", "igemm"}))
       ->capture_default_str();
   sub->add_flag("--json", o->model.json, "Print machine-readable JSON on stdout");
   sub->add_flag("--fail-on-spill", o->fail_on_spill,

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
       "for default.rpvk in $REPVK_MODEL_DIR, then <prefix>/share/repvk/models, then the\n"
       "source tree's assets/models; failing that it uses a synthetic model and says so.\n"
       "Environment (flags win): REPVK_DEVICE (device selector), REPVK_FORCE_FP32=1,\n"
-      "REPVK_VALIDATION=1, REPVK_CONV=direct|tiled|texel, REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
+      "REPVK_VALIDATION=1, REPVK_CONV=direct|tiled|texel|igemm, REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
       "booleans take 1/0, true/false, yes/no, on/off (docs/embedding.md).\n"
       "Examples:\n"
       "  repvk devices\n"

@@ -10,7 +10,7 @@
 //   REPVK_DEVICE       DeviceOptions::select: a device index or name substring
 //   REPVK_VALIDATION   DeviceOptions::validation (boolean, see below)
 //   REPVK_FORCE_FP32   DeviceOptions::force_fp32 (boolean)
-//   REPVK_CONV         NetworkOptions::conv_algorithm: auto|direct|tiled|texel
+//   REPVK_CONV         NetworkOptions::conv_algorithm: auto|direct|tiled|texel|igemm
 //   REPVK_CONV_TILE    NetworkOptions::conv_tile, for tuning experiments:
 //                      "px,oc,wg,chunk" sets the tiled kernel's block, and its first
 //                      three numbers the texel kernel's; "px,oc,wg" only the texel one

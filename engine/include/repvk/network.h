@@ -46,15 +46,17 @@ REPVK_API std::vector<uint32_t> activation_element_bytes(const Model& model, Pre
 // kernel that decodes codebook tiles in shared memory (shaders/conv3x3_tiled.comp);
 // Texel reads activations and load-time-expanded fp32 weights through texel buffers
 // (shaders/conv3x3_texel.comp), which is what CPU drivers such as lavapipe run fast,
-// at the cost of holding each conv layer's weights as fp32. Auto is Texel on CPU
-// devices and Tiled elsewhere (docs/benchmarks.md, "Kernel log"); $REPVK_CONV sets
+// at the cost of holding each conv layer's weights as fp32; Igemm is the implicit-GEMM
+// kernel for GPUs (shaders/conv3x3_igemm.comp: shared-memory tiles of activations and
+// decoded codebook weights, register-prefetched). Auto is Texel on CPU devices and
+// Igemm elsewhere (docs/benchmarks.md, "Kernel log", "Shader statistics"); $REPVK_CONV sets
 // the option through options_from_environment() (repvk/environment.h). A layer that
 // Texel cannot run within the device's texel-buffer limits falls back to Tiled. The FC
 // layers follow the choice: under Texel they read through texel buffers too
 // (shaders/fully_connected_texel.comp), where those limits allow it.
-enum class ConvAlgorithm { Auto, Direct, Tiled, Texel };
+enum class ConvAlgorithm { Auto, Direct, Tiled, Texel, Igemm };
 REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
-// "auto", "direct", "tiled", "texel"; throws repvk::Error on anything else.
+// "auto", "direct", "tiled", "texel", "igemm"; throws repvk::Error on anything else.
 REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);
 
 // conv3x3 tile sizes for tuning experiments ($REPVK_CONV_TILE, repvk/environment.h).

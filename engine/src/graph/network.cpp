@@ -34,6 +34,7 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
     case ConvAlgorithm::Direct: return "direct";
     case ConvAlgorithm::Tiled: return "tiled";
     case ConvAlgorithm::Texel: return "texel";
+    case ConvAlgorithm::Igemm: return "igemm";
   }
   return "?";
 }
@@ -53,7 +54,8 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   if (name == "direct") return ConvAlgorithm::Direct;
   if (name == "tiled") return ConvAlgorithm::Tiled;
   if (name == "texel") return ConvAlgorithm::Texel;
-  throw Error("unknown conv algorithm '" + name + "' (known: auto, direct, tiled, texel)");
+  if (name == "igemm") return ConvAlgorithm::Igemm;
+  throw Error("unknown conv algorithm '" + name + "' (known: auto, direct, tiled, texel, igemm)");
 }
 
 namespace {

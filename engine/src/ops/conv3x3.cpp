@@ -3,6 +3,7 @@
 // conv3x3_direct.cpp, conv3x3_tiled.cpp and conv3x3_texel.cpp; their tile sizes,
 // conv3x3_tuning.cpp.
 #include "ops/conv3x3.h"
+#include "ops/conv3x3_igemm.h"
 
 #include <algorithm>
 #include <functional>
@@ -70,7 +71,7 @@ std::string Conv3x3Op::name() const {
 }
 
 ConvAlgorithm default_conv_algorithm(const PhysicalDeviceInfo& device) {
-  return device.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Tiled;
+  return device.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? ConvAlgorithm::Texel : ConvAlgorithm::Igemm;
 }
 
 std::unique_ptr<Conv3x3Op> make_conv3x3_op(const Conv3x3Args& args, ConvAlgorithm algorithm) {
@@ -82,6 +83,8 @@ std::unique_ptr<Conv3x3Op> make_conv3x3_op(const Conv3x3Args& args, ConvAlgorith
     case ConvAlgorithm::Texel:
       if (Conv3x3TexelOp::fits(args)) return std::make_unique<Conv3x3TexelOp>(args);
       return std::make_unique<Conv3x3TiledOp>(args);
+    case ConvAlgorithm::Igemm:
+      return std::make_unique<Conv3x3IgemmOp>(args);
     case ConvAlgorithm::Auto:
       break;
   }

@@ -1,0 +1,215 @@
+// Host side of the implicit-GEMM conv3x3 (shaders/conv3x3_igemm.comp): register block
+// and shared-memory choices, the load-time weight repacking, upload and dispatch.
+#include "ops/conv3x3_igemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "ops/op_common.h"
+#include "repvk/error.h"
+#include "runtime/shader_variant.h"
+#include "shaders/variants.h"
+
+namespace repvk {
+namespace {
+
+// Must match the push_constant block of shaders/conv3x3_igemm.comp.
+struct IgemmPush {
+  uint32_t n, cin, h, w, cout, oh, ow, gw, codebook_size, group_base, m;
+};
+static_assert(sizeof(IgemmPush) == 44, "shaders/conv3x3_igemm.comp: 44 bytes of push constants");
+
+// Specialization constant ids of shaders/conv3x3_igemm.comp.
+enum IgemmSpec : uint32_t {
+  kSpecBits = 2,
+  kSpecPerChannel = 3,
+  kSpecStride = 4,
+  kSpecRelu = 5,
+  kSpecCodebookShared = 7,
+  kSpecDoubleBuffer = 8,
+};
+
+// Shared memory the kernel aims at even where the device allows more: at 16 KiB a
+// 128-invocation workgroup still leaves 8 waves per SIMD on RDNA (docs/benchmarks.md).
+constexpr uint64_t kSharedBudget = 16 * 1024;
+
+constexpr uint32_t kVendorArm = 0x13B5;
+constexpr uint32_t kVendorQualcomm = 0x5143;
+
+}  // namespace
+
+uint64_t igemm_shared_bytes(const IgemmConvConfig& c, uint32_t bits, bool per_channel) {
+  const uint64_t tiles = uint64_t(c.double_buffer ? 2 : 1) * 9 * (c.tile_m() + c.tile_n()) * 4;
+  const uint64_t slots = c.codebook_shared && bits ? (per_channel ? c.tile_n() : 1) : 1;
+  const uint64_t stride = bits ? (uint64_t(1) << bits) + 1 : 2;  // (1 << 0) + 1 when dense
+  return tiles + slots * stride * 4;
+}
+
+IgemmConvConfig choose_igemm_config(const PhysicalDeviceInfo& device, uint32_t bits,
+                                    bool per_channel, uint32_t block) {
+  IgemmConvConfig c;
+  const bool mobile = device.vendor_id == kVendorArm || device.vendor_id == kVendorQualcomm;
+  const bool small = block == 4 || (block == 0 && mobile) ||
+                     device.limits.max_workgroup_invocations < 128 ||
+                     device.limits.max_workgroup_size[0] < 128;
+  if (small) {
+    c.tm = 4;
+    c.tn = 4;
+    c.gm = 16;
+    c.gn = 4;
+  }
+  const uint64_t budget = std::min<uint64_t>(kSharedBudget, device.limits.max_shared_memory);
+  // In order of preference; the last always fits the 16 KiB every device has.
+  for (const auto& [shared_cb, double_buf] :
+       {std::pair{true, true}, std::pair{true, false}, std::pair{false, true},
+        std::pair{false, false}}) {
+    c.codebook_shared = shared_cb;
+    c.double_buffer = double_buf;
+    if (igemm_shared_bytes(c, bits, per_channel) <= budget) break;
+  }
+  return c;
+}
+
+// The blocks choose_igemm_config() returns, in both precisions.
+static_assert(variants::kConv3x3Igemm.both_precisions() &&
+                  variants::kConv3x3Igemm.has_block(8, 8, false) &&
+                  variants::kConv3x3Igemm.has_block(4, 4, false),
+              "shaders/CMakeLists.txt must compile conv3x3_igemm blocks 8x8 and 4x4");
+
+std::string igemm_shader_name(const IgemmConvConfig& c, bool fp16) {
+  const ShaderVariant* v = variants::kConv3x3Igemm.block(c.tm, c.tn, fp16);
+  if (!v)
+    throw Error("conv3x3_igemm: no compiled variant for block " + std::to_string(c.tm) + "x" +
+                std::to_string(c.tn));
+  return v->name;
+}
+
+uint32_t igemm_group_words(uint32_t bits) {
+  if (bits == 0) return 9;
+  const uint32_t per_word = 32 / bits;
+  return (9 + per_word - 1) / per_word;
+}
+
+std::vector<uint32_t> igemm_repack_weights(const Layer& layer) {
+  const Weights& w = layer.weights;
+  const uint32_t cin = layer.in_channels, cout = layer.out_channels;
+  const uint64_t row = uint64_t(cin) * 9;
+  const bool dense = w.encoding == WeightEncoding::Fp32;
+  const uint32_t bits = dense ? 0 : w.bits;
+  const uint32_t gw = igemm_group_words(bits);
+  std::vector<uint32_t> out(size_t(cin) * cout * gw, 0u);
+  if (dense) {
+    if (w.dense.size() != cout * row)
+      throw Error("conv3x3_igemm: " + std::to_string(w.dense.size()) +
+                  " dense weights, expected " + std::to_string(cout * row));
+    for (uint32_t oc = 0; oc < cout; ++oc)
+      for (uint32_t ic = 0; ic < cin; ++ic)
+        for (uint32_t t = 0; t < 9; ++t) {
+          uint32_t bits32;
+          std::memcpy(&bits32, &w.dense[oc * row + ic * 9 + t], 4);
+          out[(size_t(ic) * cout + oc) * gw + t] = bits32;
+        }
+    return out;
+  }
+  if (w.bits < 1 || w.bits > 8)
+    throw Error("conv3x3_igemm: " + std::to_string(w.bits) + "-bit indices");
+  if (w.packed.size() != cout * words_per_row(row, w.bits))
+    throw Error("conv3x3_igemm: " + std::to_string(w.packed.size()) + " index words, expected " +
+                std::to_string(cout * words_per_row(row, w.bits)));
+  const std::vector<uint32_t> idx = unpack_indices(w.packed, cout, row, w.bits);
+  const uint32_t per_word = 32 / w.bits;
+  for (uint32_t oc = 0; oc < cout; ++oc)
+    for (uint32_t ic = 0; ic < cin; ++ic)
+      for (uint32_t t = 0; t < 9; ++t)
+        out[(size_t(ic) * cout + oc) * gw + t / per_word] |=
+            idx[oc * row + ic * 9 + t] << ((t % per_word) * w.bits);
+  return out;
+}
+
+Conv3x3IgemmOp::Conv3x3IgemmOp(const Conv3x3Args& args, uint32_t block) : Conv3x3Op(args) {
+  const std::string op = "conv3x3_igemm";
+  Device& device = args.device;
+  const Layer& layer = args.layer;
+  if (layer.bias.size() != layer.out_channels)
+    throw Error(op + ": " + std::to_string(layer.bias.size()) + " bias values for " +
+                std::to_string(layer.out_channels) + " outputs");
+  const Weights& w = layer.weights;
+  const bool dense = w.encoding == WeightEncoding::Fp32;
+  bits_ = dense ? 0 : w.bits;
+  per_channel_ = !dense && w.granularity == CodebookGranularity::PerOutputChannel;
+  group_words_ = igemm_group_words(bits_);
+  std::vector<float> codebooks(1, 0.0f);  // one unread float when dense
+  if (!dense) {
+    if (w.codebook_size < 1 || w.bits > 8 || w.codebook_size > (1u << w.bits))
+      throw Error(op + ": codebook size " + std::to_string(w.codebook_size) + " for " +
+                  std::to_string(w.bits) + "-bit indices");
+    const uint64_t groups = per_channel_ ? layer.out_channels : 1;
+    if (w.codebooks.size() != groups * w.codebook_size)
+      throw Error(op + ": " + std::to_string(w.codebooks.size()) + " codebook values, expected " +
+                  std::to_string(groups * w.codebook_size));
+    codebook_size_ = w.codebook_size;
+    codebooks = w.codebooks;
+  }
+  const std::vector<uint32_t> words = igemm_repack_weights(layer);
+
+  config_ = choose_igemm_config(device.info(), bits_, per_channel_, block);
+  const DeviceLimits& limits = device.info().limits;
+  if (igemm_shared_bytes(config_, bits_, per_channel_) > limits.max_shared_memory)
+    throw Error(op + ": needs " + std::to_string(igemm_shared_bytes(config_, bits_, per_channel_)) +
+                " bytes of shared memory; the device has " +
+                std::to_string(limits.max_shared_memory));
+  ops::check_group_count(device, op, 1, ops::ceil_div(out_.c, config_.tile_n()),
+                         "output channel tiles");
+
+  words_ = Buffer(device, words.size() * sizeof(uint32_t), MemoryUsage::DeviceLocal);
+  upload(device, words_, words.data(), words.size() * sizeof(uint32_t));
+  codebooks_ = Buffer(device, codebooks.size() * sizeof(float), MemoryUsage::DeviceLocal);
+  upload(device, codebooks_, codebooks.data(), codebooks.size() * sizeof(float));
+  bias_ = Buffer(device, layer.bias.size() * sizeof(float), MemoryUsage::DeviceLocal);
+  upload(device, bias_, layer.bias.data(), layer.bias.size() * sizeof(float));
+
+  const std::vector<SpecConstant> spec = {{kSpecBits, bits_},
+                                          {kSpecPerChannel, per_channel_ ? 1u : 0u},
+                                          {kSpecStride, stride_},
+                                          {kSpecRelu, relu_ ? 1u : 0u},
+                                          {kSpecCodebookShared, config_.codebook_shared ? 1u : 0u},
+                                          {kSpecDoubleBuffer, config_.double_buffer ? 1u : 0u}};
+  pipeline_ = std::make_unique<ComputePipeline>(device, args.cache, igemm_shader_name(config_, fp16_),
+                                                5, uint32_t(sizeof(IgemmPush)), spec);
+}
+
+void Conv3x3IgemmOp::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
+  set_ = arena.allocate(*pipeline_, {input, output, words_.handle(), codebooks_.handle(),
+                                     bias_.handle()});
+}
+
+void Conv3x3IgemmOp::record_dispatches(VkCommandBuffer cmd, uint32_t batch) const {
+  const uint64_t m = uint64_t(batch) * out_.h * out_.w;
+  if (m + config_.tile_m() > UINT32_MAX)
+    throw Error(name() + ": " + std::to_string(m) +
+                " output pixels exceed the 32-bit index range; use a smaller batch");
+  const uint64_t in_elements = uint64_t(batch) * in_.elements();
+  const uint64_t out_elements = uint64_t(batch) * out_.elements();
+  if (in_elements > UINT32_MAX || out_elements > UINT32_MAX)
+    throw Error(name() + ": activations exceed the 32-bit index range; use a smaller batch");
+  const uint32_t total_groups = ops::ceil_div(m, config_.tile_m());
+  const uint32_t groups_y = ops::ceil_div(out_.c, config_.tile_n());
+  const uint32_t max_x = device_.info().limits.max_workgroup_count[0];
+  IgemmPush push{batch,  in_.c,  in_.h,        in_.w,          out_.c, out_.h,
+                 out_.w, group_words_, codebook_size_, 0,       uint32_t(m)};
+  for (uint32_t first = 0; first < total_groups;) {
+    const uint32_t groups_x = std::min(max_x, total_groups - first);
+    push.group_base = first;
+    record_dispatch(cmd, *pipeline_, set_, &push, groups_x, groups_y, 1);
+    first += groups_x;
+  }
+}
+
+std::string Conv3x3IgemmOp::tile_details() const {
+  return "tile " + std::to_string(config_.tile_m()) + "x" + std::to_string(config_.tile_n()) +
+         (config_.codebook_shared ? ", shared codebooks" : ", codebooks from memory") +
+         (config_.double_buffer ? ", double buffer" : ", single buffer");
+}
+
+}  // namespace repvk

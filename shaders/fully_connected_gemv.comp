@@ -29,7 +29,8 @@
 //   4  IMGS        images per workgroup (1..4)
 //   5  ROW_GROUPS  groups of 4 rows per workgroup: rows per workgroup = 4 * ROW_GROUPS
 //   6  K_PADDED    vecs_per_row * (4 words of indices): activations staged per image
-// Shared memory (floats): IMGS * K_PADDED activations (zero past In and past N), plus
+// Shared memory (floats): IMGS * K_PADDED activations (zero past In and past N; staged
+//   with vec4 loads through a vec4 alias of binding 0 when In % 4 == 0), plus
 //   codebooks: per layer 2^BITS entries times CB_COPIES (below), per channel
 //   4 * ROW_GROUPS * 2^BITS; 1 when BITS == 0. Entries past codebook_size are zero.
 // Push constants (5 x uint, 20 bytes): N, In, Out, vecs_per_row, codebook_size.
@@ -56,7 +57,9 @@ layout(constant_id = 4) const uint IMGS = 1;
 layout(constant_id = 5) const uint ROW_GROUPS = 4;
 layout(constant_id = 6) const uint K_PADDED = 32;
 
-layout(std430, set = 0, binding = 0) readonly restrict buffer ActIn { float act_in[]; };
+layout(std430, set = 0, binding = 0) readonly buffer ActIn { float act_in[]; };
+// The same buffer as vec4s, for staging with 128-bit loads when In % 4 == 0.
+layout(std430, set = 0, binding = 0) readonly buffer ActIn4 { vec4 act_in4[]; };
 layout(std430, set = 0, binding = 1) writeonly restrict buffer ActOut { float act_out[]; };
 layout(std430, set = 0, binding = 2) readonly restrict buffer WeightVec4 { uvec4 weight_vec4[]; };
 layout(std430, set = 0, binding = 3) readonly restrict buffer Codebooks { float codebooks[]; };
@@ -106,8 +109,16 @@ void main() {
   for (uint m = 0u; m < IMGS; ++m) {
     const bool img_ok = img0 + m < pc.n;
     const uint base = (img0 + m) * pc.in_features;
-    for (uint k = lid; k < K_PADDED; k += wg)
-      s_act[m * K_PADDED + k] = (img_ok && k < pc.in_features) ? act_in[base + k] : 0.0;
+    if (pc.in_features % 4u == 0u) {
+      // K_PADDED is a multiple of 4 and so is In: a vec4 is wholly inside or past the row.
+      for (uint q = lid; q < K_PADDED / 4u; q += wg) {
+        const vec4 x = (img_ok && 4u * q < pc.in_features) ? act_in4[base / 4u + q] : vec4(0.0);
+        for (uint e = 0u; e < 4u; ++e) s_act[m * K_PADDED + 4u * q + e] = x[e];
+      }
+    } else {
+      for (uint k = lid; k < K_PADDED; k += wg)
+        s_act[m * K_PADDED + k] = (img_ok && k < pc.in_features) ? act_in[base + k] : 0.0;
+    }
   }
   barrier();
 

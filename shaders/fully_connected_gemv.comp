@@ -1,9 +1,8 @@
 // fully_connected_gemv: [N][In] -> [N][Out], y = W x + b, optional ReLU: the GPU fc as
 // a subgroup GEMV. Each subgroup takes ROWS_PER_PASS = 4 output rows at a time and its
 // lanes split the row length (K): lane l reads 128-bit index words l, l + S, l + 2S, ...
-// (S = gl_SubgroupSize) of each of the 4 rows (a quarter or half word-vector per lane at
-// 1..3 bits, see UNIT_WORDS), so a subgroup's index loads are consecutive, and the
-// partial sums meet in one subgroupAdd per row and image.
+// (S = gl_SubgroupSize) of each of the 4 rows, so a subgroup's index loads are
+// consecutive uvec4s, and the partial sums meet in one subgroupAdd per row and image.
 // IMGS images share every decoded weight. The activations of those images and the
 // codebooks are staged in shared memory once per workgroup, before anything diverges.
 // Works at any subgroup size (it reads gl_SubgroupSize / gl_NumSubgroups; the host only
@@ -73,11 +72,28 @@ const uint ROWS_PER_PASS = 4u;
 const uint WG_ROWS = ROWS_PER_PASS * ROW_GROUPS;
 const uint PER_WORD = BITS == 0u ? 1u : 32u / BITS;
 const uint PER_VEC = 4u * PER_WORD;
-// Words a lane decodes per step: a whole uvec4 where that is at most 32 indices; half
-// or a quarter of one for 1..3 bits, which keeps the unrolled step (UNIT_WORDS *
-// PER_WORD * 4 rows * IMGS multiply-adds) small enough for CPU drivers to compile fast.
-const uint UNIT_WORDS = PER_WORD >= 32u ? 1u : (PER_WORD >= 10u ? 2u : 4u);
-const uint PER_UNIT = UNIT_WORDS * PER_WORD;
+
+// Decodes word c of the lane's uvec4 for the 4 rows and accumulates it into all IMGS
+// images. The four words are unrolled where a word holds at most 8 indices; at 1..3 bits
+// (10..32 indices per word) they stay a loop, so the unrolled code is never longer than
+// 4-bit's (32 indices x 4 rows x IMGS), which CPU drivers compile in seconds, not minutes.
+#define ACCUMULATE_WORD(c)                                                              \
+  [[unroll]] for (uint j = 0u; j < PER_WORD; ++j) {                                     \
+    const uint k = kb + (c) * PER_WORD + j;                                             \
+    float a[IMGS];                                                                      \
+    [[unroll]] for (uint m = 0u; m < IMGS; ++m) a[m] = s_act[m * K_PADDED + k];         \
+    [[unroll]] for (uint r = 0u; r < ROWS_PER_PASS; ++r) {                              \
+      float wt;                                                                         \
+      if (BITS == 0u) {                                                                 \
+        wt = uintBitsToFloat(w[r][c]);                                                  \
+      } else {                                                                          \
+        const uint idx = bitfieldExtract(w[r][c], int(j * BITS), int(BITS));            \
+        wt = PER_CHANNEL ? s_codebook[(g * ROWS_PER_PASS + r) * CB_CAPACITY + idx]      \
+                         : s_codebook[idx * CB_COPIES + copy];                          \
+      }                                                                                 \
+      [[unroll]] for (uint m = 0u; m < IMGS; ++m) acc[r * IMGS + m] += wt * a[m];       \
+    }                                                                                   \
+  }
 const uint CB_CAPACITY = 1u << BITS;
 const uint CB_COPIES = (PER_CHANNEL || BITS <= 5u) ? 1u : (1024u >> BITS);
 const uint CB_FLOATS = BITS == 0u ? 1u : (PER_CHANNEL ? WG_ROWS * CB_CAPACITY : CB_CAPACITY * CB_COPIES);
@@ -133,39 +149,15 @@ void main() {
     float acc[ROWS_PER_PASS * IMGS];
     [[unroll]] for (uint i = 0u; i < ROWS_PER_PASS * IMGS; ++i) acc[i] = 0.0;
 
-    const uint units = pc.vecs_per_row * (4u / UNIT_WORDS);
-    for (uint u = lane; u < units; u += gl_SubgroupSize) {
-      // One load per row: a uvec4, or the unit's one or two words of it.
-      const uint vec = u / (4u / UNIT_WORDS);
-      const uint first = (u - vec * (4u / UNIT_WORDS)) * UNIT_WORDS;
+    for (uint v = lane; v < pc.vecs_per_row; v += gl_SubgroupSize) {
       uvec4 w[ROWS_PER_PASS];
-      [[unroll]] for (uint r = 0u; r < ROWS_PER_PASS; ++r) {
-        const uint at = rows[r] * pc.vecs_per_row + vec;
-        if (UNIT_WORDS == 4u) {
-          w[r] = weight_vec4[at];
-        } else {
-          w[r] = uvec4(0u);
-          [[unroll]] for (uint c = 0u; c < UNIT_WORDS; ++c) w[r][c] = weight_vec4[at][first + c];
-        }
-      }
-      const uint kb = u * PER_UNIT;
-      [[unroll]] for (uint c = 0u; c < UNIT_WORDS; ++c) {
-        [[unroll]] for (uint j = 0u; j < PER_WORD; ++j) {
-          const uint k = kb + c * PER_WORD + j;
-          float a[IMGS];
-          [[unroll]] for (uint m = 0u; m < IMGS; ++m) a[m] = s_act[m * K_PADDED + k];
-          [[unroll]] for (uint r = 0u; r < ROWS_PER_PASS; ++r) {
-            float wt;
-            if (BITS == 0u) {
-              wt = uintBitsToFloat(w[r][c]);
-            } else {
-              const uint idx = bitfieldExtract(w[r][c], int(j * BITS), int(BITS));
-              wt = PER_CHANNEL ? s_codebook[(g * ROWS_PER_PASS + r) * CB_CAPACITY + idx]
-                               : s_codebook[idx * CB_COPIES + copy];
-            }
-            [[unroll]] for (uint m = 0u; m < IMGS; ++m) acc[r * IMGS + m] += wt * a[m];
-          }
-        }
+      [[unroll]] for (uint r = 0u; r < ROWS_PER_PASS; ++r)
+        w[r] = weight_vec4[rows[r] * pc.vecs_per_row + v];
+      const uint kb = v * PER_VEC;
+      if (PER_WORD <= 8u) {
+        [[unroll]] for (uint c = 0u; c < 4u; ++c) { ACCUMULATE_WORD(c) }
+      } else {
+        [[dont_unroll]] for (uint c = 0u; c < 4u; ++c) { ACCUMULATE_WORD(c) }
       }
     }
 

@@ -1,6 +1,6 @@
 // fully_connected op vs the CPU reference: dense and every codebook format, on the
-// storage kernel, the GPU rows kernel (fully_connected_rows.comp) and the texel kernel
-// (fully_connected_texel.comp).
+// storage kernel, the GPU rows kernel (fully_connected_rows.comp), the subgroup GEMV
+// (fully_connected_gemv.comp) and the texel kernel (fully_connected_texel.comp).
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -26,7 +26,8 @@ void check_fc(Device& device, std::mt19937_64& rng, uint32_t n, uint32_t in, uin
   std::ostringstream what;
   what << "n=" << n << " in=" << in << " out=" << out << (relu ? " relu" : "") << " bits=" << bits
        << (bits ? (g == CodebookGranularity::PerOutputChannel ? " per-channel" : " per-layer") : "")
-       << (texel ? " texel" : "") << (kernel == FcKernel::Rows ? " rows" : "") << "; "
+       << (texel ? " texel" : "") << (kernel == FcKernel::Rows ? " rows" : "")
+       << (kernel == FcKernel::Gemv ? " gemv" : "") << "; "
        << test::seed_note();
   const Layer layer = test::random_layer(rng, LayerType::FullyConnected, in, out, 1, relu, bits, g);
   const std::vector<float> input = test::random_floats(rng, size_t(n) * in, 1.0f);
@@ -37,6 +38,15 @@ void check_fc(Device& device, std::mt19937_64& rng, uint32_t n, uint32_t in, uin
     EXPECT_TRUE(op.rows_kernel()) << what.str();
     EXPECT_EQ(op.rows_images(), std::min(n, 4u)) << what.str();
     EXPECT_LE(op.workgroup_size(), 128u);
+  }
+  if (kernel == FcKernel::Gemv) {
+    // Callers skip devices without subgroup arithmetic; every shape here fits.
+    EXPECT_TRUE(op.gemv_kernel()) << what.str();
+    EXPECT_NE(op.name().find(" gemv"), std::string::npos) << op.name();
+    EXPECT_LE(op.gemv_images(), std::min(n, 4u)) << what.str();
+    EXPECT_GE(op.gemv_images(), 1u) << what.str();
+    EXPECT_LE(op.workgroup_size(), 128u);
+    EXPECT_EQ(op.workgroup_size() % device.enabled().subgroup_size, 0u) << what.str();
   }
   std::vector<float> ref(size_t(n) * out);
   const std::vector<float> dense = decode_weights(layer);
@@ -99,6 +109,50 @@ TEST_F(GpuTest, FullyConnectedRowsMatchesCpuReference) {
   check_fc(device(), rng, 3, 1, 1, true, 4, CodebookGranularity::PerLayer, false, FcKernel::Rows);
   check_fc(device(), rng, 5, 16, 70, false, 8, CodebookGranularity::PerOutputChannel, false,
            FcKernel::Rows);
+}
+
+// The subgroup GEMV (fully_connected_gemv.comp), forced (lavapipe's default is texel):
+// every bit width and granularity, batch 1, 3 and 17 (not multiples of its images per
+// pass), In and Out off every word, uvec4 and row-group boundary (In = 1, 7, 1280,
+// 1283; Out = 1, 10, 1000). The CTest entries gpu.fc_rows_subgroup_{4,8,16} run it at
+// lavapipe subgroup sizes 4, 8 and 16.
+TEST_F(GpuTest, FullyConnectedGemvMatchesCpuReference) {
+  if (!device().enabled().subgroup_arithmetic)
+    GTEST_SKIP() << device().info().name << " has no subgroup arithmetic in compute shaders";
+  std::mt19937_64 rng(test::test_seed() * 41u);
+  const auto L = CodebookGranularity::PerLayer;
+  const auto C = CodebookGranularity::PerOutputChannel;
+  const uint32_t shapes[][2] = {{1, 10}, {7, 1000}, {1280, 1000}, {1283, 1}, {300, 10}};
+  const uint32_t batches[] = {1, 3, 17};
+  // One case per bit width and granularity (each is a pipeline lavapipe compiles for
+  // seconds), cycling through the shapes and batches so every pair of them occurs.
+  size_t at = 0;
+  for (uint32_t bits = 0; bits <= 8; ++bits)
+    for (auto g : {L, C}) {
+      if (bits == 0 && g == C) continue;
+      const auto& s = shapes[at % 5];
+      const uint32_t n = batches[at % 3];
+      ++at;
+      // Batch 17 on 1280x1000 would add nothing batch 3 does not check, at 6x the cost.
+      const uint32_t in = n == 17 && s[0] * s[1] > 100000 ? 129 : s[0];
+      check_fc(device(), rng, n, in, s[1], at % 2 == 1, bits, g, false, FcKernel::Gemv);
+    }
+  // One input and one output; a row longer than the 16 KiB preference allows at four
+  // images (fp32, 4096 inputs); 8-bit per-channel codebooks, which shrink the row groups.
+  check_fc(device(), rng, 1, 1, 1, true, 2, L, false, FcKernel::Gemv);
+  check_fc(device(), rng, 5, 4096, 3, false, 0, L, false, FcKernel::Gemv);
+  check_fc(device(), rng, 4, 2000, 37, false, 8, C, false, FcKernel::Gemv);
+}
+
+// Auto picks Gemv on GPUs with subgroup arithmetic and keeps Storage on CPU devices.
+TEST_F(GpuTest, FullyConnectedAutoKernelByDeviceType) {
+  std::mt19937_64 rng(test::test_seed() * 43u);
+  const Layer layer = test::random_layer(rng, LayerType::FullyConnected, 64, 10, 1, false, 4,
+                                         CodebookGranularity::PerLayer);
+  const FullyConnectedOp op(device(), VK_NULL_HANDLE, layer, TensorShape{64, 1, 1}, false);
+  const bool cpu = device().info().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  EXPECT_EQ(op.gemv_kernel(), !cpu && device().enabled().subgroup_arithmetic) << op.name();
+  EXPECT_EQ(op.rows_kernel(), !cpu && !device().enabled().subgroup_arithmetic) << op.name();
 }
 
 TEST_F(GpuTest, FullyConnectedManyClasses) {

@@ -1,5 +1,6 @@
-// Everything the engine knows about fully_connected: the op (shaders/fully_connected.comp
-// and fully_connected_texel.comp), its CPU reference and its entry in the op-kind table.
+// Everything the engine knows about fully_connected: the op (shaders/fully_connected.comp,
+// fully_connected_rows.comp, fully_connected_gemv.comp and fully_connected_texel.comp), its
+// CPU reference and its entry in the op-kind table.
 #include "ops/fully_connected.h"
 
 #include <algorithm>
@@ -17,7 +18,7 @@ struct FcPush {
   uint32_t n, in_features, out_features, words_per_row, codebook_size;
 };
 static_assert(sizeof(FcPush) == 20,
-              "shaders/fully_connected.comp and fully_connected_rows.comp: 20 bytes of push constants");
+              "shaders/fully_connected{,_rows,_gemv}.comp: 20 bytes of push constants");
 
 // Must match the push_constant block of shaders/fully_connected_texel.comp.
 struct FcTexelPush {
@@ -27,15 +28,22 @@ static_assert(sizeof(FcTexelPush) == 12,
               "shaders/fully_connected_texel.comp: 12 bytes of push constants");
 
 // Specialization constant ids of shaders/fully_connected.comp (the first four),
-// shaders/fully_connected_rows.comp (all five) and shaders/fully_connected_texel.comp
-// (workgroup and ReLU only).
+// shaders/fully_connected_rows.comp (the first five), fully_connected_gemv.comp (all)
+// and shaders/fully_connected_texel.comp (workgroup and ReLU only).
 enum FcSpec : uint32_t {
   kSpecWorkgroup = 0,
   kSpecBits = 1,
   kSpecPerChannel = 2,
   kSpecRelu = 3,
-  kSpecRowsImages = 4,
+  kSpecRowsImages = 4,  // Rows and Gemv: images per workgroup
+  kSpecGemvRowGroups = 5,
+  kSpecGemvKPadded = 6,
 };
+
+// Gemv kernel: rows a subgroup takes per pass (ROWS_PER_PASS in the shader) and the
+// most groups of them per workgroup.
+constexpr uint32_t kGemvRowsPerPass = 4;
+constexpr uint32_t kGemvMaxRowGroups = 4;
 
 // Texel kernel: invocations per workgroup (four outputs each), and images per
 // invocation (create_texel: one below that batch).
@@ -75,13 +83,90 @@ FullyConnectedOp::FullyConnectedOp(Device& device, VkPipelineCache cache, const 
   weights_ = texel_ ? ops::upload_bias_only(device, layer, op)
                     : ops::upload_layer_weights(device, layer, op);
   if (kernel == FcKernel::Auto)
-    kernel = device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? FcKernel::Storage : FcKernel::Rows;
+    kernel = device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? FcKernel::Storage : FcKernel::Gemv;
   if (texel_)
     create_texel(cache, layer);
-  else if (kernel == FcKernel::Rows)
+  else if (kernel == FcKernel::Gemv && create_gemv(cache, layer))
+    return;
+  else if (kernel == FcKernel::Rows || kernel == FcKernel::Gemv)
     create_rows(cache, layer);
   else
     create_storage(cache);
+}
+
+// Gemv kernel limits as for Rows: at most 128 invocations and, by preference, 16 KiB of
+// shared memory; more only where one image's activations need it and the device has it.
+bool FullyConnectedOp::create_gemv(VkPipelineCache cache, const Layer& layer) {
+  const std::string op = "fully_connected_gemv";
+  const DeviceFeatures& have = device_.enabled();
+  if (!have.subgroup_arithmetic || have.subgroup_size == 0) return false;
+  const DeviceLimits& limits = device_.info().limits;
+  const uint32_t bits = weights_.bits;
+  const uint32_t per_word = bits == 0 ? 1 : 32 / bits;
+  const uint32_t wpr = weights_.words_per_row;
+  const uint32_t vecs = ops::ceil_div(wpr, 4);
+  const uint64_t k_padded = uint64_t(vecs) * 4 * per_word;
+  auto shared_bytes = [&](uint32_t imgs, uint32_t row_groups) -> uint64_t {
+    uint64_t cb = 1;
+    if (bits != 0) {
+      const uint64_t entries = uint64_t(1) << bits;
+      cb = weights_.per_channel ? uint64_t(kGemvRowsPerPass) * row_groups * entries
+                                : entries * (bits <= 5 ? 1 : (1024u >> bits));
+    }
+    return (uint64_t(imgs) * k_padded + cb) * sizeof(float);
+  };
+  // The most images per pass first (each pass reads all the weights), then the most
+  // rows per workgroup (each workgroup stages the activations once).
+  uint32_t imgs = 0, row_groups = 0;
+  for (const uint64_t cap : {std::min<uint64_t>(limits.max_shared_memory, 16384),
+                             uint64_t(limits.max_shared_memory)}) {
+    for (uint32_t i = std::min<uint32_t>(4, max_batch_); i >= 1 && !imgs; --i)
+      for (uint32_t g = kGemvMaxRowGroups; g >= 1 && !imgs; --g)
+        if (shared_bytes(i, g) <= cap) imgs = i, row_groups = g;
+    if (imgs) break;
+  }
+  if (!imgs) return false;
+  // Whole subgroups of the reported size, one per row group where 128 invocations allow.
+  const uint32_t sg = have.subgroup_size;
+  const uint32_t max_wg = std::min(128u, ops::max_workgroup_x(device_));
+  if (sg > ops::max_workgroup_x(device_)) return false;
+  // Fewer row groups where Out is small: no subgroup of only clamped duplicates.
+  row_groups = std::min(row_groups, ops::ceil_div(out_features_, kGemvRowsPerPass));
+  const uint32_t subgroups = std::max(1u, std::min(row_groups, max_wg / sg));
+  wg_ = subgroups * sg;
+  ops::check_group_count(device_, op, 0, ops::ceil_div(out_features_, kGemvRowsPerPass * row_groups),
+                         "outputs");
+  if (k_padded > UINT32_MAX) return false;
+
+  // Row-major copy padded to whole uvec4s, with the unused index slots of each row's
+  // last word cleared: they then decode to entry 0 and meet a staged zero activation.
+  std::vector<uint32_t> words(size_t(vecs) * out_features_ * 4, 0u);
+  const Weights& w = layer.weights;
+  const uint32_t last_valid = in_features_ - (wpr - 1) * per_word;  // indices in the last word
+  const uint32_t last_mask =
+      bits == 0 || last_valid * bits >= 32 ? ~0u : (1u << (last_valid * bits)) - 1u;
+  for (uint32_t r = 0; r < out_features_; ++r) {
+    uint32_t* dst = &words[size_t(r) * vecs * 4];
+    if (bits == 0) std::memcpy(dst, &w.dense[size_t(r) * wpr], size_t(wpr) * 4);
+    else std::memcpy(dst, &w.packed[size_t(r) * wpr], size_t(wpr) * 4);
+    dst[wpr - 1] &= last_mask;
+  }
+  weights_.words = Buffer(device_, words.size() * 4, MemoryUsage::DeviceLocal);
+  upload(device_, weights_.words, words.data(), words.size() * 4);
+  vecs_per_row_ = vecs;
+  gemv_imgs_ = imgs;
+  gemv_rows_ = kGemvRowsPerPass * row_groups;
+
+  const std::vector<SpecConstant> spec = {{kSpecWorkgroup, wg_},
+                                          {kSpecBits, bits},
+                                          {kSpecPerChannel, weights_.per_channel ? 1u : 0u},
+                                          {kSpecRelu, relu_ ? 1u : 0u},
+                                          {kSpecRowsImages, imgs},
+                                          {kSpecGemvRowGroups, row_groups},
+                                          {kSpecGemvKPadded, uint32_t(k_padded)}};
+  pipeline_ = std::make_unique<ComputePipeline>(device_, cache, "fully_connected_gemv_f32", 5,
+                                                uint32_t(sizeof(FcPush)), spec);
+  return true;
 }
 
 // Rows kernel limits: at most 128 invocations and 16 KiB of shared memory, whatever
@@ -217,6 +302,14 @@ void FullyConnectedOp::record(VkCommandBuffer cmd, uint32_t batch) const {
                     ops::ceil_div(ops::ceil_div(out_features_, 4), wg_), groups_y, 1);
     return;
   }
+  if (gemv_imgs_ > 0) {
+    const uint32_t groups_y = ops::ceil_div(batch, gemv_imgs_);
+    ops::check_group_count(device_, "fully_connected_gemv", 1, groups_y, "batch");
+    const FcPush push{batch, in_features_, out_features_, vecs_per_row_, weights_.codebook_size};
+    record_dispatch(cmd, *pipeline_, set_, &push, ops::ceil_div(out_features_, gemv_rows_),
+                    groups_y, 1);
+    return;
+  }
   if (rows_imgs_ > 0) {
     const uint32_t groups_y = ops::ceil_div(batch, rows_imgs_);
     ops::check_group_count(device_, "fully_connected_rows", 1, groups_y, "batch");
@@ -237,7 +330,7 @@ uint64_t FullyConnectedOp::flops(uint32_t batch) const {
 std::string FullyConnectedOp::name() const {
   return "fully_connected " + std::to_string(in_features_) + "->" + std::to_string(out_features_) +
          " " + weights_.tag() + (relu_ ? " relu" : "") + (texel_ ? " texel" : "") +
-         (rows_imgs_ ? " rows" : "");
+         (rows_imgs_ ? " rows" : "") + (gemv_imgs_ ? " gemv" : "");
 }
 
 namespace cpu {

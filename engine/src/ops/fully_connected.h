@@ -1,4 +1,4 @@
-// Host side of shaders/fully_connected.comp and shaders/fully_connected_texel.comp:
+// Host side of shaders/fully_connected{,_rows,_gemv,_texel}.comp:
 // [N][In] -> [N][Out], fp32 storage. The storage kernel reads the packed weights; the
 // texel one (for CPU devices, where the network runs ConvAlgorithm::Texel) reads the
 // input and load-time-expanded fp32 weights through texel buffer views.
@@ -19,11 +19,14 @@
 
 namespace repvk {
 
-// The storage-buffer kernel when the texel one is not used: Rows
-// (shaders/fully_connected_rows.comp: transposed 128-bit index words, several images
-// per workgroup) on GPUs, Storage (shaders/fully_connected.comp) on CPU devices,
-// where it was measured; Auto picks by device type.
-enum class FcKernel { Auto, Storage, Rows };
+// The storage-buffer kernel when the texel one is not used. Auto: Storage
+// (shaders/fully_connected.comp) on CPU devices, where it was measured; on GPUs Gemv
+// (shaders/fully_connected_gemv.comp: a subgroup per 4 rows, lanes split K, subgroupAdd,
+// several images per pass) where the device has subgroup arithmetic in compute and the
+// staged activations fit shared memory, else Rows (shaders/fully_connected_rows.comp:
+// transposed 128-bit index words, one row per invocation). Gemv asked for where it
+// cannot run falls back to Rows the same way (gemv_kernel() tells).
+enum class FcKernel { Auto, Storage, Rows, Gemv };
 
 class FullyConnectedOp final : public Op {
  public:
@@ -56,6 +59,10 @@ class FullyConnectedOp final : public Op {
   // Whether the Rows kernel runs, and its images per workgroup.
   bool rows_kernel() const { return rows_imgs_ > 0; }
   uint32_t rows_images() const { return rows_imgs_; }
+  // Whether the Gemv kernel runs, its images per workgroup and output rows per workgroup.
+  bool gemv_kernel() const { return gemv_imgs_ > 0; }
+  uint32_t gemv_images() const { return gemv_imgs_; }
+  uint32_t gemv_rows_per_workgroup() const { return gemv_rows_; }
 
  private:
   Device& device_;
@@ -67,7 +74,9 @@ class FullyConnectedOp final : public Op {
   bool texel_ = false;
   uint32_t imgs_ = 0;
   uint32_t rows_imgs_ = 0;                 // Rows kernel: images per workgroup; 0 = not used
-  uint32_t vecs_per_row_ = 0;              // Rows kernel: uvec4s per row
+  uint32_t vecs_per_row_ = 0;              // Rows and Gemv kernels: uvec4s per row
+  uint32_t gemv_imgs_ = 0;                 // Gemv kernel: images per workgroup; 0 = not used
+  uint32_t gemv_rows_ = 0;                 // Gemv kernel: output rows per workgroup
   uint32_t max_batch_ = 1;                 // images per record() on the texel kernel
   ops::TexelWeights texel_weights_;        // RGBA32F layout of fully_connected_texel.comp
   std::vector<VkBufferView> input_views_;  // one per bind(); destroyed with the op
@@ -77,6 +86,9 @@ class FullyConnectedOp final : public Op {
   bool texel_fits(uint32_t batch_hint) const;
   void create_storage(VkPipelineCache cache);
   void create_rows(VkPipelineCache cache, const Layer& layer);
+  // false (and nothing created) where the device lacks subgroup arithmetic in compute
+  // shaders or the staged activations do not fit its shared memory.
+  bool create_gemv(VkPipelineCache cache, const Layer& layer);
   void create_texel(VkPipelineCache cache, const Layer& layer);
 };
 

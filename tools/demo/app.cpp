@@ -266,9 +266,9 @@ int run_demo(const DemoOptions& o) {
       const InputSpec& in = current.model.input;
       p.model_input = std::to_string(in.channels) + "x" + std::to_string(in.height) + "x" +
                       std::to_string(in.width) + ", " + std::to_string(current.model.num_classes()) +
-                      " classes; " +
+                      " classes, " +
                       (in.resize == InputResize::ShorterSideCrop
-                           ? "shorter side " + std::to_string(in.resize_shorter) + ", centre crop"
+                           ? "shorter side " + std::to_string(in.resize_shorter) + " + centre crop"
                            : std::string("image stretched to fit"));
     }
     p.synthetic = current.synthetic;

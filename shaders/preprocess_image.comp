@@ -1,6 +1,7 @@
 // preprocess_image: an application's 2-D image -> the network's input tensor [1][C][H][W],
 // on the GPU, with the same arithmetic as repvk::preprocess() on the host:
-// bilinear resize with half-pixel centres (clamped at the borders), gray/RGB/alpha
+// bilinear resize with half-pixel centres (clamped at the borders), optionally of the
+// shorter side followed by a centre crop (InputSpec::resize), gray/RGB/alpha
 // channel mapping (BT.601 luma for RGB -> gray), then (v - mean[c]) / std[c].
 //
 // Bindings (set 0):
@@ -12,14 +13,17 @@
 //   0 C, 1 H, 2 W           the model input (C in 1..4)
 //   3..6  MEAN0..MEAN3      per model channel; unused ones are ignored
 //   7..10 STD0..STD3        per model channel, > 0
-// Push constants (6 x uint + 2 x float, 32 bytes):
+// Push constants (6 x uint + 4 x float, 40 bytes):
 //   src_x, src_y            top-left texel of the region of interest
 //   src_w, src_h            its size in texels (>= 1)
 //   src_channels            color layout of the view: 1 gray (.r), 2 gray+alpha (.r, .g),
 //                           3 RGB, 4 RGBA
 //   srgb_encode             1: re-encode linear values to sRGB first (for SRGB views, so
 //                           the tensor sees the stored 8-bit codes as the host path does)
-//   scale_x, scale_y        src_w / W and src_h / H
+//   scale_x, scale_y        source texels per resized pixel: src_w / resized_w, src_h /
+//                           resized_h (resized = W x H when the model stretches)
+//   crop_x, crop_y          top-left of the W x H crop in the resized image (0 when
+//                           stretching); see engine/src/io/resize_geometry.h
 // Dispatch: x = ceil(W / 8), y = ceil(H / 8), z = 1; one invocation per output pixel,
 // writing all C channels.
 // Divisibility: none; invocations outside W x H return (no barriers here).
@@ -54,6 +58,7 @@ layout(push_constant) uniform Params {
   uint src_x, src_y, src_w, src_h;
   uint src_channels, srgb_encode;
   float scale_x, scale_y;
+  float crop_x, crop_y;
 } pc;
 
 // Same weights as repvk::preprocess (BT.601).
@@ -85,8 +90,8 @@ float channel(vec4 t, uint c) {
 }
 
 // Source tap pair and weight of output coordinate d (half-pixel centres, clamped).
-void taps(uint d, float scale, uint size, out uint i0, out uint i1, out float w1) {
-  const float s = clamp((float(d) + 0.5) * scale - 0.5, 0.0, float(size - 1u));
+void taps(uint d, float crop, float scale, uint size, out uint i0, out uint i1, out float w1) {
+  const float s = clamp((float(d) + crop + 0.5) * scale - 0.5, 0.0, float(size - 1u));
   i0 = uint(s);
   i1 = min(i0 + 1u, size - 1u);
   w1 = s - float(i0);
@@ -97,8 +102,8 @@ void main() {
   if (x >= W || y >= H) return;
   uint x0, x1, y0, y1;
   float wx, wy;
-  taps(x, pc.scale_x, pc.src_w, x0, x1, wx);
-  taps(y, pc.scale_y, pc.src_h, y0, y1, wy);
+  taps(x, pc.crop_x, pc.scale_x, pc.src_w, x0, x1, wx);
+  taps(y, pc.crop_y, pc.scale_y, pc.src_h, y0, y1, wy);
   const vec4 t00 = fetch(x0, y0), t10 = fetch(x1, y0);
   const vec4 t01 = fetch(x0, y1), t11 = fetch(x1, y1);
   const float mean[4] = float[4](MEAN0, MEAN1, MEAN2, MEAN3);

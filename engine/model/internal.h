@@ -15,6 +15,10 @@ inline constexpr size_t kHeaderBytes = 24;
 inline constexpr size_t kCrcOffset = 8;
 inline constexpr size_t kFileSizeOffset = 16;
 inline constexpr uint32_t kFlagRelu = 1u;
+// Header flags: bit 0 = an input resize record (u32 mode, u32 shorter side) follows
+// the input std. Files without it (every file before the record existed) stretch.
+inline constexpr uint32_t kHeaderFlagInputResize = 1u;
+inline bool has_resize_record(const InputSpec& in) { return in.resize != InputResize::Stretch; }
 
 // Weight encoding words in the file. 0 and 1 are WeightEncoding's values; 2 is
 // WeightEncoding::Fp32 with dense_storage Fp16 (no enum value of its own, so the

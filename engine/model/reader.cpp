@@ -16,7 +16,7 @@ namespace {
 using detail::Cursor;
 using detail::hex32;
 
-void parse_header(Cursor& in, const uint8_t* data, size_t size) {
+uint32_t parse_header(Cursor& in, const uint8_t* data, size_t size) {
   if (size < 4) in.fail("file is " + std::to_string(size) + " bytes, too short for a model");
   const uint32_t magic = in.u32("magic");
   if (magic != kModelMagic)
@@ -40,10 +40,13 @@ void parse_header(Cursor& in, const uint8_t* data, size_t size) {
   if (crc != stored_crc)
     in.fail("checksum mismatch: header has " + hex32(stored_crc) + ", contents give " +
             hex32(crc) + " (file corrupted)");
-  if (flags != 0) in.fail("reserved header flags " + hex32(flags) + " are set");
+  if ((flags & ~detail::kHeaderFlagInputResize) != 0)
+    in.fail("reserved header flags " + hex32(flags & ~detail::kHeaderFlagInputResize) +
+            " are set");
+  return flags;
 }
 
-void parse_input(Cursor& in, InputSpec& spec) {
+void parse_input(Cursor& in, InputSpec& spec, uint32_t header_flags) {
   spec.channels = in.u32("input channels");
   spec.height = in.u32("input height");
   spec.width = in.u32("input width");
@@ -52,6 +55,16 @@ void parse_input(Cursor& in, InputSpec& spec) {
             std::to_string(ModelLimits::kMaxInputChannels));
   spec.mean = in.f32_array(spec.channels, "input mean");
   spec.std = in.f32_array(spec.channels, "input std");
+  if (header_flags & detail::kHeaderFlagInputResize) {
+    const uint32_t mode = in.u32("input resize mode");
+    // Stretch is what a file without the record means; writing it would give a
+    // second encoding of the same model.
+    if (mode != uint32_t(InputResize::ShorterSideCrop))
+      in.fail("input resize mode " + std::to_string(mode) +
+              " is not 1 (shorter side + centre crop), the only mode the record can hold");
+    spec.resize = InputResize(mode);
+    spec.resize_shorter = in.u32("input resize shorter side");
+  }
 }
 
 Layer parse_layer(Cursor& in, int index) {
@@ -75,11 +88,11 @@ Model parse_model(const uint8_t* data, size_t size, const std::string& source) {
                                      " bytes, above the limit of " +
                                      std::to_string(ModelLimits::kMaxFileBytes));
   Cursor in(data, size, source);
-  parse_header(in, data, size);
+  const uint32_t header_flags = parse_header(in, data, size);
 
   Model m;
   m.name = in.string(ModelLimits::kMaxNameBytes, "model name");
-  parse_input(in, m.input);
+  parse_input(in, m.input, header_flags);
 
   const uint32_t classes = in.u32("class count");
   if (classes < 1 || classes > ModelLimits::kMaxClasses)

@@ -1,6 +1,7 @@
 // Semantic checks shared by the reader (after parsing) and the writer (before writing).
 // Structural safety of the bytes is the parser's job; this file checks that a model in
 // memory is one the engine can run and the writer can encode canonically.
+#include <algorithm>
 #include <cmath>
 
 #include "layer_kind.h"
@@ -32,6 +33,27 @@ struct Checker {
     if (!detail::is_valid_utf8(s)) fail(what + " is not valid UTF-8");
   }
 
+  void check_resize(const InputSpec& in) const {
+    switch (in.resize) {
+      case InputResize::Stretch:
+        if (in.resize_shorter != 0)
+          fail("input resize 'stretch' takes no shorter-side length, got " +
+               std::to_string(in.resize_shorter));
+        return;
+      case InputResize::ShorterSideCrop: {
+        const uint32_t crop = std::max(in.height, in.width);
+        if (in.resize_shorter < crop || in.resize_shorter > ModelLimits::kMaxSpatial)
+          fail("input resize: shorter side " + std::to_string(in.resize_shorter) +
+               " outside " + std::to_string(crop) + ".." +
+               std::to_string(ModelLimits::kMaxSpatial) +
+               " (it must cover the centre crop of " + std::to_string(in.height) + "x" +
+               std::to_string(in.width) + ")");
+        return;
+      }
+    }
+    fail("unknown input resize mode " + std::to_string(uint32_t(in.resize)));
+  }
+
   void check_header() const {
     check_name(model.name, "model name");
     const InputSpec& in = model.input;
@@ -52,6 +74,7 @@ struct Checker {
         fail("input std of channel " + std::to_string(c) + " is " +
              std::to_string(in.std[c]) + "; it must be finite and > 0");
     }
+    check_resize(in);
     const size_t classes = model.class_names.size();
     if (classes < 1 || classes > ModelLimits::kMaxClasses)
       fail("class count " + std::to_string(classes) + " outside 1.." +
@@ -134,6 +157,7 @@ bool is_valid_utf8(const std::string& s) {
 uint64_t serialized_size(const Model& m) {
   uint64_t n = kHeaderBytes + 4 + pad4(m.name.size());
   n += 12 + 8 * uint64_t(m.input.channels);
+  if (has_resize_record(m.input)) n += 8;
   n += 4;
   for (const auto& c : m.class_names) n += 4 + pad4(c.size());
   n += 4;

@@ -20,7 +20,7 @@ std::vector<uint8_t> serialize_unchecked(const Model& m) {
   out.u32(kModelMagic);
   out.u32(kModelVersion);
   out.u32(0);  // checksum, filled in last
-  out.u32(0);  // reserved flags
+  out.u32(has_resize_record(m.input) ? kHeaderFlagInputResize : 0u);
   out.u64(total);
   out.str(m.name);
   out.u32(m.input.channels);
@@ -28,6 +28,10 @@ std::vector<uint8_t> serialize_unchecked(const Model& m) {
   out.u32(m.input.width);
   out.f32s(m.input.mean);
   out.f32s(m.input.std);
+  if (has_resize_record(m.input)) {
+    out.u32(uint32_t(m.input.resize));
+    out.u32(m.input.resize_shorter);
+  }
   out.u32(uint32_t(m.class_names.size()));
   for (const auto& c : m.class_names) out.str(c);
   out.u32(uint32_t(m.layers.size()));

@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
       for (auto& l : m.layers) l.weights.dense_storage = repvk::ValueStorage::Fp16;
       valid.push_back(repvk::serialize_model(m));
     }
+    {  // with the input resize record (header flag bit 0)
+      repvk::Model m = tiny(false, 0, {}, 101);
+      m.input.resize = repvk::InputResize::ShorterSideCrop;
+      m.input.resize_shorter = 6;
+      valid.push_back(repvk::serialize_model(m));
+    }
     uint64_t seed = 2;
     for (uint32_t bits : {1u, 2u, 3u, 4u, 5u, 8u})
       for (auto gran : {repvk::CodebookGranularity::PerLayer,

@@ -230,6 +230,32 @@ TEST_F(GpuTest, PreprocessShaderRegionOfInterest) {
             1e-4);
 }
 
+TEST_F(GpuTest, PreprocessShaderShorterSideAndCentreCrop) {
+  // Landscape, portrait and square sources, down and up, also on a region of interest:
+  // the shader samples the points the host does (engine/src/io/resize_geometry.h).
+  struct Case {
+    uint32_t img_w, img_h, shorter, model_h, model_w;
+  };
+  const Case cases[] = {{97, 61, 40, 32, 32}, {45, 90, 30, 24, 28}, {20, 20, 36, 32, 32},
+                        {64, 33, 18, 16, 12}};
+  uint32_t seed = 31;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::to_string(c.img_w) + "x" + std::to_string(c.img_h) + " shorter " +
+                 std::to_string(c.shorter));
+    const Image img = make_image(c.img_w, c.img_h, 3, seed++);
+    InputSpec s = spec(3, c.model_h, c.model_w);
+    s.resize = InputResize::ShorterSideCrop;
+    s.resize_shorter = c.shorter;
+    AppImage app(device(), img);
+    app.upload_now();
+    EXPECT_LE(max_abs_diff(gpu_preprocess(device(), s, app.input(3)), preprocess(img, s)), 1e-4);
+    ImageInput in = app.input(3);
+    in.region = {{3, 2}, {c.img_w - 7, c.img_h - 5}};
+    EXPECT_LE(max_abs_diff(gpu_preprocess(device(), s, in), preprocess(crop(img, in.region), s)),
+              1e-4);
+  }
+}
+
 TEST_F(GpuTest, PreprocessShaderSrgbViewSeesStoredCodes) {
   const Image img = make_image(24, 24, 4, 9);
   const InputSpec s = spec(3, 24, 24);

@@ -59,4 +59,34 @@ if [ -f "$fixtures/small-train-bn.onnx" ]; then
       >/dev/null 2>&1 && fail "--pytorch and --onnx together accepted"
   fi
 fi
+# Input description from flags: labels, resize + centre crop (default 256 for 224), and
+# `repvk classify` on a photo prints the top classes by name.
+i=0; : >"$work/labels.txt"
+while [ $i -lt 1000 ]; do echo "label_$i thing" >>"$work/labels.txt"; i=$((i + 1)); done
+out=$("$train" import --pytorch "$fixtures/A0-deploy.pth" --arch A0 --labels "$work/labels.txt" \
+      --out "$work/a0-named.rpvk" 2>&1) || fail "A0 import with labels: $out"
+printf '%s\n' "$out"
+printf '%s\n' "$out" | grep -q "^resize      shorter side to 256 px (bilinear), centre crop 224x224" || fail "summary lacks the resize"
+printf '%s\n' "$out" | grep -q "^classes     1000 from .*labels.txt: label_0 thing, label_1 thing, ..." || fail "summary lacks the labels"
+out=$("$repvk" info "$work/a0-named.rpvk" 2>&1) || fail "repvk info failed"
+printf '%s\n' "$out" | grep -q "^resize:  shorter side to 256 px (bilinear), then centre crop 224x224" || fail "info lacks the resize"
+photo=$(dirname "$0")/../../assets/photos/landscape.jpg
+out=$("$repvk" classify "$work/a0-named.rpvk" "$photo" --top 3 2>&1) || fail "classify failed: $out"
+printf '%s\n' "$out"
+[ "$(printf '%s\n' "$out" | grep -c '^ *[123]\. label_[0-9]* thing ')" -eq 3 ] || fail "classify does not print 3 named classes"
+printf '%s\n' "$out" | grep -q "landscape.jpg (640x427 RGB)" || fail "classify does not describe the photo"
+# --resize none stretches; bad values and a short labels file are refused, naming the flag.
+"$train" import --pytorch "$fixtures/A0-deploy.pth" --arch A0 --resize none --out "$work/a0-stretch.rpvk" >"$work/log" 2>&1 || fail "--resize none"
+grep -q "^resize      whole image stretched to 224x224" "$work/log" || fail "--resize none summary"
+"$repvk" info "$work/a0-stretch.rpvk" | grep -q "^resize:  whole image stretched" || fail "info of a stretch model"
+for bad in 100 abc 5000; do
+  out=$("$train" import --pytorch "$fixtures/A0-deploy.pth" --arch A0 --resize $bad --out "$work/bad-resize.rpvk" 2>&1)
+  [ $? -eq 2 ] || fail "--resize $bad accepted"
+  printf '%s\n' "$out" | grep -q "error: --resize" || fail "--resize $bad: error does not name the flag: $out"
+done
+head -n 999 "$work/labels.txt" >"$work/short.txt"
+out=$("$train" import --pytorch "$fixtures/A0-deploy.pth" --arch A0 --labels "$work/short.txt" --out "$work/bad-labels.rpvk" 2>&1)
+[ $? -eq 2 ] || fail "a 999-line labels file accepted"
+printf '%s\n' "$out" | grep -q "999 lines but the checkpoint has 1000 classes" || fail "labels error: $out"
+ls "$work" | grep -q "bad-" && fail "a refused import left a file: $(ls "$work")"
 echo ok

@@ -21,6 +21,9 @@ TEST(ShippedModels, ReadAndRewriteByteForByte) {
                                      std::istreambuf_iterator<char>());
     const Model m = read_model(entry.path().string());
     EXPECT_EQ(serialize_model(m), bytes) << entry.path();
+    // Written before the input resize record existed: they keep stretching.
+    EXPECT_EQ(m.input.resize, InputResize::Stretch) << entry.path();
+    EXPECT_EQ(m.input.resize_shorter, 0u) << entry.path();
     ++checked;
   }
   EXPECT_GT(checked, 0u) << "no .rpvk files in " << REPVK_MODELS_DIR;

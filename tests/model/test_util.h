@@ -140,6 +140,8 @@ inline void expect_models_equal(const Model& a, const Model& b) {
   EXPECT_EQ(a.input.width, b.input.width);
   EXPECT_EQ(a.input.mean, b.input.mean);
   EXPECT_EQ(a.input.std, b.input.std);
+  EXPECT_EQ(a.input.resize, b.input.resize);
+  EXPECT_EQ(a.input.resize_shorter, b.input.resize_shorter);
   EXPECT_EQ(a.class_names, b.class_names);
   ASSERT_EQ(a.layers.size(), b.layers.size());
   for (size_t i = 0; i < a.layers.size(); ++i) {

@@ -120,8 +120,9 @@ Command register_classify(CLI::App& app) {
   sub->footer(
       "Usage: repvk classify [MODEL.rpvk] IMAGE...\n"
       "A first argument ending in .rpvk is the model; without one the default model is used.\n"
-      "All images run as one batch. Images are resized (bilinear) to the model input and\n"
-      "converted to its channel count (gray <-> RGB, alpha dropped).");
+      "All images run as one batch. Images are resized as the model says (`repvk info`:\n"
+      "stretched to its input size, or shorter side resized then centre-cropped; bilinear)\n"
+      "and converted to its channel count (gray <-> RGB, alpha dropped).");
   sub->add_option("ARGS", o->positionals, "[MODEL.rpvk] IMAGE...")->required();
   sub->add_option("--model", o->model, "Model file (.rpvk); then every ARG is an image")
       ->type_name("PATH");

@@ -77,7 +77,9 @@ int run(const InfoOptions& o) {
                   {"height", m.input.height},
                   {"width", m.input.width},
                   {"mean", m.input.mean},
-                  {"std", m.input.std}};
+                  {"std", m.input.std},
+                  {"resize", m.input.resize == InputResize::ShorterSideCrop ? "shorter_side_crop" : "stretch"},
+                  {"resize_shorter", m.input.resize_shorter}};
     j["classes"] = m.class_names;
     j["layers"] = nlohmann::json::array();
     for (size_t i = 0; i < m.layers.size(); ++i)
@@ -99,6 +101,12 @@ int run(const InfoOptions& o) {
   std::printf("source:  %s\n", lm.source.c_str());
   std::printf("input:   %s (CxHxW), mean %s, std %s\n", input_shape_string(m.input).c_str(),
               floats(m.input.mean).c_str(), floats(m.input.std).c_str());
+  if (m.input.resize == InputResize::ShorterSideCrop)
+    std::printf("resize:  shorter side to %u px (bilinear), then centre crop %ux%u\n",
+                m.input.resize_shorter, m.input.height, m.input.width);
+  else
+    std::printf("resize:  whole image stretched to %ux%u (bilinear)\n", m.input.height,
+                m.input.width);
   std::string names;
   const size_t shown = std::min<size_t>(m.class_names.size(), 10);
   for (size_t i = 0; i < shown; ++i) names += (i ? ", " : "") + class_name(m, uint32_t(i));

@@ -17,14 +17,19 @@ struct MakeModelOptions {
   bool fp32_weights = false;
   std::string granularity = "channel";
   uint64_t seed = 1;
+  uint32_t resize_shorter = 0;  // 0: stretch
 };
 
 int run(const MakeModelOptions& o) {
   const uint32_t bits = o.fp32_weights ? 0 : o.bits;
   const auto gran = o.granularity == "layer" ? CodebookGranularity::PerLayer
                                              : CodebookGranularity::PerOutputChannel;
-  const Model m = build_synthetic(o.preset, bits, gran, o.seed);
-  write_model(m, o.out);
+  Model m = build_synthetic(o.preset, bits, gran, o.seed);
+  if (o.resize_shorter != 0) {
+    m.input.resize = InputResize::ShorterSideCrop;
+    m.input.resize_shorter = o.resize_shorter;
+  }
+  write_model(m, o.out);  // validates: a shorter side below the crop is refused
   std::error_code ec;
   const auto size = std::filesystem::file_size(o.out, ec);
   std::printf("wrote %s (%s): %s, %zu layers, %s\n", o.out.c_str(),
@@ -61,6 +66,11 @@ Command register_make_model(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Random seed; equal seeds give identical files")
       ->type_name("S")
       ->capture_default_str();
+  sub->add_option("--resize", o->resize_shorter,
+                  "Store an input resize: the shorter side of an image becomes N pixels, "
+                  "then the centre HxW is cropped (default: stretch the whole image)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 4096u));
   return {sub, [o] { return run(*o); }};
 }
 

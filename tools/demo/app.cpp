@@ -96,6 +96,11 @@ nlohmann::json result_json(const State& s, const Classifier& c, const std::strin
   j["model"] = m.model.name;
   j["model_source"] = m.source;
   j["bits"] = m.bits;
+  j["input"] = {{"channels", m.model.input.channels},
+                {"height", m.model.input.height},
+                {"width", m.model.input.width},
+                {"classes", m.model.num_classes()},
+                {"resize_shorter", m.model.input.resize_shorter}};  // 0: stretched
   j["synthetic"] = m.synthetic;
   j["device"] = device;
   j["precision"] = precision_name(c.precision());
@@ -257,6 +262,15 @@ int run_demo(const DemoOptions& o) {
     p.model_name = current.model.name;
     p.model_source =
         current.synthetic ? current.source : fs::path(current.source).filename().string();
+    {
+      const InputSpec& in = current.model.input;
+      p.model_input = std::to_string(in.channels) + "x" + std::to_string(in.height) + "x" +
+                      std::to_string(in.width) + ", " + std::to_string(current.model.num_classes()) +
+                      " classes, " +
+                      (in.resize == InputResize::ShorterSideCrop
+                           ? "shorter side " + std::to_string(in.resize_shorter) + " + centre crop"
+                           : std::string("image stretched to fit"));
+    }
     p.synthetic = current.synthetic;
     p.synthetic_note = classifier->models().note;
     p.image_name = s.image_name;

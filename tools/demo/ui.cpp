@@ -68,6 +68,9 @@ Rect Ui::build(const PanelState& s, uint32_t width, uint32_t height, PanelAction
   ImGui::Text("%s, %s weights", s.model_name.c_str(),
               s.model < s.model_keys.size() ? s.model_keys[s.model].c_str() : "?");
   ImGui::TextColored(kDim, "%s", s.model_source.c_str());
+  ImGui::PushTextWrapPos(0.0f);  // the input description can be wider than the panel
+  ImGui::TextColored(kDim, "%s", s.model_input.c_str());
+  ImGui::PopTextWrapPos();
   ImGui::Text("precision %s", s.precision.c_str());
   if (!s.precision_note.empty()) ImGui::TextColored(kWarning, "%s", s.precision_note.c_str());
   if (s.synthetic) {

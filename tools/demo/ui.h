@@ -21,6 +21,7 @@ struct PanelState {
   std::vector<std::string> model_keys;  // "4-bit" per number key
   size_t model = 0;
   std::string model_name, model_source;
+  std::string model_input;  // "3x224x224, 1000 classes, shorter side 256 + centre crop"
   bool synthetic = false;
   std::string synthetic_note;
   std::string image_name, image_size, image_truth, image_note;

@@ -116,12 +116,24 @@ struct Layer {
   REPVK_API uint64_t row_length() const;
 };
 
+// How an image of any size becomes the model's height x width before normalization.
+// Both resample bilinearly with half-pixel centres (cv2.resize INTER_LINEAR, no
+// antialiasing); see docs/model-format.md, "Input".
+enum class InputResize : uint32_t {
+  Stretch = 0,           // the whole image (or region) to height x width; aspect not kept
+  ShorterSideCrop = 1,   // shorter side to resize_shorter (aspect kept), centre height x width
+};
+
 struct InputSpec {
   uint32_t channels = 1;
   uint32_t height = 28;
   uint32_t width = 28;
   std::vector<float> mean;  // per channel, applied to pixel values scaled to [0,1]
   std::vector<float> std;   // per channel
+  InputResize resize = InputResize::Stretch;
+  // ShorterSideCrop: the shorter side's length after resizing, max(height, width)..
+  // ModelLimits::kMaxSpatial (e.g. 256 for a 224x224 model). Stretch: 0.
+  uint32_t resize_shorter = 0;
 };
 
 struct Model {

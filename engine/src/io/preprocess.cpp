@@ -1,4 +1,5 @@
-// Image -> model input tensor, and top-k selection over class probabilities.
+// Image -> model input tensor (resize or shorter side + centre crop, bilinear; channel
+// mapping; mean/std), and top-k selection over class probabilities.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/resize_geometry.h"
 #include "repvk/error.h"
 #include "repvk/image_io.h"
 #include "repvk/network.h"
@@ -48,15 +50,16 @@ struct Taps {
   std::vector<float> w1;  // weight of i1; i0 gets 1 - w1
 };
 
-Taps make_taps(uint32_t src, uint32_t dst) {
+// `coordinate(d)` is ResizeGeometry::source_x or source_y: resize and centre crop in
+// one step, without an intermediate resized image.
+template <typename Coordinate>
+Taps make_taps(uint32_t src, uint32_t dst, Coordinate coordinate) {
   Taps t;
   t.i0.resize(dst);
   t.i1.resize(dst);
   t.w1.resize(dst);
-  const double scale = double(src) / double(dst);
   for (uint32_t d = 0; d < dst; ++d) {
-    double s = (double(d) + 0.5) * scale - 0.5;
-    s = std::clamp(s, 0.0, double(src - 1));
+    const double s = std::clamp(coordinate(d), 0.0, double(src - 1));
     const uint32_t lo = uint32_t(s);
     t.i0[d] = lo;
     t.i1[d] = std::min(lo + 1, src - 1);
@@ -97,8 +100,16 @@ std::vector<float> preprocess(const Image& image, const InputSpec& input) {
     if (!(s > 0.0f) || !std::isfinite(s))
       throw Error("preprocess: model input std must be positive and finite");
 
-  const Taps tx = make_taps(image.width, W);
-  const Taps ty = make_taps(image.height, H);
+  if (input.resize != InputResize::Stretch &&
+      (input.resize != InputResize::ShorterSideCrop ||
+       input.resize_shorter < std::max(H, W) || input.resize_shorter > ModelLimits::kMaxSpatial))
+    throw Error("preprocess: invalid model input resize (mode " +
+                std::to_string(uint32_t(input.resize)) + ", shorter side " +
+                std::to_string(input.resize_shorter) + ")");
+
+  const ResizeGeometry geo = resize_geometry(image.width, image.height, input);
+  const Taps tx = make_taps(image.width, W, [&](uint32_t d) { return geo.source_x(d); });
+  const Taps ty = make_taps(image.height, H, [&](uint32_t d) { return geo.source_y(d); });
   const PixelReader px{image.pixels.data(), image.width, image.channels, C};
 
   std::vector<float> out(size_t(C) * H * W);

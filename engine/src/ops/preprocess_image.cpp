@@ -1,8 +1,10 @@
 #include "ops/preprocess_image.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "io/resize_geometry.h"
 #include "ops/op_common.h"
 
 namespace repvk {
@@ -13,8 +15,9 @@ struct PreprocessPush {
   uint32_t src_x, src_y, src_w, src_h;
   uint32_t src_channels, srgb_encode;
   float scale_x, scale_y;
+  float crop_x, crop_y;
 };
-static_assert(sizeof(PreprocessPush) == 32, "shaders/preprocess_image.comp: 32 bytes of push constants");
+static_assert(sizeof(PreprocessPush) == 40, "shaders/preprocess_image.comp: 40 bytes of push constants");
 
 // Specialization constant ids of shaders/preprocess_image.comp: MEAN<c> is
 // kSpecMean0 + c and STD<c> is kSpecStd0 + c, for channels c < 4.
@@ -57,6 +60,13 @@ PreprocessImageOp::PreprocessImageOp(Device& device, VkPipelineCache cache, cons
       (!input.std.empty() && input.std.size() != input.channels))
     throw Error(op + ": mean/std do not match the model's " + std::to_string(input.channels) +
                 " input channels");
+  if (input.resize != InputResize::Stretch &&
+      (input.resize != InputResize::ShorterSideCrop ||
+       input.resize_shorter < std::max(input.height, input.width) ||
+       input.resize_shorter > ModelLimits::kMaxSpatial))
+    throw Error(op + ": invalid model input resize (mode " +
+                std::to_string(uint32_t(input.resize)) + ", shorter side " +
+                std::to_string(input.resize_shorter) + ")");
   ops::check_fp16(device, op, fp16);
   ops::check_group_count(device, op, 0, ops::ceil_div(input.width, kTile), "input width");
   ops::check_group_count(device, op, 1, ops::ceil_div(input.height, kTile), "input height");
@@ -177,14 +187,19 @@ void PreprocessImageOp::record(VkCommandBuffer cmd, const ImageInput& image) con
   }
 
   const VkRect2D r = effective_region(image);
+  // The model's resize mode applies to the region as repvk::preprocess applies it to
+  // a whole decoded image.
+  const ResizeGeometry geo = resize_geometry(r.extent.width, r.extent.height, in_);
   const PreprocessPush push{uint32_t(r.offset.x),
                             uint32_t(r.offset.y),
                             r.extent.width,
                             r.extent.height,
                             image.channels,
                             image.srgb ? 1u : 0u,
-                            float(double(r.extent.width) / in_.width),
-                            float(double(r.extent.height) / in_.height)};
+                            float(geo.scale_x),
+                            float(geo.scale_y),
+                            float(geo.crop_x),
+                            float(geo.crop_y)};
   record_dispatch(cmd, *pipeline_, set_, &push, ops::ceil_div(in_.width, kTile),
                   ops::ceil_div(in_.height, kTile), 1);
 

@@ -1,5 +1,6 @@
 // Host side of shaders/preprocess_image.comp: an application's VkImage -> the
-// network's input buffer (batch 1), bilinear resize + channel mapping + mean/std,
+// network's input buffer (batch 1), bilinear resize (or shorter side + centre crop)
+// + channel mapping + mean/std,
 // matching repvk::preprocess() on the host.
 #pragma once
 

@@ -29,6 +29,11 @@ CLI::App* add_import_subcommand(CLI::App& app, ImportCommand& c) {
   im->add_option("--input", c.input, "CxHxW input (default 3x224x224 for 3-channel models, 1x28x28 for small)");
   im->add_option("--mean", c.mean, "per-channel mean on the [0,1] scale (default ImageNet for 3 channels)");
   im->add_option("--std", c.std, "per-channel std on the [0,1] scale (default ImageNet for 3 channels)");
+  im->add_option("--resize", c.resize,
+                 "SHORTER|none: resize a photo's shorter side to SHORTER pixels, then centre-crop "
+                 "the model's HxW (default for 3 channels: max(H,W)/0.875, i.e. 256 for 224); "
+                 "none: stretch the whole photo to HxW")
+      ->type_name("PIXELS|none");
   im->add_option("--labels", c.labels, "class names, one per line (default 'class N')");
   im->add_option("--name", c.name, "model name stored in the file");
   im->add_option("--storage", c.storage, "fp32 | fp16: dense weights, or codebook values with --bits")

@@ -1,5 +1,6 @@
 #include "import/import_command.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -132,6 +133,19 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     if (!(s > 0) || !std::isfinite(s)) throw TrainError("--std values must be > 0");
   for (float m : spec.norm.mean)
     if (!std::isfinite(m)) throw TrainError("--mean values must be finite");
+  uint32_t shorter_side = 0;  // 0: stretch
+  if (cmd.resize.empty() ? net.in_channels == 3 : cmd.resize != "none") {
+    // torchvision's evaluation transform: Resize(crop / 0.875) then CenterCrop(crop).
+    const int64_t crop = std::max(spec.height, spec.width);
+    shorter_side = uint32_t(std::lround(double(crop) / 0.875));
+    if (!cmd.resize.empty()) {
+      const std::vector<int64_t> v = parse_numbers<int64_t>(cmd.resize, "--resize");
+      if (v.size() != 1 || v[0] < crop || v[0] > 4096)
+        throw TrainError("--resize must be 'none' or one shorter-side length from " + std::to_string(crop) +
+                         " (the crop) to 4096, got '" + cmd.resize + "'");
+      shorter_side = uint32_t(v[0]);
+    }
+  }
   if (!cmd.labels.empty()) {
     spec.class_names = read_labels(cmd.labels, net.classes);
   } else {
@@ -156,6 +170,8 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     net.net->hook = [cq](size_t l, const torch::Tensor& w) { return cq->forward_weight(l, w); };
   }
   repvk::Model model = build_model(*net.net, spec, enc);
+  model.input.resize = shorter_side ? repvk::InputResize::ShorterSideCrop : repvk::InputResize::Stretch;
+  model.input.resize_shorter = shorter_side;
   if (cmd.storage == "fp16") {
     for (repvk::Layer& l : model.layers) {
       if (!l.has_weights()) continue;
@@ -194,8 +210,17 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
   for (float v : spec.norm.mean) log << " " << v;
   log << ", std";
   for (float v : spec.norm.std) log << " " << v;
-  log << "\n            channel order as the checkpoint was trained (RGB for torchvision-style ImageNet models);"
-      << " the engine resizes the whole image to " << spec.height << "x" << spec.width << " (no crop)\n"
+  log << "\n            channel order as the checkpoint was trained (RGB for torchvision-style ImageNet models)\n"
+      << "resize      "
+      << (model.input.resize == repvk::InputResize::ShorterSideCrop
+              ? "shorter side to " + std::to_string(model.input.resize_shorter) + " px (bilinear), centre crop " +
+                    std::to_string(spec.height) + "x" + std::to_string(spec.width)
+              : "whole image stretched to " + std::to_string(spec.height) + "x" + std::to_string(spec.width) +
+                    " (bilinear, no crop)")
+      << "\n"
+      << "classes     " << spec.class_names.size() << (cmd.labels.empty() ? " (named 'class N'; give --labels)" : " from " + cmd.labels)
+      << ": " << spec.class_names.front() << (spec.class_names.size() > 1 ? ", " + spec.class_names[1] : "")
+      << (spec.class_names.size() > 2 ? ", ..." : "") << "\n"
       << "weights     " << (cmd.bits ? std::to_string(cmd.bits) + "-bit k-means codebooks per " +
                                            std::string(cmd.granularity == Granularity::Layer ? "layer" : "channel") +
                                            (cmd.first_last_bits ? " (first/last " + std::to_string(cmd.first_last_bits) + "-bit)" : "") +

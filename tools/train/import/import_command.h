@@ -21,6 +21,7 @@ struct ImportCommand {
   std::string strides;       // "2,2,2,2,2"
   std::string input;         // "3x224x224"; default from the arch / input channels
   std::string mean, std;     // comma lists, on the [0, 1] pixel scale
+  std::string resize;        // shorter side in pixels, or "none" (stretch); "" = default
   std::string labels;        // file: one class name per line
   std::string name;
   std::string storage = "fp32";  // fp32 | fp16: dense weights, or codebook values with --bits

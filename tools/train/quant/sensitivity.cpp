@@ -12,27 +12,6 @@
 namespace repvk::train {
 namespace {
 
-struct LossAcc {
-  double loss = 0, accuracy = 0;
-};
-
-LossAcc mean_loss(DeployNetImpl& net, const Dataset& d, const Normalization& norm, torch::Device dev) {
-  const int64_t batch = 1000;
-  double loss = 0;
-  int64_t correct = 0;
-  auto fwd = [&](const torch::Tensor& x) { return net.forward(x); };
-  for (int64_t b = 0; b < d.size(); b += batch) {
-    const int64_t n = std::min(batch, d.size() - b);
-    torch::Tensor logits = predict(net, fwd, d, norm, b, n, dev);
-    torch::Tensor labels = d.labels.narrow(0, b, n);
-    loss += torch::nn::functional::cross_entropy(
-                logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                .item<double>();
-    correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
-  }
-  return {loss / double(d.size()), double(correct) / double(d.size())};
-}
-
 // Diagonal empirical Fisher per layer: B * mean over mini-batches of the squared
 // mini-batch gradient (each mini-batch gradient's variance is F / B).
 std::vector<torch::Tensor> fisher_diagonal(DeployNetImpl& net, const Dataset& d, const Normalization& norm,
@@ -141,34 +120,71 @@ SensitivityTable measure_sensitivity(DeployNetImpl& net, const Dataset& set, con
   t.loss_increase.assign(layers, {});
   t.accuracy.assign(layers, {});
   t.fisher_proxy.assign(layers, {});
-  const LossAcc base = mean_loss(net, set, norm, device);
-  t.base_loss = base.loss;
-  t.base_accuracy = base.accuracy;
-  log.log("sensitivity: fp32 on " + std::to_string(set.size()) + " held-out images: loss " +
-          std::to_string(base.loss) + ", accuracy " + std::to_string(100 * base.accuracy) + "%");
-  const std::vector<torch::Tensor> fisher = fisher_diagonal(net, set, norm, device);
+  // The quantized weights of every (layer, width): the k-means codebooks ClusterQAT
+  // starts from at that width.
+  std::vector<std::vector<torch::Tensor>> q(8);
   for (int b = 1; b <= 8; ++b) {
-    // The same k-means codebooks ClusterQAT starts from at this width.
     const ClusterQAT cq(net, std::vector<int>(layers, b), cluster);
-    std::string line = "sensitivity: " + std::to_string(b) + "-bit loss increase:";
-    for (size_t l = 0; l < layers; ++l) {
-      const torch::Tensor q = cq.centroids[l].gather(1, cq.assign[l]).view_as(net.weights[l]);
-      {
-        torch::NoGradGuard ng;
-        t.fisher_proxy[l][size_t(b - 1)] =
-            0.5 * (fisher[l] * (net.weights[l].detach() - q).square()).sum().item<double>();
-      }
-      net.hook = [&](size_t layer, const torch::Tensor& w) { return layer == l ? q : w; };
-      const LossAcc r = mean_loss(net, set, norm, device);
-      net.hook = nullptr;
-      t.loss_increase[l][size_t(b - 1)] = r.loss - base.loss;
-      t.accuracy[l][size_t(b - 1)] = r.accuracy;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, " %s %+.4f", t.layers[l].c_str(), r.loss - base.loss);
-      line += buf;
-    }
-    log.log(line);
+    for (size_t l = 0; l < layers; ++l)
+      q[size_t(b - 1)].push_back(cq.centroids[l].gather(1, cq.assign[l]).view_as(net.weights[l]).detach());
   }
+  const std::vector<torch::Tensor> fisher = fisher_diagonal(net, set, norm, device);
+  {
+    torch::NoGradGuard ng;
+    for (size_t l = 0; l < layers; ++l)
+      for (size_t b = 0; b < 8; ++b)
+        t.fisher_proxy[l][b] = 0.5 * (fisher[l] * (net.weights[l].detach() - q[b][l]).square()).sum().item<double>();
+  }
+  // Batch by batch: the fp32 input of every layer is computed once, so quantizing
+  // layer l only reruns layers l.. (the same operations as DeployNetImpl::forward).
+  torch::NoGradGuard ng;
+  net.eval();
+  const size_t convs = net.strides.size();
+  auto conv = [&](const torch::Tensor& x, size_t l, const torch::Tensor& w) {
+    return torch::relu(torch::conv2d(x, w, net.biases[l], net.strides[l], 1));
+  };
+  std::vector<std::array<double, 8>> loss(layers), correct(layers);
+  double base_loss = 0, base_correct = 0;
+  auto score = [&](const torch::Tensor& logits, const torch::Tensor& labels, double& l, double& c) {
+    l += torch::nn::functional::cross_entropy(
+             logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+             .item<double>();
+    c += double(logits.argmax(1).eq(labels).sum().item<int64_t>());
+  };
+  const int64_t batch = 500;
+  for (int64_t begin = 0; begin < set.size(); begin += batch) {
+    const int64_t n = std::min(batch, set.size() - begin);
+    torch::Tensor idx = torch::arange(begin, begin + n, torch::kInt64);
+    std::vector<torch::Tensor> in{make_batch(set, idx, norm, Augmentation{}, 0).to(device)};
+    for (size_t l = 0; l < convs; ++l) in.push_back(conv(in[l], l, net.weights[l]));
+    const torch::Tensor feats = in[convs].mean({2, 3});
+    const torch::Tensor labels = set.labels.narrow(0, begin, n).to(device);
+    score(torch::linear(feats, net.weights[convs], net.biases[convs]), labels, base_loss, base_correct);
+    for (size_t l = 0; l < layers; ++l) {
+      for (size_t b = 0; b < 8; ++b) {
+        torch::Tensor logits;
+        if (l == convs) {
+          logits = torch::linear(feats, q[b][l], net.biases[l]);
+        } else {
+          torch::Tensor x = conv(in[l], l, q[b][l]);
+          for (size_t k = l + 1; k < convs; ++k) x = conv(x, k, net.weights[k]);
+          logits = torch::linear(x.mean({2, 3}), net.weights[convs], net.biases[convs]);
+        }
+        score(logits, labels, loss[l][b], correct[l][b]);
+      }
+    }
+    log.log("sensitivity: " + std::to_string(begin + n) + "/" + std::to_string(set.size()) + " images");
+  }
+  const double count = double(set.size());
+  t.base_loss = base_loss / count;
+  t.base_accuracy = base_correct / count;
+  for (size_t l = 0; l < layers; ++l)
+    for (size_t b = 0; b < 8; ++b) {
+      t.loss_increase[l][b] = loss[l][b] / count - t.base_loss;
+      t.accuracy[l][b] = correct[l][b] / count;
+    }
+  log.log("sensitivity: fp32 on " + std::to_string(set.size()) + " held-out images: loss " +
+          std::to_string(t.base_loss) + ", accuracy " + std::to_string(100 * t.base_accuracy) + "%");
   t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return t;
 }

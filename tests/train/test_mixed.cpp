@@ -357,6 +357,12 @@ TEST(MixedEndToEnd, BudgetRunOnFashionMnist) {
   EXPECT_LE(r2["mixed"]["mean_bits"].get<double>(), 3.0);
   EXPECT_FALSE(fs::exists(out2 / "sensitivity.json"));
 
+  // Resuming with a budget that gives other widths is refused, naming both.
+  ASSERT_NE(run_trainer(with({"--budget-bits-per-weight", "1", "--sensitivity", (out / "sensitivity.json").string(),
+                              "--out", out2.string(), "--resume"}),
+                        dir / "r.log"), 0);
+  EXPECT_NE(slurp(dir / "r.log").find("was fine-tuned with widths [4,"), std::string::npos) << slurp(dir / "r.log");
+
   // Flag errors, each named.
   struct Bad {
     std::vector<std::string> args;

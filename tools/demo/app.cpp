@@ -96,6 +96,7 @@ nlohmann::json result_json(const State& s, const Classifier& c, const std::strin
   j["model"] = m.model.name;
   j["model_source"] = m.source;
   j["bits"] = m.bits;
+  j["model_label"] = m.label();  // as the model switcher shows it: "4-bit", "mixed", "fp32"
   j["synthetic"] = m.synthetic;
   j["device"] = device;
   j["precision"] = precision_name(c.precision());

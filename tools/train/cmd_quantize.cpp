@@ -81,6 +81,14 @@ int run_quantize(const QuantizeCommand& cmd) {
   }
   std::vector<LayerEncoding> enc;
   for (int b : bits) enc.push_back({b, gran});
+  if (cmd.resume && root) {
+    // A fine-tuning checkpoint holds codebooks for the widths it was started with.
+    const nlohmann::json m = read_checkpoint_meta(qckpt);
+    if (m.contains("bits") && m["bits"] != nlohmann::json(bits))
+      throw TrainError("--resume: " + qckpt + " was fine-tuned with widths " + m["bits"].dump() +
+                       " but this run chose " + nlohmann::json(bits).dump() +
+                       "; give the same --bits or budget, or a new --out");
+  }
 
   TrainOptions topt = cmd.train;
   topt.checkpoint = qckpt;

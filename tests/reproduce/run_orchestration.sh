@@ -99,6 +99,12 @@ PY
     [[ ! -s "$STUB_LOG" ]] || fail "a finished sweep was worked on again: $(head -3 "$STUB_LOG")"
     python3 "$src/tools/reproduce/collect.py" --runs "$runs" --docs "$work/docs" --settings stub \
       || fail "collect.py failed"
+    # From a model file instead of a checkpoint: no base training, the file is the source.
+    : >"$STUB_LOG"
+    touch "$work/base.rpvk"
+    BASE_MODEL="$work/base.rpvk" BUDGETS="1.25" "$script" --out "$work/runs2" --threads 1 --budget-sweep \
+      --no-docs >"$work/model.log" 2>&1 || { cat "$work/model.log"; fail "sweep from BASE_MODEL failed"; }
+    [[ $(count train) == 0 && $(count mixed) == 1 ]] || fail "BASE_MODEL sweep: $(cat "$STUB_LOG")"
     grep -q '^study table$' "$work/docs/results.md" || fail "collect.py rewrote the study's table"
     grep -q 'mixed:begin' "$work/docs/results.md" || fail "no budget section"
     grep -q '| 2 bits per weight |' "$work/docs/results.md" || fail "budget row missing: $(cat "$work/docs/results.md")"

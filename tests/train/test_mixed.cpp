@@ -302,7 +302,7 @@ TEST(MixedEndToEnd, BudgetRunOnFashionMnist) {
   const std::string base = (dir / "base").string();
   ASSERT_EQ(run_trainer({"train", "--depths", "1,1", "--base-widths", "8,16", "--strides", "2,2",
                          "--epochs", "1", "--steps-per-epoch", "3", "--val", "300", "--threads", "1",
-                         "--no-progress", "--out", base},
+                         "--no-progress", "--out", base, "--export", base + "/model.rpvk"},
                         dir / "train.log"), 0)
       << slurp(dir / "train.log");
   const std::string ckpt = base + "/checkpoint.pt";
@@ -362,6 +362,24 @@ TEST(MixedEndToEnd, BudgetRunOnFashionMnist) {
                               "--out", out2.string(), "--resume"}),
                         dir / "r.log"), 0);
   EXPECT_NE(slurp(dir / "r.log").find("was fine-tuned with widths [4,"), std::string::npos) << slurp(dir / "r.log");
+
+  // A model file as the source: the sensitivity table is keyed to its bytes, so the
+  // checkpoint's table is measured again, not reused.
+  const fs::path out3 = dir / "q3";
+  ASSERT_EQ(run_trainer({"quantize", "--model", base + "/model.rpvk", "--method", "cluster", "--budget-kib",
+                         std::to_string(kib), "--epochs", "0", "--val", "300", "--dataset", "fashion-mnist",
+                         "--sensitivity", (out / "sensitivity.json").string(), "--threads", "1",
+                         "--no-progress", "--out", out3.string()},
+                        dir / "q3.log"), 0)
+      << slurp(dir / "q3.log");
+  EXPECT_NE(slurp(dir / "q3.log").find("measuring again"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out3 / "result.json"))["source"], base + "/model.rpvk");
+  EXPECT_NE(run_trainer({"quantize", "--model", base + "/model.rpvk", "--checkpoint", ckpt, "--out",
+                         (dir / "bad").string()},
+                        dir / "bad.log"), 0);
+  EXPECT_NE(slurp(dir / "bad.log").find("excludes"), std::string::npos);
+  EXPECT_NE(run_trainer({"quantize", "--out", (dir / "bad").string()}, dir / "bad.log"), 0);
+  EXPECT_NE(slurp(dir / "bad.log").find("needs --checkpoint"), std::string::npos) << slurp(dir / "bad.log");
 
   // Flag errors, each named.
   struct Bad {

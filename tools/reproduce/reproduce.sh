@@ -17,7 +17,9 @@
 # sensitivity table (oabn/sensitivity, measured on the held-out images), then one cell
 # per mean width in BUDGETS (oabn/mixed-bpw<X>). --budget-sweep runs only the OABN
 # base, the table and those cells; without tuning cells in DIR the fine-tuning rate is
-# CLUSTER_LR (default 0.001, the study's choice for ClusterQAT).
+# CLUSTER_LR (default 0.001, the study's choice for ClusterQAT). With BASE_MODEL=FILE
+# (a .rpvk holding the fp32 OABN network, e.g. assets/models/oabn-fp32.rpvk) the sweep
+# starts from that network instead of DIR/oabn/fp32's checkpoint and trains no base.
 #
 # Sizes (chosen to fit the 3-hour budget on a 2-core machine; see docs/results.md):
 #   EPOCHS=10     full training of each base network (55,000 images per epoch)
@@ -47,7 +49,12 @@ main() {
   done
   local EPOCHS="${EPOCHS:-10}" FT_EPOCHS="${FT_EPOCHS:-2}" VAL="${VAL:-5000}" SEED="${SEED:-1}"
   local TUNE_LRS="${TUNE_LRS:-0.01 0.001}" BUDGETS="${BUDGETS:-1.25 1.5 2 3}"
-  local CLUSTER_LR="${CLUSTER_LR:-0.001}"
+  local CLUSTER_LR="${CLUSTER_LR:-0.001}" BASE_MODEL="${BASE_MODEL:-}"
+  if [[ -n "$BASE_MODEL" ]]; then
+    [[ $sweep_only == 1 ]] || { echo "reproduce.sh: BASE_MODEL applies to --budget-sweep only" >&2; return 2; }
+    [[ -f "$BASE_MODEL" ]] || { echo "reproduce.sh: BASE_MODEL '$BASE_MODEL' does not exist" >&2; return 2; }
+    BASE_MODEL="$(cd "$(dirname "$BASE_MODEL")" && pwd)/$(basename "$BASE_MODEL")"
+  fi
   # Seconds between looks at a lock held by another copy (the tests shorten it).
   local POLL="${REPRODUCE_POLL_SECONDS:-30}"
   local build="${REPVK_BUILD_DIR:-$root/build}"
@@ -66,7 +73,7 @@ main() {
   # then the grid. Fields: folder kind norm method bits.
   local cells=() lr m b n
   if [[ $sweep_only == 1 ]]; then
-    cells=("oabn/fp32 train oabn - -")
+    [[ -n "$BASE_MODEL" ]] || cells=("oabn/fp32 train oabn - -")
   else
     cells=("bn/fp32 train bn - -" "oabn/fp32 train oabn - -")
     for m in qat cluster; do
@@ -93,6 +100,9 @@ main() {
     cells=("${cells[@]:0:$first}")
     for ((i = ${#rest[@]} - 1; i >= 0; i--)); do cells+=("${rest[$i]}"); done
   fi
+  # Where the budget sweep starts: the OABN base's checkpoint, or BASE_MODEL.
+  local base_src=(--checkpoint "$out/oabn/fp32/checkpoint.pt")
+  [[ -n "$BASE_MODEL" ]] && base_src=(--model "$BASE_MODEL")
   local total=${#cells[@]} k=0 cell dir kind norm method bits resume
   for cell in "${cells[@]}"; do
     k=$((k + 1))
@@ -129,13 +139,13 @@ main() {
         ;;
       sens)
         # Measured once on the held-out images; every budget cell reuses it.
-        "$train" quantize --checkpoint "$out/$norm/fp32/checkpoint.pt" --method cluster \
+        "$train" quantize "${base_src[@]}" --method cluster \
           --sensitivity-only --seed "$SEED" "${thr[@]}" --out "$d" --sensitivity "$d/sensitivity.json"
         ;;
       quant)
         [[ -f "$d/quant-checkpoint.pt" ]] && resume=(--resume)
         if [[ "$method" == mixed ]]; then
-          "$train" quantize --checkpoint "$out/$norm/fp32/checkpoint.pt" --method cluster \
+          "$train" quantize "${base_src[@]}" --method cluster \
             --budget-bits-per-weight "$bits" --epochs "$FT_EPOCHS" \
             --lr "$(best_lr "$out" cluster "$TUNE_LRS" "$CLUSTER_LR")" --seed "$SEED" "${thr[@]}" \
             --sensitivity "$out/$norm/sensitivity/sensitivity.json" \

@@ -7,6 +7,7 @@
 #include "export.h"
 #include "quant/uniform.h"
 #include "quantize_budget.h"
+#include "quantize_source.h"
 
 namespace repvk::train {
 
@@ -35,25 +36,19 @@ int run_quantize(const QuantizeCommand& cmd) {
     throw TrainError("--resume: no fine-tuning checkpoint at " + qckpt);
 
   // Load and check everything before --out is created.
-  Trained tr = load_trained(cmd.checkpoint, torch::kCPU);
-  const DataOptions dopt = cmd.data_given ? cmd.data : tr.data;
+  QuantSource src = load_quant_source(cmd);
+  const DataOptions dopt = cmd.data_given || !src.config ? cmd.data : src.data;
   DatasetPair data = load_data(dopt);
-  ModelConfig check = tr.config;
-  fit_config_to_data(check, data.train, true);
-  if (check.num_classes != tr.config.num_classes)
-    throw TrainError("dataset has " + std::to_string(check.num_classes) +
-                     " classes but the checkpoint was trained with " +
-                     std::to_string(tr.config.num_classes));
-  const ExportSpec spec{"repvgg-" + tr.config.preset + "-" + cmd.method +
+  check_source_data(src, data.train);
+  const ExportSpec spec{"repvgg-" + src.preset + "-" + cmd.method +
                             (cmd.budget.active() ? std::string("-mixed") : std::to_string(cmd.bits)),
-                        tr.config.in_channels, tr.config.height, tr.config.width, tr.norm, tr.classes};
+                        src.channels, src.height, src.width, src.norm, src.classes};
   if (mixed) {
     if (data.val.size() == 0)
       throw TrainError("mixed widths are chosen on held-out images: --val must be > 0");
     // An impossible budget fails now, not after minutes of measuring.
     if (cmd.budget.active()) {
-      DeployNet probe = tr.net->merge();
-      check_budget_feasible(mixed_file_size_model(*probe, spec, cmd.granularity), cmd.budget);
+      check_budget_feasible(mixed_file_size_model(*src.deploy, spec, cmd.granularity), cmd.budget);
     }
   }
 
@@ -61,11 +56,10 @@ int run_quantize(const QuantizeCommand& cmd) {
   Logger log(out + (root ? "/quantize.log" : "/quantize.rank" + std::to_string(comm->rank()) + ".log"));
   if (comm->distributed()) log.log("distributed: " + comm->describe());
   const torch::Device dev = pick_device(worker_threads(cmd.common.threads), log);
-  tr.net->to(dev);
-  DeployNet deploy = tr.net->merge();
+  DeployNet deploy = src.deploy;
   deploy->to(dev);
   auto fwd = [&](const torch::Tensor& x) { return deploy->forward(x); };
-  const double acc_fp32 = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
+  const double acc_fp32 = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
   log.log("merged fp32 test accuracy: " + std::to_string(100 * acc_fp32) + "%");
 
   const size_t layers = deploy->num_layers();
@@ -75,7 +69,7 @@ int run_quantize(const QuantizeCommand& cmd) {
   const std::string label = cmd.budget.active() ? std::string("mixed") : std::to_string(cmd.bits) + "-bit";
   MixedPlan plan;
   if (mixed) {
-    plan = plan_mixed_bits(cmd, *deploy, spec, dopt, data.val, tr.norm, dev, out, root, log);
+    plan = plan_mixed_bits(cmd, src.path, *deploy, spec, dopt, data.val, src.norm, dev, out, root, log);
     if (cmd.sensitivity_only) return 0;
     bits = plan.allocation.bits;
   }
@@ -98,7 +92,7 @@ int run_quantize(const QuantizeCommand& cmd) {
   TrainTarget t;
   t.module = deploy.ptr().get();
   t.forward = fwd;
-  t.meta = {{"stage", "quantize"}, {"source", cmd.checkpoint}, {"method", cmd.method},
+  t.meta = {{"stage", "quantize"}, {"source", src.path}, {"method", cmd.method},
             {"bits", bits}};
 
   std::unique_ptr<ClusterQAT> cq;
@@ -139,11 +133,11 @@ int run_quantize(const QuantizeCommand& cmd) {
       cq->steps = s.item<int64_t>();
     };
   }
-  const double acc_start = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
+  const double acc_start = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
   log.log(cmd.method + " " + label + " before fine-tuning: " +
           std::to_string(100 * acc_start) + "%");
   if (cmd.method != "ptq" && topt.epochs > 0) {
-    Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, tr.norm, topt, dev, log);
+    Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, src.norm, topt, dev, log);
     trainer.run(cmd.resume ? topt.checkpoint : "");
   }
   if (cq) {
@@ -155,8 +149,8 @@ int run_quantize(const QuantizeCommand& cmd) {
   }
   if (cmd.method == "qat")  // export the fake-quantized weights themselves
     deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
-  const double acc_q = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
-  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, tr.norm, 1000, dev, cm) : -1.0;
+  const double acc_q = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
+  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, src.norm, 1000, dev, cm) : -1.0;
   log.log(cmd.method + " " + label + " test accuracy: " +
           std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)" +
           (data.val.size() ? "; validation " + std::to_string(100 * val_q) + "%" : ""));
@@ -166,7 +160,7 @@ int run_quantize(const QuantizeCommand& cmd) {
     log.log("exported to " + cmd.export_path);
   }
   nlohmann::json result = {{"stage", "quantize"},
-                     {"source", cmd.checkpoint},
+                     {"source", src.path},
                      {"method", cmd.method},
                      {"bits", cmd.budget.active() ? nlohmann::json() : nlohmann::json(cmd.bits)},
                      {"layer_bits", bits},

@@ -30,6 +30,7 @@ struct QuantizeCommand {
   CommonOptions common;
   DistFlags dist;
   std::string checkpoint;
+  std::string model_path;    // instead of a checkpoint: the network in a .rpvk file
   DataOptions data;          // defaults to the training checkpoint's data
   bool data_given = false;
   std::string method = "cluster";  // ptq | qat | cluster

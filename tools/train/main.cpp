@@ -194,7 +194,12 @@ int main(int argc, char** argv) {
   quant.train.weight_decay = 0;
   std::string gran = "channel";
   auto* qu = app.add_subcommand("quantize", "quantize the merged network: ptq | qat | cluster");
-  qu->add_option("--checkpoint", quant.checkpoint, "checkpoint.pt from `train`")->required();
+  CLI::Option* qckpt_opt = qu->add_option("--checkpoint", quant.checkpoint, "checkpoint.pt from `train`");
+  CLI::Option* qmodel_opt = qu->add_option(
+      "--model", quant.model_path,
+      "instead of --checkpoint: start from the network in a .rpvk file (e.g. a shipped fp32 "
+      "model; data defaults to Fashion-MNIST with --val 5000)");
+  qckpt_opt->excludes(qmodel_opt);
   qu->add_option("--method", quant.method,
                  "ptq: uniform per-channel PTQ; qat: uniform QAT (STE); cluster: ClusterQAT")
       ->capture_default_str();
@@ -288,6 +293,8 @@ int main(int argc, char** argv) {
         throw TrainError("--granularity must be layer or channel, got '" + gran + "'");
       quant.granularity = gran == "layer" ? Granularity::Layer : Granularity::Channel;
       quant.data_given = qu->count("--dataset") + qu->count("--data-dir") > 0;
+      if (qckpt_opt->count() + qmodel_opt->count() == 0)
+        throw TrainError("quantize needs --checkpoint (from `train`) or --model (a .rpvk file)");
       const bool budget = kib_opt->count() + bpw_opt->count() > 0;
       if (!budget && !quant.sensitivity_only && min_opt->count() + max_opt->count() + sens_opt->count() > 0)
         throw TrainError("--min-bits, --max-bits and --sensitivity apply only with --budget-kib or "

@@ -10,9 +10,10 @@ namespace {
 
 // What a cached table must match to be reused: the checkpoint's bytes, the held-out
 // set and the k-means settings that make the codebooks.
-nlohmann::json table_key(const QuantizeCommand& cmd, const DataOptions& data, int64_t val_images) {
-  std::ifstream f(cmd.checkpoint, std::ios::binary);
-  if (!f) throw TrainError(cmd.checkpoint + ": cannot be read");
+nlohmann::json table_key(const QuantizeCommand& cmd, const std::string& source, const DataOptions& data,
+                         int64_t val_images) {
+  std::ifstream f(source, std::ios::binary);
+  if (!f) throw TrainError(source + ": cannot be read");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   return {{"checkpoint_crc32", repvk::crc32(bytes.data(), bytes.size())},
           {"checkpoint_bytes", bytes.size()},
@@ -94,13 +95,13 @@ void log_allocation(const MixedPlan& plan, Logger& log) {
           num("%+.4f", a.predicted_loss_increase));
 }
 
-MixedPlan plan_mixed_bits(const QuantizeCommand& cmd, DeployNetImpl& deploy, const ExportSpec& spec,
+MixedPlan plan_mixed_bits(const QuantizeCommand& cmd, const std::string& source, DeployNetImpl& deploy, const ExportSpec& spec,
                           const DataOptions& data, const Dataset& val, const Normalization& norm,
                           torch::Device dev,
                           const std::string& out_dir, bool write_cache, Logger& log) {
   MixedPlan plan;
   const std::string path = cmd.sensitivity_path.empty() ? out_dir + "/sensitivity.json" : cmd.sensitivity_path;
-  const nlohmann::json key = table_key(cmd, data, val.size());
+  const nlohmann::json key = table_key(cmd, source, data, val.size());
   bool cached = false;
   if (std::filesystem::exists(path)) {
     std::ifstream f(path);

@@ -15,8 +15,9 @@ struct MixedPlan {
   nlohmann::json report;     // for result.json
 };
 
-// `deploy` is the merged fp32 network (no hook), `val` the held-out images.
-MixedPlan plan_mixed_bits(const QuantizeCommand& cmd, DeployNetImpl& deploy, const ExportSpec& spec,
+// `deploy` is the merged fp32 network (no hook) read from `source` (checkpoint or
+// model file), `val` the held-out images.
+MixedPlan plan_mixed_bits(const QuantizeCommand& cmd, const std::string& source, DeployNetImpl& deploy, const ExportSpec& spec,
                           const DataOptions& data, const Dataset& val, const Normalization& norm,
                           torch::Device dev,
                           const std::string& out_dir, bool write_cache, Logger& log);

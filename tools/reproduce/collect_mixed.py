@@ -21,8 +21,15 @@ def budget_folders(runs):
     d = os.path.join(runs, "oabn")
     if not os.path.isdir(d):
         return []
-    names = [n for n in os.listdir(d) if n.startswith("mixed-bpw")]
-    return [f"oabn/{n}" for n in sorted(names, key=lambda n: float(n[len("mixed-bpw"):]))]
+    bpw = [n for n in os.listdir(d) if n.startswith("mixed-bpw")]
+    kib = [n for n in os.listdir(d) if n.startswith("mixed-kib")]
+    return ([f"oabn/{n}" for n in sorted(bpw, key=lambda n: float(n[len("mixed-bpw"):]))] +
+            [f"oabn/{n}" for n in sorted(kib, key=lambda n: float(n[len("mixed-kib"):]))])
+
+
+def budget_label(c):
+    return (f'{c["bits_per_weight"]:g} bits per weight' if "bits_per_weight" in c
+            else f'{c["budget_kib"]:g} KiB')
 
 
 def mean_bits(layer_bits, weights):
@@ -45,7 +52,8 @@ def plot(uniform, mixed, plot_dir):
     with tempfile.TemporaryDirectory() as tmp:
         u = [(c["model_bytes"] / 1024, 100 * c["engine_accuracy"], f"{b}-bit")
              for b, c in uniform.items() if c.get("model_bytes") and c.get("engine_accuracy") is not None]
-        m = [(c["model_bytes"] / 1024, 100 * c["engine_accuracy"], f'{c["bits_per_weight"]:g} b/w')
+        m = [(c["model_bytes"] / 1024, 100 * c["engine_accuracy"],
+              f'{c["bits_per_weight"]:g} b/w' if "bits_per_weight" in c else f'<= {c["budget_kib"]:g} KiB')
              for c in mixed.values() if c.get("model_bytes") and c.get("engine_accuracy") is not None]
         if not u and not m:
             return None
@@ -65,7 +73,7 @@ def plot(uniform, mixed, plot_dir):
             if not pts:
                 continue
             style = "points pt 7 ps 1.5" if name == "uniform" else "linespoints lw 2 pt 5"
-            title = "uniform widths (first conv and fc at 8)" if name == "uniform" else "mixed widths (budget in mean bits per weight)"
+            title = "uniform widths (first conv and fc at 8)" if name == "uniform" else "mixed widths (budget: mean bits per weight, or KiB)"
             parts.append(f'"{f}" using 1:2 with {style} title "{title}"')
             parts.append(f'"{f}" using 1:2:3 with labels offset 0,1 notitle')
         script.append("plot " + ", ".join(parts))
@@ -90,7 +98,10 @@ def collect(runs, docs, commit, cell, load, atomic_write, replace_generated_bloc
     mixed = {}
     for f in folders:
         c = cell(runs, f)
-        c["bits_per_weight"] = float(f.split("mixed-bpw")[1])
+        if "mixed-bpw" in f:
+            c["bits_per_weight"] = float(f.split("mixed-bpw")[1])
+        else:
+            c["budget_kib"] = float(f.split("mixed-kib")[1])
         mixed[f] = c
     weights = next((
         [l["weights"] for l in c["mixed"]["layers"]] for c in mixed.values()
@@ -137,7 +148,7 @@ def collect(runs, docs, commit, cell, load, atomic_write, replace_generated_bloc
     for f, c in mixed.items():
         m = c.get("mixed") or {}
         mb = m.get("mean_bits")
-        lines.append(f"| mixed, {c['bits_per_weight']:g} bits per weight | "
+        lines.append(f"| mixed, {budget_label(c)} | "
                      f"{f'{mb:.3f}' if mb is not None else 'pending'} | {kib(c.get('model_bytes'))} | "
                      f"{pct(c, 'val_accuracy')} | {pct(c)} | {pct(c, 'trainer_accuracy')} |")
     if any(c["source"] != "this run" for c in uniform.values()):
@@ -154,7 +165,7 @@ def collect(runs, docs, commit, cell, load, atomic_write, replace_generated_bloc
             m = c.get("mixed")
             if not m:
                 continue
-            lines.append(f"| {c['bits_per_weight']:g} bits per weight | " +
+            lines.append(f"| {budget_label(c)} | " +
                          " | ".join(str(l["bits"]) for l in m["layers"]) +
                          f" | {m.get('predicted_bytes', 0):,} | {m.get('real_bytes', 0):,} |")
         if weights:

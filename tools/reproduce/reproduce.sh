@@ -15,7 +15,8 @@
 #
 # The budget sweep (mixed per-layer widths, OABN, ClusterQAT) follows the grid: one
 # sensitivity table (oabn/sensitivity, measured on the held-out images), then one cell
-# per mean width in BUDGETS (oabn/mixed-bpw<X>). --budget-sweep runs only the OABN
+# per mean width in BUDGETS (oabn/mixed-bpw<X>) and one per file size in KIB_BUDGETS
+# (oabn/mixed-kib<K>; the default is uniform 2-bit's 174,700 bytes). --budget-sweep runs only the OABN
 # base, the table and those cells; without tuning cells in DIR the fine-tuning rate is
 # CLUSTER_LR (default 0.001, the study's choice for ClusterQAT). With BASE_MODEL=FILE
 # (a .rpvk holding the fp32 OABN network, e.g. assets/models/oabn-fp32.rpvk) the sweep
@@ -28,6 +29,7 @@
 #                 on them (TUNE_LRS), never on the test set
 #   SEED=1
 #   BUDGETS="1.25 1.5 2 3"   mean bits per weight of the budget sweep
+#   KIB_BUDGETS="170.6"      whole-file budgets (KiB) of the budget sweep
 # All of them can be overridden from the environment.
 set -euo pipefail
 
@@ -49,6 +51,7 @@ main() {
   done
   local EPOCHS="${EPOCHS:-10}" FT_EPOCHS="${FT_EPOCHS:-2}" VAL="${VAL:-5000}" SEED="${SEED:-1}"
   local TUNE_LRS="${TUNE_LRS:-0.01 0.001}" BUDGETS="${BUDGETS:-1.25 1.5 2 3}"
+  local KIB_BUDGETS="${KIB_BUDGETS-170.6}"
   local CLUSTER_LR="${CLUSTER_LR:-0.001}" BASE_MODEL="${BASE_MODEL:-}"
   if [[ -n "$BASE_MODEL" ]]; then
     [[ $sweep_only == 1 ]] || { echo "reproduce.sh: BASE_MODEL applies to --budget-sweep only" >&2; return 2; }
@@ -91,6 +94,7 @@ main() {
     cells+=("oabn/cluster1 quant oabn cluster 1")
   fi
   for b in $BUDGETS; do cells+=("oabn/mixed-bpw$b quant oabn mixed $b"); done
+  for b in $KIB_BUDGETS; do cells+=("oabn/mixed-kib$b quant oabn mixed-kib $b"); done
 
   if [[ $reverse == 1 ]]; then
     # The base networks and the tuning cells stay first: every grid cell needs them.
@@ -144,9 +148,11 @@ main() {
         ;;
       quant)
         [[ -f "$d/quant-checkpoint.pt" ]] && resume=(--resume)
-        if [[ "$method" == mixed ]]; then
+        if [[ "$method" == mixed* ]]; then
+          local budget_flag=--budget-bits-per-weight
+          [[ "$method" == mixed-kib ]] && budget_flag=--budget-kib
           "$train" quantize "${base_src[@]}" --method cluster \
-            --budget-bits-per-weight "$bits" --epochs "$FT_EPOCHS" \
+            "$budget_flag" "$bits" --epochs "$FT_EPOCHS" \
             --lr "$(best_lr "$out" cluster "$TUNE_LRS" "$CLUSTER_LR")" --seed "$SEED" "${thr[@]}" \
             --sensitivity "$out/$norm/sensitivity/sensitivity.json" \
             --out "$d" --export "$d/model.rpvk" "${resume[@]}"

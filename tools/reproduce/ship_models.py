@@ -5,7 +5,7 @@ assets/README.md (command, seed, commit, accuracy, size, checksum).
 usage: ship_models.py [--runs DIR] [--assets DIR] [--repvk PATH] [--commit SHA] [--mixed]
 
 --mixed ships only the budget sweep's model (`oabn-mixed.rpvk`, its own section of
-assets/README.md): of the cells oabn/mixed-bpw* whose file is under 120 KiB, the one
+assets/README.md): of the cells oabn/mixed-* whose file is under 120 KiB, the one
 with the best accuracy on the held-out training images (never the test set).
 
 Every shipped file must have been evaluated by the engine (`repvk eval`, the cell's
@@ -120,7 +120,7 @@ def ship_file(src, models_dir, name):
 
 def ship_mixed(a, commit, models_dir):
     oabn = os.path.join(a.runs, "oabn")
-    cells = sorted(d for d in os.listdir(oabn) if d.startswith("mixed-bpw")) if os.path.isdir(oabn) else []
+    cells = sorted(d for d in os.listdir(oabn) if d.startswith(("mixed-bpw", "mixed-kib"))) if os.path.isdir(oabn) else []
     cands = []
     for c in cells:
         d = os.path.join(oabn, c)
@@ -141,25 +141,32 @@ def ship_mixed(a, commit, models_dir):
         die(f"oabn/{cell}: engine and trainer differ by {diff:.3f} points")
     size, digest = ship_file(os.path.join(d, "model.rpvk"), models_dir, MIXED_NAME)
     m = trainer["mixed"]
-    bpw = m["budget"]["bits_per_weight"]
+    b = m["budget"]
+    flag = f'--budget-bits-per-weight {b["bits_per_weight"]:g}' if "bits_per_weight" in b else f'--budget-kib {b["kib"]:g}'
+    what = (f'{b["bits_per_weight"]:g} bits per weight on average' if "bits_per_weight" in b
+            else f'{b["kib"]:g} KiB for the whole file')
     widths = ", ".join(f'{l["name"]} {l["bits"]}' for l in m["layers"])
-    fp32 = load(os.path.join(a.runs, "oabn", "fp32", "result.json"))
-    cmds = [
-        f"repvk-train train --preset small --norm oabn --epochs {fp32['epochs']} --batch 128 --lr 0.1 "
-        f"--seed {fp32['seed']} --val {fp32.get('val_images', 5000)} --threads 1 --out runs/mixed/oabn/fp32 "
-        "--export runs/mixed/oabn/fp32/model.rpvk",
-        "repvk-train quantize --checkpoint runs/mixed/oabn/fp32/checkpoint.pt --method cluster "
-        f"--sensitivity-only --seed {trainer['seed']} --threads 1 --out runs/mixed/oabn/sensitivity "
-        "--sensitivity runs/mixed/oabn/sensitivity/sensitivity.json",
-        "repvk-train quantize --checkpoint runs/mixed/oabn/fp32/checkpoint.pt --method cluster "
-        f"--budget-bits-per-weight {bpw:g} --epochs {trainer['epochs']} --lr 0.001 --seed {trainer['seed']} "
-        "--threads 1 --sensitivity runs/mixed/oabn/sensitivity/sensitivity.json "
+    source = trainer["source"]
+    if source.endswith(".rpvk"):  # the sweep started from a model file (BASE_MODEL)
+        src_flag = f"--model {os.path.relpath(source, ROOT)}"
+        cmds = []
+    else:
+        fp32 = load(os.path.join(a.runs, "oabn", "fp32", "result.json"))
+        src_flag = "--checkpoint runs/mixed/oabn/fp32/checkpoint.pt"
+        cmds = [f"repvk-train train --preset small --norm oabn --epochs {fp32['epochs']} --batch 128 --lr 0.1 "
+                f"--seed {fp32['seed']} --val {fp32.get('val_images', 5000)} --threads 1 --out runs/mixed/oabn/fp32 "
+                "--export runs/mixed/oabn/fp32/model.rpvk"]
+    cmds += [
+        f"repvk-train quantize {src_flag} --method cluster --sensitivity-only --seed {trainer['seed']} "
+        "--threads 1 --out runs/mixed/oabn/sensitivity --sensitivity runs/mixed/oabn/sensitivity/sensitivity.json",
+        f"repvk-train quantize {src_flag} --method cluster {flag} --epochs {trainer['epochs']} --lr 0.001 "
+        f"--seed {trainer['seed']} --threads 1 --sensitivity runs/mixed/oabn/sensitivity/sensitivity.json "
         f"--out runs/mixed/oabn/{cell} --export runs/mixed/oabn/{cell}/model.rpvk",
     ]
     block = "\n".join([
         MIXED_BEGIN, "",
         f"`{MIXED_NAME}`: OABN + ClusterQAT with per-layer widths chosen under a budget of "
-        f"{bpw:g} bits per weight on average (cell `oabn/{cell}` of "
+        f"{what} (cell `oabn/{cell}` of "
         "`tools/reproduce/reproduce.sh --budget-sweep`, trainer at commit "
         f"`{commit}`; picked by held-out accuracy among the budget cells under 120 KiB). "
         "The demo's model switcher shows it as \"mixed\".", "",

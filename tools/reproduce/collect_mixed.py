@@ -67,7 +67,8 @@ def plot(uniform, mixed, plot_dir):
                   f'set output "{plot_dir}/accuracy_vs_kib.png"',
                   'set title "OABN + ClusterQAT, small RepVGG: Fashion-MNIST test accuracy (repvk eval) against file size"',
                   'set xlabel "model file size (KiB, log scale)"', 'set ylabel "accuracy (%)"',
-                  "set logscale x", "set key bottom right", "set grid", "set offsets graph 0.05, graph 0.05, 1, 1"]
+                  "set logscale x", "set xrange [70:1600]", "set key bottom right", "set grid",
+                  "set offsets 0, 0, 0.5, 0.5"]
         parts = []
         for f, name, pts in series:
             if not pts:
@@ -75,7 +76,9 @@ def plot(uniform, mixed, plot_dir):
             style = "points pt 7 ps 1.5" if name == "uniform" else "linespoints lw 2 pt 5"
             title = "uniform widths (first conv and fc at 8)" if name == "uniform" else "mixed widths (budget: mean bits per weight, or KiB)"
             parts.append(f'"{f}" using 1:2 with {style} title "{title}"')
-            parts.append(f'"{f}" using 1:2:3 with labels offset 0,1 notitle')
+            # Uniform labels above their points, mixed ones below, so the two do not collide.
+            offset = "0,1" if name == "uniform" else "0,-1"
+            parts.append(f'"{f}" using 1:2:3 with labels offset {offset} font ",9" notitle')
         script.append("plot " + ", ".join(parts))
         gp = os.path.join(tmp, "mixed.gp")
         with open(gp, "w") as out:

@@ -101,6 +101,7 @@ nlohmann::json result_json(const State& s, const Classifier& c, const std::strin
                 {"width", m.model.input.width},
                 {"classes", m.model.num_classes()},
                 {"resize_shorter", m.model.input.resize_shorter}};  // 0: stretched
+  j["model_label"] = m.label();  // as the model switcher shows it: "4-bit", "mixed", "fp32"
   j["synthetic"] = m.synthetic;
   j["device"] = device;
   j["precision"] = precision_name(c.precision());

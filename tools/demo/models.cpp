@@ -35,6 +35,7 @@ ModelEntry from_file(const std::string& path) {
   validate_model(e.model, path);
   e.source = path;
   e.bits = model_bits(e.model);
+  e.mixed = model_is_mixed(e.model);
   return e;
 }
 
@@ -59,7 +60,22 @@ ModelEntry synthetic(uint32_t bits) {
 }  // namespace
 
 std::string ModelEntry::label() const {
+  if (mixed) return "mixed";
   return bits ? std::to_string(bits) + "-bit" : std::string("fp32");
+}
+
+bool model_is_mixed(const Model& model) {
+  std::vector<uint32_t> widths;  // 0: dense
+  for (const Layer& l : model.layers)
+    if (l.has_weights())
+      widths.push_back(l.weights.encoding == WeightEncoding::Codebook ? l.weights.bits : 0);
+  if (widths.size() < 3) return false;
+  const uint32_t inner = widths[1];
+  for (size_t i = 1; i + 1 < widths.size(); ++i)
+    if (widths[i] != inner) return true;
+  for (uint32_t end : {widths.front(), widths.back()})
+    if (end != inner && end != 8 && end != 0) return true;
+  return false;
 }
 
 uint32_t model_bits(const Model& model) {

@@ -16,7 +16,8 @@ struct ModelEntry {
   std::string source;      // file path, or a description of the synthetic model
   uint32_t bits = 0;       // the width most weights are stored at; 0 = fp32 weights
   bool synthetic = false;
-  std::string label() const;  // "4-bit" or "fp32"
+  bool mixed = false;      // per-layer widths chosen under a budget (model_is_mixed)
+  std::string label() const;  // "4-bit", "mixed" or "fp32"
 };
 
 struct ModelSet {
@@ -35,5 +36,10 @@ std::vector<std::string> default_model_dirs();
 ModelSet load_models(const std::vector<std::string>& files, const std::string& dir);
 
 uint32_t model_bits(const Model& model);
+// Whether the codebook widths are mixed: the layers between the first and the last
+// weighted layer do not share one width, or the first or last has a width that is
+// neither theirs nor 8 (uniform models keep the first conv and the fc at 8 bits or at
+// the common width; dense layers count as neither).
+bool model_is_mixed(const Model& model);
 
 }  // namespace repvk::demo

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+import collect_mixed  # same folder: Python puts it on sys.path
+
 NORMS = ["bn", "oabn"]
 METHODS = [("ptq", "uniform PTQ"), ("qat", "uniform QAT"), ("cluster", "ClusterQAT")]
 BITS = [8, 4, 3, 2]
@@ -70,7 +72,7 @@ def cell(runs, folder):
     if trainer:
         c["trainer_accuracy"] = trainer["test_accuracy"]
         c["val_accuracy"] = trainer.get("val_accuracy")
-        for k in ("epochs", "seed", "layer_bits", "granularity", "method", "bits"):
+        for k in ("epochs", "seed", "layer_bits", "granularity", "method", "bits", "mixed"):
             if k in trainer:
                 c[k] = trainer[k]
     if engine:
@@ -229,10 +231,18 @@ def main():
               f'differ by {c["difference_points"]:.3f} points (limit {TOLERANCE_POINTS})', file=sys.stderr)
     done = sum(c["done"] for c in cells.values())
     print(f"collect.py: {done}/{len(cells)} cells done, {len(mismatches)} engine/trainer mismatches")
-    if not a.docs:
+    commit = git_commit(root)
+    # The budget sweep (oabn/mixed-bpw*), written to its own section and JSON file.
+    budget_mismatches = collect_mixed.collect(a.runs, a.docs, commit, cell, load, atomic_write,
+                                              replace_generated_block, TOLERANCE_POINTS)
+    for c in budget_mismatches:
+        print(f'collect.py: {c["cell"]}: engine {pct(c)}% vs trainer {pct(c, "trainer_accuracy")}% '
+              f'differ by {c["difference_points"]:.3f} points (limit {TOLERANCE_POINTS})', file=sys.stderr)
+    mismatches += budget_mismatches
+    # A run of the budget sweep alone (--budget-sweep) leaves the study's table as it is.
+    if not a.docs or not any(c["done"] for f, c in cells.items() if f != "oabn/fp32"):
         return 1 if mismatches else 0
 
-    commit = git_commit(root)
     train_s = sum(c.get("trainer_seconds") or 0 for c in cells.values())
     train_s += sum(t.get("trainer_seconds") or 0 for t in tune.values())
     eval_s = sum(c.get("engine_seconds") or 0 for c in cells.values())

@@ -6,12 +6,19 @@
 #include "dist/grad_sync.h"
 #include "export.h"
 #include "quant/uniform.h"
+#include "quantize_budget.h"
+#include "quantize_source.h"
 
 namespace repvk::train {
 
 int run_quantize(const QuantizeCommand& cmd) {
   if (cmd.method != "ptq" && cmd.method != "qat" && cmd.method != "cluster")
     throw TrainError("--method '" + cmd.method + "' unknown (use ptq, qat or cluster)");
+  const bool mixed = cmd.budget.active() || cmd.sensitivity_only;
+  if (mixed && cmd.method != "cluster")
+    throw TrainError(std::string(cmd.sensitivity_only ? "--sensitivity-only" : cmd.budget.describe()) +
+                     " chooses codebook widths: it needs --method cluster, not '" + cmd.method + "'");
+  if (mixed) check_budget_options(cmd.budget);
   check_bits(cmd.bits, "--bits");
   if (cmd.first_last_bits != 0) check_bits(cmd.first_last_bits, "--first-last-bits");
   if (cmd.method != "ptq" && cmd.train.epochs < 0) throw TrainError("--epochs must be >= 0");
@@ -29,33 +36,53 @@ int run_quantize(const QuantizeCommand& cmd) {
     throw TrainError("--resume: no fine-tuning checkpoint at " + qckpt);
 
   // Load and check everything before --out is created.
-  Trained tr = load_trained(cmd.checkpoint, torch::kCPU);
-  const DataOptions dopt = cmd.data_given ? cmd.data : tr.data;
+  QuantSource src = load_quant_source(cmd);
+  const DataOptions dopt = cmd.data_given || !src.config ? cmd.data : src.data;
   DatasetPair data = load_data(dopt);
-  ModelConfig check = tr.config;
-  fit_config_to_data(check, data.train, true);
-  if (check.num_classes != tr.config.num_classes)
-    throw TrainError("dataset has " + std::to_string(check.num_classes) +
-                     " classes but the checkpoint was trained with " +
-                     std::to_string(tr.config.num_classes));
+  check_source_data(src, data.train);
+  const ExportSpec spec{"repvgg-" + src.preset + "-" + cmd.method +
+                            (cmd.budget.active() ? std::string("-mixed") : std::to_string(cmd.bits)),
+                        src.channels, src.height, src.width, src.norm, src.classes};
+  if (mixed) {
+    if (data.val.size() == 0)
+      throw TrainError("mixed widths are chosen on held-out images: --val must be > 0");
+    // An impossible budget fails now, not after minutes of measuring.
+    if (cmd.budget.active()) {
+      check_budget_feasible(mixed_file_size_model(*src.deploy, spec, cmd.granularity), cmd.budget);
+    }
+  }
 
   std::filesystem::create_directories(out);
   Logger log(out + (root ? "/quantize.log" : "/quantize.rank" + std::to_string(comm->rank()) + ".log"));
   if (comm->distributed()) log.log("distributed: " + comm->describe());
   const torch::Device dev = pick_device(worker_threads(cmd.common.threads), log);
-  tr.net->to(dev);
-  DeployNet deploy = tr.net->merge();
+  DeployNet deploy = src.deploy;
   deploy->to(dev);
   auto fwd = [&](const torch::Tensor& x) { return deploy->forward(x); };
-  const double acc_fp32 = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
+  const double acc_fp32 = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
   log.log("merged fp32 test accuracy: " + std::to_string(100 * acc_fp32) + "%");
 
   const size_t layers = deploy->num_layers();
   std::vector<int> bits(layers, cmd.bits);
   if (cmd.first_last_bits > 0) bits.front() = bits.back() = cmd.first_last_bits;
   const Granularity gran = cmd.method == "cluster" ? cmd.granularity : Granularity::Channel;
+  const std::string label = cmd.budget.active() ? std::string("mixed") : std::to_string(cmd.bits) + "-bit";
+  MixedPlan plan;
+  if (mixed) {
+    plan = plan_mixed_bits(cmd, src.path, *deploy, spec, dopt, data.val, src.norm, dev, out, root, log);
+    if (cmd.sensitivity_only) return 0;
+    bits = plan.allocation.bits;
+  }
   std::vector<LayerEncoding> enc;
   for (int b : bits) enc.push_back({b, gran});
+  if (cmd.resume && root) {
+    // A fine-tuning checkpoint holds codebooks for the widths it was started with.
+    const nlohmann::json m = read_checkpoint_meta(qckpt);
+    if (m.contains("bits") && m["bits"] != nlohmann::json(bits))
+      throw TrainError("--resume: " + qckpt + " was fine-tuned with widths " + m["bits"].dump() +
+                       " but this run chose " + nlohmann::json(bits).dump() +
+                       "; give the same --bits or budget, or a new --out");
+  }
 
   TrainOptions topt = cmd.train;
   topt.checkpoint = qckpt;
@@ -65,7 +92,7 @@ int run_quantize(const QuantizeCommand& cmd) {
   TrainTarget t;
   t.module = deploy.ptr().get();
   t.forward = fwd;
-  t.meta = {{"stage", "quantize"}, {"source", cmd.checkpoint}, {"method", cmd.method},
+  t.meta = {{"stage", "quantize"}, {"source", src.path}, {"method", cmd.method},
             {"bits", bits}};
 
   std::unique_ptr<ClusterQAT> cq;
@@ -106,11 +133,11 @@ int run_quantize(const QuantizeCommand& cmd) {
       cq->steps = s.item<int64_t>();
     };
   }
-  const double acc_start = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
-  log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit before fine-tuning: " +
+  const double acc_start = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
+  log.log(cmd.method + " " + label + " before fine-tuning: " +
           std::to_string(100 * acc_start) + "%");
   if (cmd.method != "ptq" && topt.epochs > 0) {
-    Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, tr.norm, topt, dev, log);
+    Trainer trainer(t, data.train, data.val.size() ? &data.val : nullptr, src.norm, topt, dev, log);
     trainer.run(cmd.resume ? topt.checkpoint : "");
   }
   if (cq) {
@@ -122,17 +149,20 @@ int run_quantize(const QuantizeCommand& cmd) {
   }
   if (cmd.method == "qat")  // export the fake-quantized weights themselves
     deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
-  const double acc_q = evaluate(*deploy, fwd, data.test, tr.norm, 1000, dev, cm);
-  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, tr.norm, 1000, dev, cm) : -1.0;
-  log.log(cmd.method + " " + std::to_string(cmd.bits) + "-bit test accuracy: " +
+  const double acc_q = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
+  const double val_q = data.val.size() ? evaluate(*deploy, fwd, data.val, src.norm, 1000, dev, cm) : -1.0;
+  log.log(cmd.method + " " + label + " test accuracy: " +
           std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)" +
           (data.val.size() ? "; validation " + std::to_string(100 * val_q) + "%" : ""));
   if (!root) return 0;  // rank 0 writes the outputs
-  write_json_atomic(out + "/result.json",
-                    {{"stage", "quantize"},
-                     {"source", cmd.checkpoint},
+  if (!cmd.export_path.empty()) {
+    export_model(*deploy, spec, enc, cmd.export_path);
+    log.log("exported to " + cmd.export_path);
+  }
+  nlohmann::json result = {{"stage", "quantize"},
+                     {"source", src.path},
                      {"method", cmd.method},
-                     {"bits", cmd.bits},
+                     {"bits", cmd.budget.active() ? nlohmann::json() : nlohmann::json(cmd.bits)},
                      {"layer_bits", bits},
                      {"granularity", gran == Granularity::Layer ? "layer" : "channel"},
                      {"epochs", cmd.method == "ptq" ? 0 : topt.epochs},
@@ -140,13 +170,20 @@ int run_quantize(const QuantizeCommand& cmd) {
                      {"test_accuracy", acc_q},
                      {"test_accuracy_before_fine_tuning", acc_start},
                      {"test_accuracy_fp32", acc_fp32},
-                     {"val_accuracy", data.val.size() ? nlohmann::json(val_q) : nlohmann::json()}});
-  if (!cmd.export_path.empty()) {
-    ExportSpec spec{"repvgg-" + tr.config.preset + "-" + cmd.method + std::to_string(cmd.bits),
-                    tr.config.in_channels, tr.config.height, tr.config.width, tr.norm, tr.classes};
-    export_model(*deploy, spec, enc, cmd.export_path);
-    log.log("exported to " + cmd.export_path);
+                     {"val_accuracy", data.val.size() ? nlohmann::json(val_q) : nlohmann::json()}};
+  if (cmd.budget.active()) {
+    // The real size: the exported file, or the bytes it would have.
+    const uint64_t real = cmd.export_path.empty()
+                              ? uint64_t(repvk::serialize_model(build_model(*deploy, spec, enc)).size())
+                              : uint64_t(std::filesystem::file_size(cmd.export_path));
+    plan.report["real_bytes"] = real;
+    result["mixed"] = plan.report;
+    log.log("mixed widths " + nlohmann::json(bits).dump() + ": predicted " +
+            std::to_string(plan.allocation.predicted_bytes) + " bytes, real " + std::to_string(real) +
+            " bytes (" + std::to_string(double(real) / 1024.0) + " KiB); validation accuracy " +
+            std::to_string(100 * val_q) + "%");
   }
+  write_json_atomic(out + "/result.json", result);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "model/config.h"
+#include "quant/bit_allocation.h"
 #include "quant/cluster.h"
 #include "session.h"
 #include "trainer.h"
@@ -29,11 +30,17 @@ struct QuantizeCommand {
   CommonOptions common;
   DistFlags dist;
   std::string checkpoint;
+  std::string model_path;    // instead of a checkpoint: the network in a .rpvk file
   DataOptions data;          // defaults to the training checkpoint's data
   bool data_given = false;
   std::string method = "cluster";  // ptq | qat | cluster
   int bits = 4;
   int first_last_bits = 8;   // 0: same as bits
+  // Mixed widths (cluster only): a budget replaces --bits. Its first_last_bits is 0
+  // (free) unless --first-last-bits was given.
+  BudgetOptions budget;
+  std::string sensitivity_path;  // cache of the sensitivity table; default --out/sensitivity.json
+  bool sensitivity_only = false; // measure (or load) the table, print it, stop
   Granularity granularity = Granularity::Channel;
   ClusterOptions cluster;
   TrainOptions train;        // fine-tuning (qat, cluster)

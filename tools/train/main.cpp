@@ -194,13 +194,40 @@ int main(int argc, char** argv) {
   quant.train.weight_decay = 0;
   std::string gran = "channel";
   auto* qu = app.add_subcommand("quantize", "quantize the merged network: ptq | qat | cluster");
-  qu->add_option("--checkpoint", quant.checkpoint, "checkpoint.pt from `train`")->required();
+  CLI::Option* qckpt_opt = qu->add_option("--checkpoint", quant.checkpoint, "checkpoint.pt from `train`");
+  CLI::Option* qmodel_opt = qu->add_option(
+      "--model", quant.model_path,
+      "instead of --checkpoint: start from the network in a .rpvk file (e.g. a shipped fp32 "
+      "model; data defaults to Fashion-MNIST with --val 5000)");
+  qckpt_opt->excludes(qmodel_opt);
   qu->add_option("--method", quant.method,
                  "ptq: uniform per-channel PTQ; qat: uniform QAT (STE); cluster: ClusterQAT")
       ->capture_default_str();
-  qu->add_option("--bits", quant.bits, "bits per weight, 1..8")->capture_default_str();
+  CLI::Option* bits_opt = qu->add_option("--bits", quant.bits, "bits per weight, 1..8")->capture_default_str();
   qu->add_option("--first-last-bits", quant.first_last_bits,
-                 "bits of the first conv and the fc (0: same as --bits)")->capture_default_str();
+                 "bits of the first conv and the fc (0: same as --bits; with a budget: pins "
+                 "them, 0 or absent lets the allocator choose)")->capture_default_str();
+  CLI::Option* kib_opt = qu->add_option(
+      "--budget-kib", quant.budget.kib,
+      "cluster: choose per-layer widths so the whole .rpvk file fits K KiB (1024 bytes), "
+      "minimizing the measured validation-loss sensitivity (replaces --bits)");
+  CLI::Option* bpw_opt = qu->add_option(
+      "--budget-bits-per-weight", quant.budget.bits_per_weight,
+      "cluster: like --budget-kib, but the budget is the mean index width over all weights, "
+      "sum(n_l*b_l)/sum(n_l) (codebooks and bias not counted)");
+  kib_opt->excludes(bpw_opt)->excludes(bits_opt);
+  bpw_opt->excludes(bits_opt);
+  CLI::Option* min_opt = qu->add_option("--min-bits", quant.budget.min_bits,
+                                        "with a budget: narrowest width any layer may get")->capture_default_str();
+  CLI::Option* max_opt = qu->add_option("--max-bits", quant.budget.max_bits,
+                                        "with a budget: widest width any layer may get")->capture_default_str();
+  CLI::Option* sens_opt = qu->add_option(
+      "--sensitivity", quant.sensitivity_path,
+      "with a budget: sensitivity table cache (JSON); reused when it was measured on the same "
+      "checkpoint and settings (default: --out/sensitivity.json)");
+  CLI::Option* sens_only = qu->add_flag("--sensitivity-only", quant.sensitivity_only,
+                                        "measure (or reuse) the sensitivity table, print it and stop");
+  sens_only->excludes(bits_opt)->excludes(kib_opt)->excludes(bpw_opt);
   qu->add_option("--granularity", gran, "cluster codebooks: layer | channel")->capture_default_str();
   qu->add_option("--reassign-every", quant.cluster.reassign_every,
                  "cluster: steps between nearest-centroid re-assignments")->capture_default_str();
@@ -266,6 +293,17 @@ int main(int argc, char** argv) {
         throw TrainError("--granularity must be layer or channel, got '" + gran + "'");
       quant.granularity = gran == "layer" ? Granularity::Layer : Granularity::Channel;
       quant.data_given = qu->count("--dataset") + qu->count("--data-dir") > 0;
+      if (qckpt_opt->count() + qmodel_opt->count() == 0)
+        throw TrainError("quantize needs --checkpoint (from `train`) or --model (a .rpvk file)");
+      const bool budget = kib_opt->count() + bpw_opt->count() > 0;
+      if (!budget && !quant.sensitivity_only && min_opt->count() + max_opt->count() + sens_opt->count() > 0)
+        throw TrainError("--min-bits, --max-bits and --sensitivity apply only with --budget-kib or "
+                         "--budget-bits-per-weight");
+      if (budget && !(quant.budget.kib > 0 || quant.budget.bits_per_weight > 0))
+        throw TrainError(std::string(kib_opt->count() ? "--budget-kib" : "--budget-bits-per-weight") +
+                         " must be > 0");
+      // With a budget the first conv and the fc are free unless pinned.
+      if (budget) quant.budget.first_last_bits = qu->count("--first-last-bits") ? quant.first_last_bits : 0;
       return run_quantize(quant);
     }
     if (*re) return run_report(report);

@@ -89,4 +89,16 @@ out=$("$train" import --pytorch "$fixtures/A0-deploy.pth" --arch A0 --labels "$w
 [ $? -eq 2 ] || fail "a 999-line labels file accepted"
 printf '%s\n' "$out" | grep -q "999 lines but the checkpoint has 1000 classes" || fail "labels error: $out"
 ls "$work" | grep -q "bad-" && fail "a refused import left a file: $(ls "$work")"
+# ClusterQAT fine-tuning starts from an imported model (quantize --model): a few steps
+# on Fashion-MNIST write a 4-bit model the engine reads.
+if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ] ||
+   [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  out=$("$train" quantize --model "$work/small.rpvk" --method cluster --bits 4 --epochs 1 \
+        --steps-per-epoch 2 --val 200 --threads 1 --no-progress --out "$work/ft" \
+        --export "$work/ft/model.rpvk" 2>&1) || fail "quantize --model on an imported model: $out"
+  printf '%s\n' "$out" | tail -2
+  "$repvk" info "$work/ft/model.rpvk" | grep -q "4-bit channel" || fail "the fine-tuned import is not 4-bit"
+else
+  echo "skip: fine-tuning an import (Fashion-MNIST not installed)"
+fi
 echo ok

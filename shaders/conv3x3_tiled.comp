@@ -10,7 +10,8 @@
 // Specialization constants (ids match conv3x3.comp where they mean the same thing):
 //   0  WG          local_size_x: invocations per workgroup (any value >= 1; a multiple
 //                  of 8 with SG_BCAST)
-//   1  (unused)    the channel block is a define, see below
+//   (no id 1)      conv3x3.comp's id 1, OC_TILE, is the OC_BLOCK define here (see
+//                  below); the shader declares no id 1 and the host passes none
 //   2  BITS        0 = dense fp32 weights, 1..8 = codebook index width
 //   3  PER_CHANNEL codebook per output channel (true) or per layer (false)
 //   4  STRIDE      1 or 2

@@ -28,6 +28,14 @@ void imgui_check(VkResult r) {
   if (r != VK_SUCCESS) throw VulkanError(r, "Dear ImGui's Vulkan backend");
 }
 
+// Must match the push_constant block of tools/demo/shaders/display_image.frag: the
+// image's extent inside the (possibly larger) texture, as an ivec2.
+struct DisplayPush {
+  int32_t width, height;
+};
+static_assert(sizeof(DisplayPush) == 8,
+              "tools/demo/shaders/display_image.frag: 8 bytes of push constants");
+
 VkShaderModule shader_module(VkDevice dev, const uint32_t* code, size_t words) {
   VkShaderModuleCreateInfo ci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   ci.codeSize = words * 4;
@@ -161,7 +169,7 @@ void Renderer::create_pipeline() {
   sci.addressModeU = sci.addressModeV = sci.addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE;
   vk_check(vkCreateSampler(dev, &sci, nullptr, &sampler_), "vkCreateSampler");
 
-  VkPushConstantRange push{VK_SHADER_STAGE_FRAGMENT_BIT, 0, 2 * sizeof(int32_t)};
+  VkPushConstantRange push{VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(DisplayPush)};
   VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   plci.setLayoutCount = 1;
   plci.pSetLayouts = &set_layout_;
@@ -342,8 +350,8 @@ void Renderer::end_frame(ImDrawData* ui, const Rect& area, Capture* capture) {
                             nullptr);
     vkCmdSetViewport(cmd, 0, 1, &vp);
     vkCmdSetScissor(cmd, 0, 1, &scissor);
-    const int32_t size[2] = {int32_t(texture_->width()), int32_t(texture_->height())};
-    vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof size, size);
+    const DisplayPush pc{int32_t(texture_->width()), int32_t(texture_->height())};
+    vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof pc, &pc);
     vkCmdDraw(cmd, 3, 1, 0, 0);
   }
   if (ui) ImGui_ImplVulkan_RenderDrawData(ui, cmd);

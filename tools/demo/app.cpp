@@ -153,7 +153,7 @@ int run_demo(const DemoOptions& o) {
   clopts.environment = o.environment;
   auto classifier = std::make_unique<Classifier>(*ctx, std::move(models), clopts);
   auto ui = std::make_unique<Ui>(window.handle());
-  auto renderer = std::make_unique<Renderer>(*ctx, window, capture);
+  auto renderer = std::make_unique<Renderer>(*ctx, classifier->device(), window, capture);
   const std::string device = ctx->device_name;
 
   State s;

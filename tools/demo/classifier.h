@@ -49,6 +49,8 @@ class Classifier {
   Classifier(const Classifier&) = delete;
   Classifier& operator=(const Classifier&) = delete;
 
+  // repvk's Device, adopted from the context's handles; lives as long as the Classifier.
+  const Device& device() const { return *device_; }
   const ModelSet& models() const { return models_; }
   const ModelEntry& model(size_t i) const { return models_.models.at(i); }
   // The precision the networks run at (never Auto once one exists); `precision_note`

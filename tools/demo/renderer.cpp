@@ -47,11 +47,11 @@ VkShaderModule shader_module(VkDevice dev, const uint32_t* code, size_t words) {
 
 }  // namespace
 
-Renderer::Renderer(VulkanContext& ctx, Window& window, bool capture)
-    : ctx_(ctx), window_(window), capture_enabled_(capture) {
+Renderer::Renderer(VulkanContext& ctx, const Device& engine, Window& window, bool capture)
+    : ctx_(ctx), engine_(engine), window_(window), capture_enabled_(capture) {
   VkDevice dev = ctx.device;
   swapchain_ = std::make_unique<Swapchain>(ctx, capture);
-  texture_ = std::make_unique<Texture>(ctx);
+  texture_ = std::make_unique<Texture>(ctx, engine);
   create_render_pass();
   uint32_t w = 0, h = 0;
   window.framebuffer_size(w, h);
@@ -436,8 +436,9 @@ void Renderer::record_capture_copy(VkCommandBuffer cmd, uint32_t image) {
     vkGetBufferMemoryRequirements(ctx_.device, readback_, &req);
     VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     ai.allocationSize = req.size;
-    ai.memoryTypeIndex = ctx_.memory_type(
-        req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+    ai.memoryTypeIndex = memory_type(
+        engine_, req.memoryTypeBits,
+        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
         VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
     vk_check(vkAllocateMemory(ctx_.device, &ai, nullptr, &readback_memory_),
              "vkAllocateMemory (capture)");

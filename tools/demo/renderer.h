@@ -36,7 +36,8 @@ class Renderer {
   static constexpr uint32_t kFramesInFlight = 2;
 
   // ImGui's context must exist (Ui); `capture` makes frames copyable (--screenshot).
-  Renderer(VulkanContext& ctx, Window& window, bool capture);
+  // `engine`: repvk's Device over ctx's handles (Classifier::device()); it must outlive this.
+  Renderer(VulkanContext& ctx, const Device& engine, Window& window, bool capture);
   ~Renderer();  // waits for every frame, then destroys
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
@@ -81,6 +82,7 @@ class Renderer {
   Capture read_capture();
 
   VulkanContext& ctx_;
+  const Device& engine_;
   Window& window_;
   bool capture_enabled_ = false;
   VkRenderPass render_pass_ = VK_NULL_HANDLE;

@@ -36,7 +36,7 @@ Image fit(const Image& img, uint32_t limit) {
 
 }  // namespace
 
-Texture::Texture(VulkanContext& ctx) : ctx_(ctx) {}
+Texture::Texture(VulkanContext& ctx, const Device& engine) : ctx_(ctx), engine_(engine) {}
 
 Texture::~Texture() {
   destroy_image();
@@ -71,7 +71,7 @@ void Texture::create_image(uint32_t capacity) {
   VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   ai.allocationSize = req.size;
   ai.memoryTypeIndex =
-      ctx_.memory_type(req.memoryTypeBits, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+      memory_type(engine_, req.memoryTypeBits, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
   vk_check(vkAllocateMemory(ctx_.device, &ai, nullptr, &memory_), "vkAllocateMemory (texture)");
   vk_check(vkBindImageMemory(ctx_.device, image_, memory_, 0), "vkBindImageMemory");
   VkImageViewCreateInfo vci{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
@@ -95,8 +95,9 @@ void Texture::create_image(uint32_t capacity) {
   vk_check(vkCreateBuffer(ctx_.device, &bci, nullptr, &staging_), "vkCreateBuffer (staging)");
   vkGetBufferMemoryRequirements(ctx_.device, staging_, &req);
   ai.allocationSize = req.size;
-  ai.memoryTypeIndex = ctx_.memory_type(
-      req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  ai.memoryTypeIndex =
+      memory_type(engine_, req.memoryTypeBits,
+                  VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
   vk_check(vkAllocateMemory(ctx_.device, &ai, nullptr, &staging_memory_),
            "vkAllocateMemory (staging)");
   vk_check(vkBindBufferMemory(ctx_.device, staging_, staging_memory_, 0), "vkBindBufferMemory");

@@ -9,6 +9,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include "repvk/device.h"
 #include "repvk/image_input.h"
 #include "repvk/network.h"  // repvk::Image
 
@@ -18,7 +19,8 @@ class VulkanContext;
 
 class Texture {
  public:
-  explicit Texture(VulkanContext& ctx);
+  // `engine`: repvk's Device over ctx's handles (memory types); it must outlive this.
+  Texture(VulkanContext& ctx, const Device& engine);
   ~Texture();
   Texture(const Texture&) = delete;
   Texture& operator=(const Texture&) = delete;
@@ -47,6 +49,7 @@ class Texture {
   void create_image(uint32_t capacity);
 
   VulkanContext& ctx_;
+  const Device& engine_;
   uint32_t capacity_ = 0;  // the texture is capacity_ x capacity_ texels
   uint32_t width_ = 0, height_ = 0, channels_ = 0;
   bool pending_ = false, uploaded_ = false, initialized_ = false;

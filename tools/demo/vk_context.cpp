@@ -193,7 +193,6 @@ void VulkanContext::pick_device(const std::string& select) {
   vkGetPhysicalDeviceProperties(physical, &props);
   limits = props.limits;
   device_name = std::string(props.deviceName) + " (" + device_type_name(props.deviceType) + ")";
-  vkGetPhysicalDeviceMemoryProperties(physical, &memory_);
 }
 
 void VulkanContext::create_device(bool fp32) {
@@ -231,18 +230,11 @@ void VulkanContext::create_device(bool fp32) {
   vkGetDeviceQueue(device, present_family, 0, &present_queue);
 }
 
-uint32_t VulkanContext::memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
-                                    VkMemoryPropertyFlags preferred) const {
-  uint32_t fallback = UINT32_MAX;
-  for (uint32_t i = 0; i < memory_.memoryTypeCount; ++i) {
-    if (!(type_bits & (1u << i))) continue;
-    const VkMemoryPropertyFlags f = memory_.memoryTypes[i].propertyFlags;
-    if ((f & required) != required) continue;
-    if ((f & preferred) == preferred) return i;
-    if (fallback == UINT32_MAX) fallback = i;
-  }
-  if (fallback == UINT32_MAX) throw Error("no Vulkan memory type with the required properties");
-  return fallback;
+uint32_t memory_type(const Device& device, uint32_t type_bits, VkMemoryPropertyFlags required,
+                     VkMemoryPropertyFlags preferred) {
+  const uint32_t type = device.find_memory_type(type_bits, required, preferred);
+  if (type == UINT32_MAX) throw Error("no Vulkan memory type with the required properties");
+  return type;
 }
 
 }  // namespace repvk::demo

@@ -13,6 +13,10 @@
 
 struct GLFWwindow;
 
+namespace repvk {
+class Device;
+}
+
 namespace repvk::demo {
 
 struct ContextOptions {
@@ -57,10 +61,6 @@ class VulkanContext {
   // Validation messages received so far (always 0 without validation).
   uint64_t validation_messages() const { return messages_->load(); }
 
-  // A memory type with `required` flags (and `preferred` if possible); throws if none.
-  uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
-                       VkMemoryPropertyFlags preferred = 0) const;
-
  private:
   void release();
   void create_instance(bool validation);
@@ -72,9 +72,15 @@ class VulkanContext {
                                                    void*);
 
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
-  VkPhysicalDeviceMemoryProperties memory_{};
   std::atomic<uint64_t> own_messages_{0};
   std::atomic<uint64_t>* messages_ = &own_messages_;
 };
+
+// The demo's own allocations (texture, staging and capture buffers) pick their memory
+// type with repvk's Device::find_memory_type, on the Device that adopted this context's
+// handles (Classifier::device()), so the demo and the engine share one search. A
+// memory type with `required` flags (and `preferred` if possible); throws if none.
+uint32_t memory_type(const Device& device, uint32_t type_bits, VkMemoryPropertyFlags required,
+                     VkMemoryPropertyFlags preferred = 0);
 
 }  // namespace repvk::demo

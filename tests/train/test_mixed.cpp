@@ -394,6 +394,9 @@ TEST(MixedEndToEnd, BudgetRunOnFashionMnist) {
       {{"--budget-kib", "100", "--bits", "3"}, "excludes"},
       {{"--budget-kib", "100", "--budget-bits-per-weight", "2"}, "excludes"},
       {{"--budget-kib", "100", "--dataset", "fashion-mnist", "--val", "0"}, "--val must be > 0"},
+      // Without a dataset flag, --val replaces the checkpoint's hold-out (it was ignored).
+      {{"--budget-kib", "100", "--val", "0"}, "--val must be > 0"},
+      {{"--val", "999999"}, "--val 999999: must be between 0 and"},
   };
   for (const auto& b : bad) {
     std::vector<std::string> args = b.args;

@@ -10,6 +10,22 @@
 #include "quantize_source.h"
 
 namespace repvk::train {
+namespace {
+
+// The data to fine-tune and validate on. A checkpoint brings its training run's data
+// (same images, same hold-out split); --dataset/--data-dir replace it whole, and the
+// other data flags replace their own field, so that `--checkpoint c.pt --val 0` means
+// no hold-out rather than being ignored. A model file has no recorded data.
+DataOptions quantize_data(const QuantizeCommand& cmd, const QuantSource& src) {
+  if (cmd.data_given || !src.config) return cmd.data;
+  DataOptions d = src.data;
+  if (cmd.val_given) d.val = cmd.data.val;
+  if (cmd.image_size_given) d.image_size = cmd.data.image_size;
+  if (cmd.channels_given) d.channels = cmd.data.channels;
+  return d;
+}
+
+}  // namespace
 
 int run_quantize(const QuantizeCommand& cmd) {
   if (cmd.method != "ptq" && cmd.method != "qat" && cmd.method != "cluster")
@@ -37,7 +53,7 @@ int run_quantize(const QuantizeCommand& cmd) {
 
   // Load and check everything before --out is created.
   QuantSource src = load_quant_source(cmd);
-  const DataOptions dopt = cmd.data_given || !src.config ? cmd.data : src.data;
+  const DataOptions dopt = quantize_data(cmd, src);
   DatasetPair data = load_data(dopt);
   check_source_data(src, data.train);
   const ExportSpec spec{"repvgg-" + src.preset + "-" + cmd.method +

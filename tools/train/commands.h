@@ -32,7 +32,10 @@ struct QuantizeCommand {
   std::string checkpoint;
   std::string model_path;    // instead of a checkpoint: the network in a .rpvk file
   DataOptions data;          // defaults to the training checkpoint's data
-  bool data_given = false;
+  bool data_given = false;   // --dataset or --data-dir: `data` replaces the checkpoint's
+  // --val, --image-size, --channels: without data_given, each one given replaces only
+  // its own field of the checkpoint's data (--val 0 fine-tunes on every training image).
+  bool val_given = false, image_size_given = false, channels_given = false;
   std::string method = "cluster";  // ptq | qat | cluster
   int bits = 4;
   int first_last_bits = 8;   // 0: same as bits

@@ -194,7 +194,10 @@ int main(int argc, char** argv) {
   quant.train.weight_decay = 0;
   std::string gran = "channel";
   auto* qu = app.add_subcommand("quantize", "quantize the merged network: ptq | qat | cluster");
-  CLI::Option* qckpt_opt = qu->add_option("--checkpoint", quant.checkpoint, "checkpoint.pt from `train`");
+  CLI::Option* qckpt_opt = qu->add_option(
+      "--checkpoint", quant.checkpoint,
+      "checkpoint.pt from `train`; data and --val default to that run's (a data flag given "
+      "replaces its own value; --dataset or --data-dir replace them all)");
   CLI::Option* qmodel_opt = qu->add_option(
       "--model", quant.model_path,
       "instead of --checkpoint: start from the network in a .rpvk file (e.g. a shipped fp32 "
@@ -293,6 +296,9 @@ int main(int argc, char** argv) {
         throw TrainError("--granularity must be layer or channel, got '" + gran + "'");
       quant.granularity = gran == "layer" ? Granularity::Layer : Granularity::Channel;
       quant.data_given = qu->count("--dataset") + qu->count("--data-dir") > 0;
+      quant.val_given = qu->count("--val") > 0;
+      quant.image_size_given = qu->count("--image-size") > 0;
+      quant.channels_given = qu->count("--channels") > 0;
       if (qckpt_opt->count() + qmodel_opt->count() == 0)
         throw TrainError("quantize needs --checkpoint (from `train`) or --model (a .rpvk file)");
       const bool budget = kib_opt->count() + bpw_opt->count() > 0;

@@ -3,7 +3,9 @@
 
 usage: gpu_report_summary.py OUTDIR COMMIT
 Each step left OUTDIR/NAME.out (its stdout: JSON for every step) and NAME.log
-(stderr); OUTDIR/steps.txt lists "NAME STATUS SECONDS" per step.
+(stderr); OUTDIR/steps.txt lists "NAME STATUS SECONDS" per step, STATUS being the exit
+code or "skipped" (the run's time budget was spent before the step began).
+Exit 0: written, every step passed; 3: written, some step failed or was skipped.
 """
 import json
 import os
@@ -34,7 +36,8 @@ def main(out, commit):
     with open(os.path.join(out, "steps.txt")) as f:
         for line in f:
             name, rc, secs = line.split()
-            steps.append({"name": name, "status": int(rc), "seconds": int(secs),
+            steps.append({"name": name, "status": None if rc == "skipped" else int(rc),
+                          "skipped": rc == "skipped", "seconds": int(secs),
                           "result": load(os.path.join(out, name + ".out")),
                           "stderr_tail": tail(os.path.join(out, name + ".log"))})
     tests = load(os.path.join(out, "gpu_tests.json"))
@@ -54,7 +57,8 @@ def main(out, commit):
             md.append(f"- device {d['index']}: {d['name']}, {d['driver_name']} {d['driver_info']}{mark}")
         md.append("")
     md += ["| step | exit | seconds |", "|---|---|---|"]
-    md += [f"| {s['name']} | {s['status']} | {s['seconds']} |" for s in steps]
+    md += [f"| {s['name']} | {'skipped' if s['skipped'] else s['status']} | {s['seconds']} |"
+           for s in steps]
     md.append("")
     if tests:
         md.append(f"GPU tests: {tests.get('tests')} run, {tests.get('failures')} failed, "
@@ -86,12 +90,15 @@ def main(out, commit):
             md.append(f"shader-stats: {r.get('device')} has no VK_KHR_pipeline_executable_properties.\n")
             break
         md.append(shader_stats_table.markdown(r))
-    failed = [s["name"] for s in steps if s["status"] != 0]
+    failed = [s["name"] for s in steps if not s["skipped"] and s["status"] != 0]
+    skipped = [s["name"] for s in steps if s["skipped"]]
     md.append("Failed steps: " + (", ".join(failed) if failed else "none") + "\n")
+    if skipped:
+        md.append("Skipped (time budget spent): " + ", ".join(skipped) + "\n")
     with open(os.path.join(out, "report.md.tmp"), "w") as f:
         f.write("\n".join(md))
     os.replace(os.path.join(out, "report.md.tmp"), os.path.join(out, "report.md"))
-    return 1 if failed else 0
+    return 3 if failed or skipped else 0
 
 
 if __name__ == "__main__":

@@ -144,6 +144,6 @@ run_report() {
 
 case "${1:-}" in
   --prepare) prepare ;;
-  ""|-h|--help) sed -n 2,26p "$0"; [ -n "${1:-}" ] ;;
+  ""|-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; [ -n "${1:-}" ] ;;
   *) run_report "$1" ;;
 esac

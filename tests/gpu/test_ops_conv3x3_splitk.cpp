@@ -185,6 +185,11 @@ TEST_F(GpuTest, NetworkWithChooserSplitMatchesCpuReference) {
   const Model model = make_synthetic_model(cfg);
   std::mt19937_64 rng(test::test_seed() * 13u);
   const uint32_t batch = 2;
+  // What the chooser makes of it (the premise of this test): 16->24 s2 at 14x14 outputs
+  // into 2 slices, the 24- and 40-channel 7x7 layers into 3 and 5.
+  EXPECT_EQ(choose_split_k(igemm_problem(batch, 16, 14, 14, 24), 132, false), 2u);
+  EXPECT_EQ(choose_split_k(igemm_problem(batch, 24, 7, 7, 40), 132, false), 3u);
+  EXPECT_EQ(choose_split_k(igemm_problem(batch, 40, 7, 7, 40), 132, false), 5u);
   const std::vector<float> input =
       test::random_floats(rng, size_t(3) * 56 * 56 * batch, 1.0f);
   const auto ref = cpu::forward(model, input.data(), batch, true);

@@ -203,6 +203,12 @@ TEST_F(GpuTest, NetworkWithChooserSplitMatchesCpuReference) {
   ASSERT_EQ(logits.size(), ref.size());
   const test::Comparison cmp = test::compare(logits, ref, 1e-4);
   EXPECT_EQ(cmp.bad, 0u) << test::seed_note() << "; max rel err " << cmp.max_rel;
+  // A smaller batch than planned re-chooses per layer within the same workspace.
+  const std::vector<float> one(input.begin(), input.begin() + long(input.size() / batch));
+  const std::vector<float> logits1 = net.infer_logits(one, 1);
+  const auto ref1 = cpu::forward(model, one.data(), 1, true);
+  const test::Comparison cmp1 = test::compare(logits1, ref1, 1e-4);
+  EXPECT_EQ(cmp1.bad, 0u) << test::seed_note() << "; batch 1: max rel err " << cmp1.max_rel;
 }
 
 }  // namespace

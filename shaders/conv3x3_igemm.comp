@@ -5,6 +5,9 @@
 // Buffers (set 0, std430). ACT_T = float (_f32) or float16_t (_f16, common/activation.glsl):
 //   0  ACT_T act_in[N][Cin][H][W]           readonly
 //   1  ACT_T act_out[N][Cout][OH][OW]       writeonly   OH = (H-1)/STRIDE+1, OW likewise
+//      With SPLIT_K the same binding is float partial[S][Cout][M] (the Network's
+//      workspace): slice z's sums, no bias, no ReLU; shaders/conv3x3_splitk_reduce.comp
+//      adds the S slices, the bias and the ReLU and writes act_out.
 //   2  uint  group_words[Cin][Cout][GW]     readonly: the 9 weights of (ic, oc), tap
 //            ky*3+kx, repacked at load time (engine/src/ops/conv3x3_igemm.cpp): BITS 1..8:
 //            LSB-first indices, 32/BITS per word, never straddling, GW = ceil(9/(32/BITS))
@@ -22,6 +25,9 @@
 //                  the tiles in 16 KiB; the host decides from the device's limit)
 //   8  DOUBLE_BUF  two tile buffers, one barrier per K stage (else one buffer, two
 //                  barriers); the host picks it where the shared memory allows
+//   9  SPLIT_K     workgroup z sums input channels [z*k_slice, min(Cin, (z+1)*k_slice))
+//                  and stores fp32 partials (binding 1 above); false: all of Cin, the
+//                  fused epilogue (the code is then exactly the unsplit kernel)
 // Defines (one compiled variant each, shaders/CMakeLists.txt):
 //   PX, OC_BLOCK  register block TM x TN: pixels x channels per invocation (multiples
 //                 of 4; the variant list's BLOCKS); the invocation grid follows from it:
@@ -32,9 +38,11 @@
 //   (9 taps), so every tap offset is a compile-time constant.
 // Shared memory: (DOUBLE_BUF ? 2 : 1) * 9 * (BM + BN) floats of tiles, plus with
 //   CB_SHARED (PER_CHANNEL ? BN : 1) * (2^BITS + 1) floats of codebooks.
-// Push constants (11 x uint, 44 bytes): N, Cin, H, W, Cout, OH, OW, GW, codebook_size,
-//   group_base (first workgroup of this dispatch along x), M = N*OH*OW.
-// Dispatch: x = ceil(M / BM) - group_base (capped per dispatch), y = ceil(Cout / BN), z = 1.
+// Push constants (12 x uint, 48 bytes): N, Cin, H, W, Cout, OH, OW, GW, codebook_size,
+//   group_base (first workgroup of this dispatch along x), M = N*OH*OW, k_slice (input
+//   channels per K slice; read only with SPLIT_K).
+// Dispatch: x = ceil(M / BM) - group_base (capped per dispatch), y = ceil(Cout / BN),
+//   z = 1, or with SPLIT_K z = S = ceil(Cin / k_slice) (no slice is empty).
 // Divisibility: none on the problem; Cin, Cout, H, W, N >= 1 are arbitrary. Partial tiles
 // clamp their reads (duplicated pixels and channels are computed and never stored); no
 // invocation returns early, so all of them reach every barrier.
@@ -76,15 +84,17 @@ layout(constant_id = 4) const uint STRIDE = 1;
 layout(constant_id = 5) const bool RELU = false;
 layout(constant_id = 7) const bool CB_SHARED = true;
 layout(constant_id = 8) const bool DOUBLE_BUF = true;
+layout(constant_id = 9) const bool SPLIT_K = false;
 
 layout(std430, set = 0, binding = 0) restrict readonly buffer ActIn { ACT_T act_in[]; };
 layout(std430, set = 0, binding = 1) restrict writeonly buffer ActOut { ACT_T act_out[]; };
+layout(std430, set = 0, binding = 1) restrict writeonly buffer Partial { float partial[]; };
 layout(std430, set = 0, binding = 2) restrict readonly buffer GroupWords { uint group_words[]; };
 layout(std430, set = 0, binding = 3) restrict readonly buffer Codebooks { float codebooks[]; };
 layout(std430, set = 0, binding = 4) restrict readonly buffer Bias { float bias[]; };
 
 layout(push_constant) uniform Params {
-  uint n, cin, h, w, cout, oh, ow, gw, codebook_size, group_base, m;
+  uint n, cin, h, w, cout, oh, ow, gw, codebook_size, group_base, m, k_slice;
 } pc;
 
 const uint BUFS = DOUBLE_BUF ? 2u : 1u;
@@ -115,6 +125,9 @@ void main() {
   const uint tn = lid / GM;
   const uint m0 = (pc.group_base + gl_WorkGroupID.x) * BM;
   const uint oc0 = gl_WorkGroupID.y * BN;
+  // This workgroup's input channels (all of them unless SPLIT_K).
+  const uint ic_begin = SPLIT_K ? gl_WorkGroupID.z * pc.k_slice : 0u;
+  const uint ic_end = SPLIT_K ? min(pc.cin, ic_begin + pc.k_slice) : pc.cin;
 
   // Codebooks first, in uniform control flow, published by a barrier before the
   // first fill decodes through them.
@@ -155,9 +168,9 @@ void main() {
   // Register prefetch of stage ic: 9 activations, and the channel's index words.
   float pa[9];
   uint pb[GW_MAX];
-  [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t]]);
+  [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t] + ic_begin * plane]);
   if (b_filler) {
-    const uint base = b_oc * pc.gw;
+    const uint base = (ic_begin * pc.cout + b_oc) * pc.gw;
     [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];
   }
 
@@ -165,8 +178,8 @@ void main() {
   [[unroll]] for (uint i = 0u; i < TM; ++i)
     [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) acc[i][g] = vec4(0.0);
 
-  for (uint ic = 0u; ic < pc.cin; ++ic) {
-    const uint buf = DOUBLE_BUF ? (ic & 1u) : 0u;
+  for (uint ic = ic_begin; ic < ic_end; ++ic) {
+    const uint buf = DOUBLE_BUF ? ((ic - ic_begin) & 1u) : 0u;
     const uint a_base = buf * 9u * (BM / 4u);
     const uint b_base = buf * 9u * (BN / 4u);
     // Single buffer: the previous stage's reads must finish before the overwrite.
@@ -184,7 +197,7 @@ void main() {
     barrier();
 
     // Prefetch the next stage (clamped to the last channel on the final stage).
-    const uint nic = min(ic + 1u, pc.cin - 1u);
+    const uint nic = min(ic + 1u, ic_end - 1u);
     [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t] + nic * plane]);
     if (b_filler) {
       const uint base = (nic * pc.cout + b_oc) * pc.gw;
@@ -210,7 +223,9 @@ void main() {
       [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) {
         [[unroll]] for (uint c = 0u; c < 4u; ++c) {
           const uint oc = oc0 + g * (4u * GN) + tn * 4u + c;
-          if (oc < pc.cout) {
+          if (SPLIT_K && oc < pc.cout) {
+            partial[(gl_WorkGroupID.z * pc.cout + oc) * pc.m + m] = acc[h * 4u + i][g][c];
+          } else if (oc < pc.cout) {
             float o = acc[h * 4u + i][g][c] + bias[oc];
             if (RELU) o = max(o, 0.0);
             act_out[out_px + oc * ohw] = ACT_STORE(o);

@@ -115,7 +115,8 @@ struct OpRun {
 };
 
 // Uploads `input` (floats, converted to half when in_fp16), poisons the output and a
-// guard region behind it, records op.record(batch), waits and reads everything back.
+// guard region behind it (and the op's workspace, if it has one), records
+// op.record(batch), waits and reads everything back.
 template <class Op>
 OpRun run_op(Device& device, Op& op, const std::vector<float>& input, bool in_fp16,
              size_t out_elements, bool out_fp16, uint32_t batch) {
@@ -135,7 +136,13 @@ OpRun run_op(Device& device, Op& op, const std::vector<float>& input, bool in_fp
   Buffer out(device, alloc_bytes, MemoryUsage::DeviceLocal);
   fill(device, out, kPoison);
 
-  DescriptorArena arena(device, 1, 5);
+  Buffer workspace;
+  if (op.workspace_bytes()) {
+    workspace = Buffer(device, (op.workspace_bytes() + 3) / 4 * 4, MemoryUsage::DeviceLocal);
+    fill(device, workspace, kPoison);
+    op.set_workspace(workspace.handle());
+  }
+  DescriptorArena arena(device, 1 + uint32_t(op.extra_pipelines().size()), 5);
   op.bind(arena, in.handle(), out.handle());
   CommandContext ctx(device);
   VkCommandBuffer cmd = ctx.begin();

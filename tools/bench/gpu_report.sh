@@ -15,7 +15,8 @@
 # from binaries that do not match the tree they travelled with.
 # Steps there: 1. check the pack against the tree; 2. GPU tests; 3. roofline;
 # 4. bench small and A0, batch 1 and 16, every conv kernel in one run
-# (--compare-conv), fp32 and 4-bit weights; 5. shader-stats. On a 16-core machine
+# (--compare-conv), fp32 and 4-bit weights; 4b. A0 igemm with split-K (the chooser)
+# and without, batch 1 and 16; 5. shader-stats. On a 16-core machine
 # with a GPU it is meant to finish in well under 8 minutes. Each step is time-boxed,
 # and all of them together by GPU_REPORT_BUDGET_S (default 480 s, inside the lent
 # machine's 10-minute command limit with room for the copy back): a step that would
@@ -125,6 +126,15 @@ run_report() {
         step "bench_${model}_b${batch}_${w}" 120 "$repvk" bench --synthetic "$model" \
           "${wflag[@]}" --batch "$batch" --runs 10 --warmup 2 --compare-conv --json
       done
+    done
+  done
+  # 4b. igemm's split-K (the chooser, on the device's compute units) against igemm unsplit.
+  for batch in 1 16; do
+    for split in auto off; do
+      local sflag=0
+      [ "$split" = off ] && sflag=1
+      step "splitk_A0_b${batch}_${split}" 120 "$repvk" bench --synthetic A0 --bits 4 \
+        --batch "$batch" --runs 10 --warmup 2 --conv igemm --igemm-split-k "$sflag" --json
     done
   done
   # 5. What the driver's compiler made of the default pipelines.

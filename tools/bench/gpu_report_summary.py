@@ -82,6 +82,14 @@ def main(out, commit):
                       f"{v.get('gpu_ms_median', 0):.3f} | {v.get('gflops_per_second', 0):.1f} | "
                       f"{v.get('speedup_gpu', 0):.2f} |")
     md.append("")
+    md += ["| igemm split-K | images/s | GPU ms (median) | GFLOP/s |", "|---|---|---|---|"]
+    for s in steps:
+        r = s["result"]
+        if not s["name"].startswith("splitk_") or not r or "images_per_second" not in r:
+            continue
+        md.append(f"| {s['name'][7:]} | {r.get('images_per_second', 0):.1f} | "
+                  f"{r.get('gpu_ms_median', 0):.3f} | {r.get('gflops_per_second', 0):.1f} |")
+    md.append("")
     for s in steps:
         r = s["result"]
         if not s["name"].startswith("shader_stats_") or not r:

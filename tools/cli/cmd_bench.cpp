@@ -46,6 +46,8 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
     // "auto" leaves $REPVK_CONV (already in nopt) in charge.
     if (const ConvAlgorithm c = parse_conv_algorithm(o.conv); c != ConvAlgorithm::Auto)
       nopt.conv_algorithm = c;
+    nopt.igemm_split_k = o.igemm_split_k;
+    nopt.compute_units = o.compute_units;
     Network net(session.device(), m, nopt);
     precision = precision_name(net.precision());
     conv = conv_algorithm_name(net.conv_algorithm());
@@ -290,6 +292,18 @@ Command register_bench(CLI::App& app) {
                 "Time the direct (baseline), tiled, texel and igemm conv kernels in one run, "
                 "interleaved, and print each one's speedup over direct, per layer")
       ->excludes(conv);
+  sub->add_option("--igemm-split-k", o->igemm_split_k,
+                  "igemm: cut every conv layer's K into N slices (clamped to its input "
+                  "channels; 1 = never split); 0 = the chooser (small layers on big GPUs)")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 4096u))
+      ->capture_default_str();
+  sub->add_option("--compute-units", o->compute_units,
+                  "igemm's split-K chooser plans as for a GPU with N compute units (SMs, "
+                  "CUs); 0 = the device's count")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 65536u))
+      ->capture_default_str();
   sub->add_flag("--roofline", o->roofline,
                 "First measure the device's peak fp32 (and fp16) multiply-add rate and copy "
                 "bandwidth with synthetic shaders, then report each layer's fraction of them");

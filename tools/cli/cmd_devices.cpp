@@ -46,6 +46,8 @@ nlohmann::json device_json(const PhysicalDeviceInfo& d, bool selected) {
       {"timestamp_valid_bits", l.timestamp_valid_bits},
       {"device_local_bytes", l.device_local_bytes},
       {"unified_memory", l.unified_memory},
+      {"compute_units", l.compute_units},
+      {"compute_units_estimate", estimate_compute_units(d)},
   };
   j["features"] = {
       {"storage_16bit", f.storage_16bit},
@@ -87,6 +89,11 @@ void print_device(const PhysicalDeviceInfo& d, bool selected) {
               l.max_workgroup_count[2]);
   std::printf("            timestamp period %g ns, %u valid bits\n", double(l.timestamp_period_ns),
               l.timestamp_valid_bits);
+  if (l.compute_units)
+    std::printf("            compute units %u (reported by the driver)\n", l.compute_units);
+  else
+    std::printf("            compute units not reported; estimated %u from the device type\n",
+                estimate_compute_units(d));
   std::printf("    features: 16-bit storage %s, float16 %s, integer dot product %s, "
               "timestamps %s\n",
               yes_no(f.storage_16bit), yes_no(f.float16), yes_no(f.integer_dot_product),

@@ -219,9 +219,18 @@ int run(const StatsOptions& o, bool bits_given) {
   NetworkOptions nopt = session.network_options(o.model.batch);
   nopt.conv_algorithm = parse_conv_algorithm(o.model.conv);
   nopt.timestamps = false;
+  nopt.igemm_split_k = o.model.igemm_split_k;
+  nopt.compute_units = o.model.compute_units;
   Network net(session.device(), lm.model, nopt);
   const Api api = load_api(session.device().handle());
   const auto layers = net.pipelines();
+  const uint32_t compute_units =
+      o.model.compute_units ? o.model.compute_units : estimate_compute_units(info);
+  const char* compute_units_source = o.model.compute_units ? "--compute-units"
+                                     : info.limits.compute_units ? "reported by the driver"
+                                     : info.type == VK_PHYSICAL_DEVICE_TYPE_CPU
+                                         ? "a CPU device: never split"
+                                         : "estimated from the device type";
 
   uint64_t spills = 0;
   nlohmann::json jl = nlohmann::json::array();
@@ -231,10 +240,23 @@ int run(const StatsOptions& o, bool bits_given) {
                 info.driver_info.c_str(), info.runnable ? "" : " [compile-only]");
     std::printf("plan:       batch %u, precision %s, conv %s\n", o.model.batch,
                 precision_name(net.precision()), conv_algorithm_name(net.conv_algorithm()));
+    std::printf("split-K:    %s, planned for %u compute units (%s)\n",
+                o.model.igemm_split_k ? ("forced to " + std::to_string(o.model.igemm_split_k) +
+                                         " slices").c_str()
+                                      : "chooser",
+                compute_units, compute_units_source);
   }
   for (size_t li = 0; li < layers.size(); ++li) {
     const LayerPipelines& layer = layers[li];
     nlohmann::json jp = nlohmann::json::array();
+    if (!o.model.json && layer.workgroups)
+      std::printf("\n%-28s %llu workgroups%s\n", layer.layer.c_str(),
+                  static_cast<unsigned long long>(layer.workgroups),
+                  layer.split_k > 1
+                      ? (", split-K " + std::to_string(layer.split_k) + " slices (" +
+                         std::to_string(layer.workgroups / layer.split_k) + " unsplit) + reduce")
+                            .c_str()
+                      : ", unsplit");
     for (const CreatedPipeline& p : layer.pipelines) {
       const std::vector<Executable> exes = read_executables(api, session.device().handle(),
                                                             p.pipeline);
@@ -286,7 +308,9 @@ int run(const StatsOptions& o, bool bits_given) {
       if (o.model.json)
         jp.push_back({{"kernel", p.shader}, {"spec", spec_json(p)}, {"executables", je}});
     }
-    if (o.model.json) jl.push_back({{"layer", layer.layer}, {"pipelines", jp}});
+    if (o.model.json)
+      jl.push_back({{"layer", layer.layer}, {"split_k", layer.split_k},
+                    {"workgroups", layer.workgroups}, {"pipelines", jp}});
   }
   if (o.model.json) {
     print_json({{"model", lm.model.name},
@@ -298,6 +322,8 @@ int run(const StatsOptions& o, bool bits_given) {
                 {"batch", o.model.batch},
                 {"precision", precision_name(net.precision())},
                 {"conv_algorithm", conv_algorithm_name(net.conv_algorithm())},
+                {"compute_units", compute_units},
+                {"compute_units_source", compute_units_source},
                 {"spills", spills},
                 {"layers", jl}});
   } else {
@@ -350,6 +376,17 @@ Command register_shader_stats(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--conv", o->model.conv, "conv3x3 kernel, as for `repvk bench`")
       ->check(CLI::IsMember({"auto", "direct", "tiled", "texel", "igemm"}))
+      ->capture_default_str();
+  sub->add_option("--igemm-split-k", o->model.igemm_split_k,
+                  "igemm split-K slices on every conv layer, as for `repvk bench`; 0 = chooser")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 4096u))
+      ->capture_default_str();
+  sub->add_option("--compute-units", o->model.compute_units,
+                  "Plan igemm's split-K as for a GPU with N compute units (e.g. 132 for an "
+                  "H100/H200, 46 for an RTX 4070, 72 for an RX 6800 XT); 0 = the device's count")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 65536u))
       ->capture_default_str();
   sub->add_flag("--json", o->model.json, "Print machine-readable JSON on stdout");
   sub->add_flag("--fail-on-spill", o->fail_on_spill,

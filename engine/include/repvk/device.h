@@ -55,6 +55,10 @@ struct DeviceLimits {
   uint32_t timestamp_valid_bits = 0;
   uint64_t device_local_bytes = 0;  // largest device-local heap
   bool unified_memory = false;      // a memory type is device-local and host-visible
+  // Compute units (NVIDIA SMs, AMD CUs) as the driver reports them: VK_NV_shader_sm_builtins'
+  // shaderSMCount, or VK_AMD_shader_core_properties' shader engines x arrays per engine x
+  // CUs per array. 0 = not reported (every other driver; estimate_compute_units() guesses).
+  uint32_t compute_units = 0;
 };
 
 struct PhysicalDeviceInfo {
@@ -78,6 +82,11 @@ struct PhysicalDeviceInfo {
 };
 
 REPVK_API const char* device_type_name(VkPhysicalDeviceType type);
+
+// limits.compute_units where the driver reports it, else a conservative guess by device
+// type that sizes the work split of small layers (conv3x3_igemm's split-K): 16 for a
+// discrete GPU, 8 for an integrated or virtual one, 1 for a CPU or anything else.
+REPVK_API uint32_t estimate_compute_units(const PhysicalDeviceInfo& device);
 
 // One validation or driver message received by the debug messenger.
 struct DebugMessage {

@@ -85,6 +85,13 @@ struct NetworkOptions {
   ConvTileOverride conv_tile;
   // false: never the subgroup-broadcast (_sg8) variant of the tiled kernel.
   bool conv_subgroup_broadcast = true;
+  // conv3x3_igemm's split-K (small layers on big GPUs): 0 = the chooser's count of K
+  // slices per layer and batch; N = N slices on every igemm layer (clamped to Cin; 1 =
+  // never split). Tests and benchmarks.
+  uint32_t igemm_split_k = 0;
+  // The chooser plans as for a GPU with this many compute units; 0 = the device's own
+  // count (estimate_compute_units()), and none on a CPU device.
+  uint32_t compute_units = 0;
   // The application's own VkPipelineCache (borrowed: never destroyed, saved or
   // loaded by repvk). When set, pipeline_cache_path is ignored and repvk's pipelines
   // land in the app's cache, which it persists however it already does.
@@ -98,6 +105,11 @@ struct NetworkOptions {
 struct LayerPipelines {
   std::string layer;                        // e.g. "conv3x3 #3 (64->128, s2)"
   std::vector<CreatedPipeline> pipelines;   // kernel (shader), variant (spec), handle
+  // At the planned batch (NetworkOptions::max_batch, or the chunk): conv3x3_igemm's K
+  // slices (1 = unsplit; the reduction's pipeline is then not among `pipelines` unless a
+  // smaller batch splits) and the workgroups of its main dispatch (0 = other kernels).
+  uint32_t split_k = 1;
+  uint64_t workgroups = 0;
 };
 
 struct LayerTiming {

@@ -116,6 +116,9 @@ struct Network::Impl {
   Buffer input;            // first layer's input, activation type
   Buffer ping, pong;       // intermediate activations
   Buffer logits, probs;    // fp32 outputs
+  // Scratch shared by the ops that need one (conv3x3_igemm's split-K partials), sized
+  // for the largest; absent when none does.
+  Buffer workspace;
   Buffer input_staging, output_staging;  // only when the device buffers are not mappable
   int logits_layer = -1;   // index of the layer that writes logits
   bool has_softmax = false;
@@ -238,19 +241,32 @@ void Network::Impl::build() {
     const size_t pipelines_before = device.created_pipelines().size();
     const OpPlan plan{device,          cache->handle(),       layer,           cur,
                       elem_bytes[i] == 2, elem_bytes[i + 1] == 2, conv_algorithm, chunk,
-                      ConvTuningOverride{options.conv_tile, options.conv_subgroup_broadcast}};
+                      ConvTuningOverride{options.conv_tile, options.conv_subgroup_broadcast,
+                                         options.igemm_split_k, options.compute_units}};
     ops.push_back(op_kind(layer.type).create(plan));
     needed.add(ops.back()->pipeline());
+    for (const ComputePipeline* extra : ops.back()->extra_pipelines()) needed.add(*extra);
     op_names.push_back(ops.back()->name());
     if (device.captures_pipeline_statistics()) {
       const std::vector<CreatedPipeline> created = device.created_pipelines();
       layer_pipelines.push_back({op_names.back(), {created.begin() + long(pipelines_before),
-                                                   created.end()}});
+                                                   created.end()},
+                                 ops.back()->split_k(chunk), ops.back()->workgroups(chunk)});
     }
     inputs.push_back(src);
     outputs.push_back(dst);
     src = dst;
     cur = shapes[i];
+  }
+  uint64_t workspace_bytes = 0;
+  for (const auto& op : ops) workspace_bytes = std::max(workspace_bytes, op->workspace_bytes());
+  if (workspace_bytes > limit)
+    throw Error("the split-K workspace (" + std::to_string(workspace_bytes) +
+                " bytes) exceeds the device's storage buffer limit (" + std::to_string(limit) + ")");
+  if (workspace_bytes) {
+    workspace = Buffer(device, workspace_bytes, MemoryUsage::DeviceLocal);
+    for (const auto& op : ops)
+      if (op->workspace_bytes()) op->set_workspace(workspace.handle());
   }
   // Sized from what the ops' pipelines bind, one set each.
   descriptors = std::make_unique<DescriptorArena>(device, needed);

@@ -39,8 +39,9 @@ class Conv3x3Op : public Op {
   Conv3x3Op(const Conv3x3Op&) = delete;
   Conv3x3Op& operator=(const Conv3x3Op&) = delete;
 
-  // Dispatches only; the caller inserts barriers. Throws before bind() or for a batch
-  // the kernel cannot run, records nothing for batch 0.
+  // Dispatches only; the caller inserts barriers between layers (a split-K igemm records
+  // its own between its two dispatches). Throws before bind() or for a batch the kernel
+  // cannot run, records nothing for batch 0.
   void record(VkCommandBuffer cmd, uint32_t batch) const final;
   uint64_t flops(uint32_t batch) const final;
   // "conv3x3 <cin>-><cout> s<stride> <h>x<w> <weights> [relu] <f32|f16> <kernel>".

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "ops/conv3x3_splitk.h"
 #include "ops/op_common.h"
 #include "repvk/error.h"
 #include "runtime/shader_variant.h"
@@ -16,9 +17,16 @@ namespace {
 
 // Must match the push_constant block of shaders/conv3x3_igemm.comp.
 struct IgemmPush {
-  uint32_t n, cin, h, w, cout, oh, ow, gw, codebook_size, group_base, m;
+  uint32_t n, cin, h, w, cout, oh, ow, gw, codebook_size, group_base, m, k_slice;
 };
-static_assert(sizeof(IgemmPush) == 44, "shaders/conv3x3_igemm.comp: 44 bytes of push constants");
+static_assert(sizeof(IgemmPush) == 48, "shaders/conv3x3_igemm.comp: 48 bytes of push constants");
+
+// Must match the push_constant block of shaders/conv3x3_splitk_reduce.comp.
+struct ReducePush {
+  uint32_t m, cout, ohw, slices;
+};
+static_assert(sizeof(ReducePush) == 16, "shaders/conv3x3_splitk_reduce.comp: 16 bytes of push constants");
+constexpr uint32_t kReduceWorkgroup = 128;  // its local_size_x
 
 // Specialization constant ids of shaders/conv3x3_igemm.comp.
 enum IgemmSpec : uint32_t {
@@ -28,6 +36,7 @@ enum IgemmSpec : uint32_t {
   kSpecRelu = 5,
   kSpecCodebookShared = 7,
   kSpecDoubleBuffer = 8,
+  kSpecSplitK = 9,
 };
 
 // Shared memory the kernel aims at even where the device allows more: at 16 KiB a
@@ -177,11 +186,68 @@ Conv3x3IgemmOp::Conv3x3IgemmOp(const Conv3x3Args& args, uint32_t block) : Conv3x
                                           {kSpecDoubleBuffer, config_.double_buffer ? 1u : 0u}};
   pipeline_ = std::make_unique<ComputePipeline>(device, args.cache, igemm_shader_name(config_, fp16_),
                                                 5, uint32_t(sizeof(IgemmPush)), spec);
+
+  // Split-K: the workspace for the largest split of any batch up to max_batch, and its
+  // two pipelines only where some batch splits.
+  forced_split_ = args.tuning.igemm_split_k;
+  compute_units_ = args.tuning.compute_units ? args.tuning.compute_units
+                                             : estimate_compute_units(device.info());
+  cpu_device_ = !args.tuning.compute_units && device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  const uint32_t max_batch = std::max<uint32_t>(args.max_batch, 1);
+  const auto partial_bytes = [&](uint32_t b) {
+    return uint64_t(split_k(b)) * b * out_.h * out_.w * out_.c * sizeof(float);
+  };
+  if (forced_split_) {
+    // The same count at every batch: the largest batch needs the most.
+    if (split_k(max_batch) > 1) workspace_bytes_ = partial_bytes(max_batch);
+  } else {
+    // The chooser's grid grows with the batch; once unsplit, larger batches are too.
+    for (uint32_t b = 1; b <= max_batch && split_k(b) > 1; ++b)
+      workspace_bytes_ = std::max(workspace_bytes_, partial_bytes(b));
+  }
+  if (workspace_bytes_) {
+    std::vector<SpecConstant> split_spec = spec;
+    split_spec.push_back({kSpecSplitK, 1u});
+    split_pipeline_ = std::make_unique<ComputePipeline>(
+        device, args.cache, igemm_shader_name(config_, fp16_), 5, uint32_t(sizeof(IgemmPush)),
+        split_spec);
+    reduce_pipeline_ = std::make_unique<ComputePipeline>(
+        device, args.cache, variants::kConv3x3SplitkReduce.plain(fp16_)->name, 3,
+        uint32_t(sizeof(ReducePush)), std::vector<SpecConstant>{{0, relu_ ? 1u : 0u}});
+  }
+}
+
+uint32_t Conv3x3IgemmOp::split_k(uint32_t batch) const {
+  if (forced_split_) return split_k_slices(in_.c, forced_split_);
+  const uint64_t m = uint64_t(batch) * out_.h * out_.w;
+  SplitKProblem p;
+  p.workgroups = ops::ceil_div(m, config_.tile_m()) * ops::ceil_div(out_.c, config_.tile_n());
+  p.cin = in_.c;
+  p.slice_bytes = m * out_.c * sizeof(float);
+  return choose_split_k(p, compute_units_, cpu_device_);
+}
+
+uint64_t Conv3x3IgemmOp::workgroups(uint32_t batch) const {
+  const uint64_t m = uint64_t(batch) * out_.h * out_.w;
+  return uint64_t(ops::ceil_div(m, config_.tile_m())) * ops::ceil_div(out_.c, config_.tile_n()) *
+         split_k(batch);
+}
+
+std::vector<const ComputePipeline*> Conv3x3IgemmOp::extra_pipelines() const {
+  if (!workspace_bytes_) return {};
+  return {split_pipeline_.get(), reduce_pipeline_.get()};
 }
 
 void Conv3x3IgemmOp::bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) {
   set_ = arena.allocate(*pipeline_, {input, output, words_.handle(), codebooks_.handle(),
                                      bias_.handle()});
+  if (!workspace_bytes_) return;
+  if (!workspace_set_)
+    throw Error(name() + ": split-K needs a workspace of " + std::to_string(workspace_bytes_) +
+                " bytes (set_workspace() before bind())");
+  split_set_ = arena.allocate(*split_pipeline_, {input, workspace_, words_.handle(),
+                                                 codebooks_.handle(), bias_.handle()});
+  reduce_set_ = arena.allocate(*reduce_pipeline_, {workspace_, output, bias_.handle()});
 }
 
 void Conv3x3IgemmOp::record_dispatches(VkCommandBuffer cmd, uint32_t batch) const {
@@ -196,20 +262,41 @@ void Conv3x3IgemmOp::record_dispatches(VkCommandBuffer cmd, uint32_t batch) cons
   const uint32_t total_groups = ops::ceil_div(m, config_.tile_m());
   const uint32_t groups_y = ops::ceil_div(out_.c, config_.tile_n());
   const uint32_t max_x = device_.info().limits.max_workgroup_count[0];
+  const uint32_t slices = split_k(batch);
+  const bool split = slices > 1;
   IgemmPush push{batch,  in_.c,  in_.h,        in_.w,          out_.c, out_.h,
-                 out_.w, group_words_, codebook_size_, 0,       uint32_t(m)};
+                 out_.w, group_words_, codebook_size_, 0,       uint32_t(m),
+                 split_k_channels(in_.c, slices)};
+  if (split) {
+    const uint64_t partials = uint64_t(slices) * m * out_.c;
+    if (partials * sizeof(float) > workspace_bytes_ || partials > UINT32_MAX)
+      throw Error(name() + ": split-K into " + std::to_string(slices) + " slices at batch " +
+                  std::to_string(batch) + " exceeds its workspace (planned for batch " +
+                  "<= max_batch)");
+    ops::check_group_count(device_, name(), 2, slices, "K slices");
+  }
+  const ComputePipeline& igemm = split ? *split_pipeline_ : *pipeline_;
+  const VkDescriptorSet set = split ? split_set_ : set_;
   for (uint32_t first = 0; first < total_groups;) {
     const uint32_t groups_x = std::min(max_x, total_groups - first);
     push.group_base = first;
-    record_dispatch(cmd, *pipeline_, set_, &push, groups_x, groups_y, 1);
+    record_dispatch(cmd, igemm, set, &push, groups_x, groups_y, split ? slices : 1);
     first += groups_x;
   }
+  if (!split) return;
+  // The partials must be complete before the reduction reads them.
+  record_compute_barrier(cmd);
+  const ReducePush reduce{uint32_t(m), out_.c, out_.h * out_.w, slices};
+  const uint64_t groups = ops::ceil_div(m * out_.c, kReduceWorkgroup);
+  record_dispatch(cmd, *reduce_pipeline_, reduce_set_, &reduce,
+                  uint32_t(std::min<uint64_t>(groups, max_x)), 1, 1);
 }
 
 std::string Conv3x3IgemmOp::tile_details() const {
   return "tile " + std::to_string(config_.tile_m()) + "x" + std::to_string(config_.tile_n()) +
          (config_.codebook_shared ? ", shared codebooks" : ", codebooks from memory") +
-         (config_.double_buffer ? ", double buffer" : ", single buffer");
+         (config_.double_buffer ? ", double buffer" : ", single buffer") +
+         (workspace_bytes_ ? ", split-K up to " + std::to_string(split_k(1)) + " slices" : "");
 }
 
 }  // namespace repvk

@@ -65,6 +65,20 @@ class Conv3x3IgemmOp final : public Conv3x3Op {
   std::string tile_details() const override;
   const IgemmConvConfig& config() const { return config_; }
 
+  // Split-K (conv3x3_splitk.h): the K slices record() dispatches for `batch` images (1 =
+  // the fused kernel alone), from the chooser or Conv3x3Args::tuning.igemm_split_k.
+  uint32_t split_k(uint32_t batch) const override;
+  // Workgroups of the igemm dispatch for `batch` images at split_k(batch).
+  uint64_t workgroups(uint32_t batch) const override;
+  // The reduction's pipeline when some batch up to max_batch splits, else null.
+  const ComputePipeline* reduce_pipeline() const { return reduce_pipeline_.get(); }
+  uint64_t workspace_bytes() const override { return workspace_bytes_; }
+  void set_workspace(VkBuffer workspace) override {
+    workspace_ = workspace;
+    workspace_set_ = true;
+  }
+  std::vector<const ComputePipeline*> extra_pipelines() const override;
+
  private:
   // Splits along x beyond maxComputeWorkGroupCount[0].
   void record_dispatches(VkCommandBuffer cmd, uint32_t batch) const override;
@@ -75,6 +89,16 @@ class Conv3x3IgemmOp final : public Conv3x3Op {
   uint32_t group_words_ = 0;
   IgemmConvConfig config_;
   Buffer words_, codebooks_, bias_;
+  // Split-K: forced slices (0 = chooser), the chooser's compute units (0 = no split),
+  // whether it is a CPU device, the pipelines and sets of the split path.
+  uint32_t forced_split_ = 0;
+  uint32_t compute_units_ = 0;
+  bool cpu_device_ = false;
+  uint64_t workspace_bytes_ = 0;
+  VkBuffer workspace_ = VK_NULL_HANDLE;  // null on a compile-only device
+  bool workspace_set_ = false;
+  std::unique_ptr<ComputePipeline> split_pipeline_, reduce_pipeline_;
+  VkDescriptorSet split_set_ = VK_NULL_HANDLE, reduce_set_ = VK_NULL_HANDLE;
 };
 
 }  // namespace repvk

@@ -29,6 +29,8 @@ const ConvTuning& conv_tuning(VkPhysicalDeviceType type);
 struct ConvTuningOverride {
   ConvTileOverride tile;          // NetworkOptions::conv_tile
   bool subgroup_broadcast = true;  // NetworkOptions::conv_subgroup_broadcast
+  uint32_t igemm_split_k = 0;      // NetworkOptions::igemm_split_k
+  uint32_t compute_units = 0;      // NetworkOptions::compute_units
 };
 
 // Tile sizes of conv3x3_tiled for one layer; see choose_tiled_config().

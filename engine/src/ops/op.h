@@ -27,6 +27,19 @@ class Op {
   // The pipeline record() dispatches: its shader variant, layout and binding types
   // (one bind() allocates one set of those bindings).
   virtual const ComputePipeline& pipeline() const = 0;
+
+  // Scratch memory record() needs for up to the planned batch, in bytes (0: none), in a
+  // buffer the caller owns; ops run one after another, so one buffer of the largest
+  // size serves them all. set_workspace() gives it to the op before bind().
+  virtual uint64_t workspace_bytes() const { return 0; }
+  virtual void set_workspace(VkBuffer) {}
+  // Pipelines record() dispatches besides pipeline(); bind() allocates one set for each
+  // of them too (callers size their DescriptorArena with these).
+  virtual std::vector<const ComputePipeline*> extra_pipelines() const { return {}; }
+  // For diagnostics (shader-stats): K slices of a split-K conv at `batch` (1 = unsplit),
+  // and the workgroups of its main dispatch (0 = not reported by this op).
+  virtual uint32_t split_k(uint32_t) const { return 1; }
+  virtual uint64_t workgroups(uint32_t) const { return 0; }
 };
 
 }  // namespace repvk

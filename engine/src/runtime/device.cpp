@@ -236,6 +236,24 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
   vkGetPhysicalDeviceProperties2(pd, &props_m3);
   info.limits.max_memory_allocation_size = m3.maxMemoryAllocationSize;
 
+  // Compute units, only from the extensions that report them (queried only when listed).
+  if (contains(exts, VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME)) {
+    VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
+    VkPhysicalDeviceProperties2 props_sm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    props_sm.pNext = &sm;
+    vkGetPhysicalDeviceProperties2(pd, &props_sm);
+    info.limits.compute_units = sm.shaderSMCount;
+  } else if (contains(exts, VK_AMD_SHADER_CORE_PROPERTIES_EXTENSION_NAME)) {
+    VkPhysicalDeviceShaderCorePropertiesAMD core{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD};
+    VkPhysicalDeviceProperties2 props_core{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    props_core.pNext = &core;
+    vkGetPhysicalDeviceProperties2(pd, &props_core);
+    info.limits.compute_units = core.shaderEngineCount * core.shaderArraysPerEngineCount *
+                                core.computeUnitsPerShaderArray;
+  }
+
   VkPhysicalDeviceMemoryProperties mem{};
   vkGetPhysicalDeviceMemoryProperties(pd, &mem);
   for (uint32_t h = 0; h < mem.memoryHeapCount; ++h)
@@ -288,6 +306,18 @@ const char* device_type_name(VkPhysicalDeviceType type) {
     case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
     case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
     default: return "other";
+  }
+}
+
+uint32_t estimate_compute_units(const PhysicalDeviceInfo& device) {
+  if (device.limits.compute_units) return device.limits.compute_units;
+  // Low guesses on purpose: too few CUs only leaves a small layer under-split (as it
+  // was before split-K), too many costs every small layer a reduction it does not need.
+  switch (device.type) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 16;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 8;
+    default: return 1;
   }
 }
 

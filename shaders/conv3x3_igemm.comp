@@ -8,11 +8,19 @@
 //      With SPLIT_K the same binding is float partial[S][Cout][M] (the Network's
 //      workspace): slice z's sums, no bias, no ReLU; shaders/conv3x3_splitk_reduce.comp
 //      adds the S slices, the bias and the ReLU and writes act_out.
-//   2  uint  group_words[Cin][Cout][GW]     readonly: the 9 weights of (ic, oc), tap
-//            ky*3+kx, repacked at load time (engine/src/ops/conv3x3_igemm.cpp): BITS 1..8:
-//            LSB-first indices, 32/BITS per word, never straddling, GW = ceil(9/(32/BITS))
-//            words; BITS 0: 9 raw fp32 words (GW = 9). One (ic, oc) group is one
-//            GW-word vector load (32/64/96 bits; 288 for dense).
+//   2  BITS 1..8: uvec4 index_chunks[ceil(Cin/R)][U][Cout]   readonly, repacked at load
+//            time (engine/src/ops/igemm_index_chunks.cpp): chunk c of output channel oc is
+//            U uvec4s holding the indices of input channels c*R .. c*R+R-1 as one LSB-first
+//            bit stream (words x, y, z, w of uvec4 0, then of uvec4 1): index of tap
+//            ky*3+kx of channel c*R+s at bit (s*9 + tap)*BITS, straddling words where it
+//            falls so; the last chunk's channels past Cin are zero bits. U = 2 where one
+//            uvec4 holds a single channel (BITS 8), else 1. At BITS 8 instead, taps 0-7
+//            of channel c*R+s are bytes of words 2s and 2s+1, tap 8 byte s of word 6
+//            (word 7 unused), so that the window moves by whole words.
+//            R = floor(128*U / (9*BITS)): 14, 7, 4, 3, 2, 2, 2, 3 channels for BITS 1..8,
+//            i.e. 1.02, 2.03, 3.56, 4.74, 7.11, 7.11, 7.11, 9.48 bits per weight.
+//            BITS 0: uint group_words[Cin][Cout][9], the raw fp32 bits of (ic, oc)'s taps
+//            (the same binding, declared twice; only one is read per specialization).
 //   3  float codebooks[]                    readonly: groups * codebook_size
 //   4  float bias[Cout]                     readonly
 // Specialization constants:
@@ -38,9 +46,10 @@
 //   (9 taps), so every tap offset is a compile-time constant.
 // Shared memory: (DOUBLE_BUF ? 2 : 1) * 9 * (BM + BN) floats of tiles, plus with
 //   CB_SHARED (PER_CHANNEL ? BN : 1) * (2^BITS + 1) floats of codebooks.
-// Push constants (12 x uint, 48 bytes): N, Cin, H, W, Cout, OH, OW, GW, codebook_size,
-//   group_base (first workgroup of this dispatch along x), M = N*OH*OW, k_slice (input
-//   channels per K slice; read only with SPLIT_K).
+// Push constants (12 x uint, 48 bytes): N, Cin, H, W, Cout, OH, OW, GW (dense: 9 words per
+//   group; indices: 4*U words per chunk and channel, unread), codebook_size, group_base
+//   (first workgroup of this dispatch along x), M = N*OH*OW, k_slice (input channels per
+//   K slice, a multiple of R with indices; read only with SPLIT_K).
 // Dispatch: x = ceil(M / BM) - group_base (capped per dispatch), y = ceil(Cout / BN),
 //   z = 1, or with SPLIT_K z = S = ceil(Cin / k_slice) (no slice is empty).
 // Divisibility: none on the problem; Cin, Cout, H, W, N >= 1 are arbitrary. Partial tiles
@@ -50,7 +59,13 @@
 // Why this shape: the hottest loop must be FMAs. Per K stage each invocation does
 // TM*TN*9 FMAs from 9*(TM+TN)/4 vec4 shared-memory reads; the fill costs per invocation
 // 9 activation loads (one pixel, the 9 taps of one channel: neighbouring invocations read
-// neighbouring pixels) and, on the first BN invocations, one group load and 9 decodes.
+// neighbouring pixels) and, on the first BN invocations, 9 decodes from a window of U
+// uvec4s held in registers: the stage's indices are always where stage 0's are (its low
+// 9*BITS bits; at 8 bits words 0-1 and byte 0 of word 6), so every bit position is a
+// compile-time constant; the window shifts right by 9*BITS bits per stage (8 bits: by
+// two words, and word 6 by a byte) and is replaced by the prefetched chunk every R stages. The chunk of the next
+// stage is loaded every stage (U 128-bit loads, neighbouring channels' chunks adjacent:
+// a wave reads whole cache lines), a cache hit on all but one stage in R.
 // The next stage's global loads are issued before this stage's FMAs (register
 // prefetch), so their latency hides behind them. Operand reads are interleaved
 // (invocation tm reads pixels tm*4.. and BM/2 + tm*4..) so that a wave's vec4 reads
@@ -90,6 +105,7 @@ layout(std430, set = 0, binding = 0) restrict readonly buffer ActIn { ACT_T act_
 layout(std430, set = 0, binding = 1) restrict writeonly buffer ActOut { ACT_T act_out[]; };
 layout(std430, set = 0, binding = 1) restrict writeonly buffer Partial { float partial[]; };
 layout(std430, set = 0, binding = 2) restrict readonly buffer GroupWords { uint group_words[]; };
+layout(std430, set = 0, binding = 2) restrict readonly buffer IndexChunks { uvec4 index_chunks[]; };
 layout(std430, set = 0, binding = 3) restrict readonly buffer Codebooks { float codebooks[]; };
 layout(std430, set = 0, binding = 4) restrict readonly buffer Bias { float bias[]; };
 
@@ -108,9 +124,19 @@ const uint CB_STRIDE = (1u << BITS) + 1u;
 const uint CB_SLOTS = (CB_SHARED && BITS != 0u) ? (PER_CHANNEL ? BN : 1u) : 1u;
 shared float s_cb[CB_SLOTS * CB_STRIDE];
 
-// Maximum words per (ic, oc) group: 9 when dense, else ceil(9 / (32 / BITS)) <= 3.
-const uint IPW = BITS == 0u ? 1u : 32u / BITS;
-const uint GW_MAX = BITS == 0u ? 9u : (9u + IPW - 1u) / IPW;
+// Dense: the 9 words of an (ic, oc) group. Indices: a chunk is CHUNK_VEC4S uvec4s of
+// CHUNK_CHANNELS input channels (engine/src/ops/igemm_index_chunks.cpp derives the same).
+const uint GW_MAX = BITS == 0u ? 9u : 1u;
+const uint STAGE_BITS = BITS == 0u ? 9u : 9u * BITS;
+const uint CHANNELS_IN_ONE = 128u / STAGE_BITS;
+const uint CHANNELS_IN_TWO = 256u / STAGE_BITS;
+const uint CHUNK_VEC4S = CHANNELS_IN_ONE < 2u ? 2u : 1u;
+const uint CHUNK_CHANNELS = CHUNK_VEC4S == 2u ? CHANNELS_IN_TWO : CHANNELS_IN_ONE;
+const uint HELD_WORDS = 4u * CHUNK_VEC4S;
+const uint SHIFT_WORDS = STAGE_BITS / 32u;
+const uint SHIFT_BITS = STAGE_BITS % 32u;
+// 8 bits: taps 0-7 of stage s in words 2s, 2s+1, tap 8 in byte s of word 6 (see binding 2).
+const bool TAIL_WORD = BITS == 8u;
 
 float decode(uint word_bits, uint slot, uint oc) {
   if (BITS == 0u) return uintBitsToFloat(word_bits);
@@ -165,13 +191,26 @@ void main() {
   const bool b_filler = lid < BN;
   const uint b_oc = min(oc0 + lid, pc.cout - 1u);
 
-  // Register prefetch of stage ic: 9 activations, and the channel's index words.
+  // Register prefetch of stage ic: 9 activations, and the channel's weights: dense, the
+  // stage's 9 words; indices, the window of its chunk (stage ic at its low bits).
   float pa[9];
   uint pb[GW_MAX];
+  uint held[8], next_chunk[8];
   [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t] + ic_begin * plane]);
+  [[unroll]] for (uint j = 0u; j < 8u; ++j) { held[j] = 0u; next_chunk[j] = 0u; }
   if (b_filler) {
-    const uint base = (ic_begin * pc.cout + b_oc) * pc.gw;
-    [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];
+    if (BITS == 0u) {
+      const uint base = (ic_begin * pc.cout + b_oc) * pc.gw;
+      [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];
+    } else {
+      // ic_begin is a multiple of R (the host's k_slice), so stage ic_begin opens a chunk.
+      const uint base = (ic_begin / CHUNK_CHANNELS) * CHUNK_VEC4S * pc.cout + b_oc;
+      [[unroll]] for (uint u = 0u; u < CHUNK_VEC4S; ++u) {
+        const uvec4 v = index_chunks[base + u * pc.cout];
+        next_chunk[u * 4u] = v.x; next_chunk[u * 4u + 1u] = v.y;
+        next_chunk[u * 4u + 2u] = v.z; next_chunk[u * 4u + 3u] = v.w;
+      }
+    }
   }
 
   vec4 acc[TM][TN / 4u];
@@ -188,9 +227,29 @@ void main() {
     [[unroll]] for (uint t = 0u; t < 9u; ++t)
       s_a[a_base + t * (BM / 4u) + lid / 4u][lid % 4u] = tap_ok[t] ? pa[t] : 0.0;
     if (b_filler) {
+      // A stage opening a chunk takes the prefetched chunk; any other drops the previous
+      // stage's 9*BITS bits from the window (ascending j reads only words not yet
+      // rewritten). Selects on a uniform condition, so the loads stay unconditional:
+      // a load under a branch makes the compiler copy its result at the join, which
+      // waits for it there and undoes the prefetch.
+      if (BITS != 0u) {
+        const bool opens = ic % CHUNK_CHANNELS == 0u;
+        [[unroll]] for (uint j = 0u; j < HELD_WORDS; ++j) {
+          const uint lo = j + SHIFT_WORDS;
+          uint v = lo < HELD_WORDS ? held[min(lo, 7u)] >> SHIFT_BITS : 0u;
+          if (SHIFT_BITS != 0u && lo + 1u < HELD_WORDS) v |= held[min(lo + 1u, 7u)] << (32u - SHIFT_BITS);
+          if (TAIL_WORD) v = j < 4u ? held[min(j + 2u, 7u)] : (j == 6u ? held[6] >> 8u : 0u);
+          held[j] = opens ? next_chunk[j] : v;
+        }
+      }
       [[unroll]] for (uint t = 0u; t < 9u; ++t) {
-        const uint word = BITS == 0u ? pb[t] : pb[t / IPW];
-        const uint bits_of = BITS == 0u ? word : bitfieldExtract(word, int((t % IPW) * BITS), int(BITS));
+        // Index t at bit p of the window; the upper word supplies a straddling tail.
+        const uint p = TAIL_WORD ? (t < 8u ? t * 8u : 192u) : t * BITS;
+        const uint q = min(p / 32u, 7u), r = p % 32u;
+        uint bits_of;
+        if (BITS == 0u) bits_of = pb[t];
+        else if (r + BITS <= 32u) bits_of = bitfieldExtract(held[q], int(r), int(BITS));
+        else bits_of = bitfieldExtract((held[q] >> r) | (held[min(q + 1u, 7u)] << (32u - r)), 0, int(BITS));
         s_b[b_base + t * (BN / 4u) + lid / 4u][lid % 4u] = decode(bits_of, lid, b_oc);
       }
     }
@@ -200,8 +259,18 @@ void main() {
     const uint nic = min(ic + 1u, ic_end - 1u);
     [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t] + nic * plane]);
     if (b_filler) {
-      const uint base = (nic * pc.cout + b_oc) * pc.gw;
-      [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];
+      if (BITS == 0u) {
+        const uint base = (nic * pc.cout + b_oc) * pc.gw;
+        [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];
+      } else {
+        // The chunk of the next stage, every stage (a cache hit but every R-th): see above.
+        const uint base = (nic / CHUNK_CHANNELS) * CHUNK_VEC4S * pc.cout + b_oc;
+        [[unroll]] for (uint u = 0u; u < CHUNK_VEC4S; ++u) {
+          const uvec4 v = index_chunks[base + u * pc.cout];
+          next_chunk[u * 4u] = v.x; next_chunk[u * 4u + 1u] = v.y;
+          next_chunk[u * 4u + 2u] = v.z; next_chunk[u * 4u + 3u] = v.w;
+        }
+      }
     }
 
     [[unroll]] for (uint t = 0u; t < 9u; ++t) {

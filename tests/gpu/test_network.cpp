@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gpu_fixture.h"
+#include "ops/conv3x3_igemm.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"
 #include "repvk/network.h"
@@ -146,6 +147,43 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
           << t.name;
     }
     EXPECT_TRUE(saw_fc || timings.empty());
+  }
+}
+
+// layer_weight_bytes() is what each conv kernel uploaded, in its own layout: the model's
+// packed rows (direct, tiled), the igemm's padded index chunks, fp32 texels (texel), with
+// codebooks and bias; the fc's layout depends on its kernel, and weightless layers are 0.
+TEST_F(GpuTest, LayerWeightBytesAreTheUploadedLayouts) {
+  const Model model = make_synthetic_model(synthetic_preset("small"));
+  for (ConvAlgorithm algo :
+       {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Texel, ConvAlgorithm::Igemm}) {
+    SCOPED_TRACE(conv_algorithm_name(algo));
+    NetworkOptions opts;
+    opts.conv_algorithm = algo;
+    opts.pipeline_cache_path = "none";
+    Network net(device(), model, opts);
+    const std::vector<uint64_t> bytes = net.layer_weight_bytes();
+    ASSERT_EQ(bytes.size(), model.layers.size());
+    for (size_t i = 0; i < model.layers.size(); ++i) {
+      const Layer& l = model.layers[i];
+      const Weights& w = l.weights;
+      const bool dense = w.encoding == WeightEncoding::Fp32;
+      const uint64_t bias = 4 * uint64_t(l.bias.size());
+      const uint64_t codebooks = dense ? 4 : 4 * uint64_t(w.codebooks.size());
+      const uint64_t stored = dense ? 4 * uint64_t(w.dense.size()) : 4 * uint64_t(w.packed.size());
+      if (l.type == LayerType::Conv3x3) {
+        uint64_t expected = stored + codebooks + bias;
+        if (net.conv_algorithm() == ConvAlgorithm::Igemm)
+          expected = 4 * uint64_t(igemm_repack_weights(l).size()) + codebooks + bias;
+        if (net.conv_algorithm() == ConvAlgorithm::Texel)
+          expected = 16 * uint64_t((l.out_channels + 3) / 4) * l.row_length() + bias;
+        EXPECT_EQ(bytes[i], expected) << "layer " << i;
+      } else if (l.type == LayerType::FullyConnected) {
+        EXPECT_GE(bytes[i], stored + bias) << "layer " << i;
+      } else {
+        EXPECT_EQ(bytes[i], 0u) << "layer " << i;
+      }
+    }
   }
 }
 

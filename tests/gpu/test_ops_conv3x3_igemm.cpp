@@ -3,14 +3,16 @@
 // and fp16 activations, both register blocks (8x8 and 4x4), every shared-memory choice
 // (double or single tile buffer, codebooks staged or read from memory), and shapes at
 // the edges of its tiles: Cin/Cout not multiples of the tile, 1x1 planes, batch 1 and
-// 17, Cin = 1 and 3, stride 1 and 2. CI runs the gpu label at lavapipe subgroup sizes
-// 4, 8 and 16; nothing in the kernel depends on the subgroup size.
+// 17, Cin = 1 and 3, stride 1 and 2, Cin around the 128-bit index chunks. CI runs the
+// gpu label at lavapipe subgroup sizes 4, 8 and 16; nothing in the kernel depends on
+// the subgroup size.
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "gpu_fixture.h"
 #include "ops/conv3x3_igemm.h"
+#include "ops/igemm_index_chunks.h"
 #include "repvk/cpu_reference.h"
 #include "runtime/shader_registry.h"
 #include "test_ops_util.h"
@@ -148,6 +150,27 @@ TEST_F(GpuTest, Conv3x3IgemmSmallBlockMatchesCpuReference) {
   }
 }
 
+// Cin around the index chunks (R input channels per 128-bit chunk, R from 2 to 14 by
+// width): 1, 3, R-1, R+1 and an odd count past two chunks, so that partial last chunks,
+// a chunk boundary in the K loop and single-chunk layers all meet every index width,
+// both granularities, both blocks and both precisions (cycled, one pipeline per check).
+TEST_F(GpuTest, Conv3x3IgemmChunkEdgesMatchCpuReference) {
+  std::mt19937_64 r(test::test_seed() * 6151u);
+  uint32_t i = 0;
+  for (uint32_t bits = 1; bits <= 8; ++bits) {
+    const uint32_t chunk = igemm_index_chunks(bits).channels;
+    const uint32_t cins[] = {1, 3, chunk - 1 ? chunk - 1 : 2, chunk + 1, (2 * chunk + 1) | 1};
+    for (uint32_t cin : cins) {
+      const auto g = i % 2 ? CodebookGranularity::PerOutputChannel : CodebookGranularity::PerLayer;
+      const uint32_t block = (i / 2) % 2 ? 4 : 8;
+      const bool fp16 = (i / 4) % 2 == 1 && device().enabled().storage_16bit;
+      const Shape s{1 + (i % 3) * 8, cin, 3 + i % 4, 5, i % 3 == 1 ? 70u : 3u, 1 + i % 2, i % 3 == 0};
+      check(device(), r, s, bits, g, fp16, block);
+      ++i;
+    }
+  }
+}
+
 // The shared-memory choices follow the formats: what the tests above rely on to cover
 // all of them.
 TEST_F(GpuTest, Conv3x3IgemmSharedMemoryChoices) {
@@ -163,25 +186,6 @@ TEST_F(GpuTest, Conv3x3IgemmSharedMemoryChoices) {
       for (uint32_t block : {4u, 8u})
         EXPECT_LE(igemm_shared_bytes(choose_igemm_config(info, b, pc, block), b, pc), 16384u)
             << "bits " << b << " block " << block;
-}
-
-// The repacked groups hold exactly the model's indices, word by word.
-TEST(Conv3x3IgemmRepack, GroupsHoldTheRowIndices) {
-  std::mt19937_64 r(test::test_seed());
-  for (uint32_t bits = 1; bits <= 8; ++bits) {
-    const Layer l = test::random_layer(r, LayerType::Conv3x3, 5, 3, 1, false, bits,
-                                       CodebookGranularity::PerOutputChannel);
-    const std::vector<uint32_t> words = igemm_repack_weights(l);
-    const uint32_t gw = igemm_group_words(bits), per = 32 / bits;
-    ASSERT_EQ(words.size(), size_t(5) * 3 * gw);
-    const std::vector<uint32_t> idx = unpack_indices(l.weights.packed, 3, 45, bits);
-    for (uint32_t oc = 0; oc < 3; ++oc)
-      for (uint32_t ic = 0; ic < 5; ++ic)
-        for (uint32_t t = 0; t < 9; ++t)
-          ASSERT_EQ((words[(ic * 3 + oc) * gw + t / per] >> ((t % per) * bits)) & ((1u << bits) - 1),
-                    idx[oc * 45 + ic * 9 + t])
-              << "bits " << bits;
-  }
 }
 
 // Every block the chooser can pick, on any vendor and limits, is compiled into the

@@ -40,14 +40,17 @@ constexpr auto kChannel = CodebookGranularity::PerOutputChannel;
 // Each case is three pipelines on lavapipe (unsplit and split igemm, the reduction),
 // so the dimensions are spread over few cases rather than crossed.
 constexpr SplitCase kCases[] = {
-    {1, 10, 14, 14, 70, 1, true, 3, 4, kLayer, false, 8, 3},      // 4+4+2 channels, 2 channel tiles
+    // A slice's channel count is rounded up to the index chunk's R (14, 7, 4, 3, 2, 2, 2, 3
+    // input channels for 1..8 bits), so every slice opens a chunk.
+    {1, 10, 14, 14, 70, 1, true, 3, 4, kLayer, false, 8, 2},      // 6+4 channels (R 3), 2 channel tiles
     {17, 7, 1, 1, 9, 1, false, 2, 0, kLayer, false, 8, 2},        // dense, 1x1, batch 17
-    {1, 5, 14, 14, 20, 2, true, 0, 1, kChannel, false, 8, 5},     // S = Cin, stride 2
-    {17, 9, 14, 14, 16, 2, false, 2, 8, kChannel, true, 8, 2},    // fp16, codebooks from memory
-    {1, 11, 1, 1, 130, 2, true, 3, 8, kLayer, true, 8, 3},        // 1x1 plane, 3 channel tiles
-    {17, 13, 14, 14, 8, 1, true, 0, 4, kChannel, true, 8, 13},    // S = Cin = 13, batch 17
-    {1, 3, 14, 14, 5, 1, false, 2, 1, kLayer, false, 8, 2},       // 2+1 channels
-    {17, 10, 14, 14, 20, 1, false, 3, 4, kChannel, false, 4, 3},  // the 4x4 block
+    {1, 30, 14, 14, 20, 2, true, 0, 1, kChannel, false, 8, 3},    // S = Cin asked: 14+14+2 (R 14), stride 2
+    {17, 9, 14, 14, 16, 2, false, 2, 8, kChannel, true, 8, 2},    // fp16, codebooks from memory, 6+3
+    {1, 11, 1, 1, 130, 2, true, 3, 8, kLayer, true, 8, 2},        // 1x1 plane, 3 channel tiles, 6+5
+    {17, 13, 14, 14, 8, 1, true, 0, 4, kChannel, true, 8, 5},     // S = Cin asked: 3+3+3+3+1, batch 17
+    {1, 3, 14, 14, 5, 1, false, 2, 0, kLayer, false, 8, 2},       // dense: 2+1 channels
+    {1, 9, 6, 6, 12, 1, true, 4, 2, kLayer, false, 8, 2},         // 7+2 channels (R 7)
+    {17, 10, 14, 14, 20, 1, false, 3, 4, kChannel, false, 4, 2},  // the 4x4 block
 };
 
 void check(Device& device, std::mt19937_64& rng, const SplitCase& s) {
@@ -150,6 +153,31 @@ TEST(Conv3x3SplitKChooser, WorkspaceStaysBounded) {
   EXPECT_EQ(choose_split_k(p, 132, false), 3u);
   p.slice_bytes = kSplitKMaxWorkspaceBytes;
   EXPECT_EQ(choose_split_k(p, 132, false), 1u);
+}
+
+TEST(Conv3x3SplitKChooser, SlicesOpenIndexChunks) {
+  // 4-bit indices: chunks of R = 3 input channels. A0's 14x14 layer at batch 1 on 132
+  // SMs: at least 9 channels (8 rounded up to 3s) per slice, so 22 slices, not 24.
+  SplitKProblem a0_14 = igemm_problem(1, 192, 14, 14, 192);
+  a0_14.channel_granule = 3;
+  const uint32_t s = choose_split_k(a0_14, 132, false);
+  EXPECT_EQ(s, 22u);
+  EXPECT_EQ(split_k_channels(192, s, 3), 9u);
+  // 1-bit indices (R = 14): Cin under 28 cannot split at all; 30 gives 14+14+2.
+  SplitKProblem narrow = igemm_problem(1, 27, 7, 7, 16);
+  narrow.channel_granule = 14;
+  EXPECT_EQ(choose_split_k(narrow, 132, false), 1u);
+  EXPECT_EQ(split_k_slices(30, 30, 14), 3u);
+  EXPECT_EQ(split_k_slices(10, 3, 3), 2u);  // 6+4
+  for (uint32_t cin = 1; cin <= 64; ++cin)
+    for (uint32_t asked = 1; asked <= cin; ++asked)
+      for (uint32_t g : {1u, 2u, 3u, 4u, 7u, 14u}) {
+        const uint32_t n = split_k_slices(cin, asked, g);
+        const uint32_t per = split_k_channels(cin, n, g);
+        EXPECT_EQ(per % g, 0u) << cin << " " << asked << " " << g;
+        EXPECT_LT(uint64_t(n - 1) * per, cin) << "an empty slice: " << cin << " " << asked << " " << g;
+        EXPECT_GE(uint64_t(n) * per, cin) << cin << " " << asked << " " << g;
+      }
 }
 
 TEST(Conv3x3SplitKChooser, SlicesAreNeverEmpty) {

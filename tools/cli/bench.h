@@ -42,13 +42,15 @@ Measurement measure(Network& net, const std::vector<float>& input, uint32_t batc
 // One timed run appended to `m` (for interleaving several networks).
 void measure_once(Network& net, const std::vector<float>& input, uint32_t batch, Measurement& m);
 
-// Per model layer, for one image: FLOPs, the weight bytes the chosen kernel reads,
-// and the activation bytes it reads and writes.
+// Per model layer, for one image: FLOPs, the weight bytes the chosen kernel reads (the
+// bytes it uploaded: Network::layer_weight_bytes()), and the activation bytes it reads
+// and writes.
 struct LayerCost {
   uint64_t flops = 0, weight_bytes = 0, activation_bytes = 0;
 };
 std::vector<LayerCost> layer_costs(const Model& m, const std::vector<TensorShape>& shapes,
-                                   Precision precision, ConvAlgorithm conv);
+                                   Precision precision,
+                                   const std::vector<uint64_t>& uploaded_weight_bytes);
 
 // Model layer of timing `i` (from "#N" in its name, or by position), or -1.
 int64_t layer_index_of(const std::string& name, size_t i, size_t timings, size_t layers);

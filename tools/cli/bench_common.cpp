@@ -108,21 +108,22 @@ Measurement measure(Network& net, const std::vector<float>& input, uint32_t batc
 }
 
 std::vector<LayerCost> layer_costs(const Model& m, const std::vector<TensorShape>& shapes,
-                                   Precision precision, ConvAlgorithm conv) {
+                                   Precision precision,
+                                   const std::vector<uint64_t>& uploaded_weight_bytes) {
+  if (uploaded_weight_bytes.size() != m.layers.size())
+    throw Error("bench: " + std::to_string(uploaded_weight_bytes.size()) +
+                " per-layer weight sizes for " + std::to_string(m.layers.size()) + " layers");
   const auto stats = model_stats(m);
   // The same element types the Network allocates (repvk::activation_element_bytes).
   const std::vector<uint32_t> elem = activation_element_bytes(m, precision);
   const TensorShape input{m.input.channels, m.input.height, m.input.width};
   std::vector<LayerCost> out(m.layers.size());
   for (size_t i = 0; i < m.layers.size(); ++i) {
-    const bool is_conv = m.layers[i].type == LayerType::Conv3x3;
-    const bool is_fc = m.layers[i].type == LayerType::FullyConnected;
     const TensorShape in = i == 0 ? input : shapes[i - 1];
     out[i].flops = stats[i].flops;
-    // The texel kernels (conv, and the fc that follows them) read weights expanded to
-    // fp32 at load time.
-    out[i].weight_bytes = (is_conv || is_fc) && conv == ConvAlgorithm::Texel
-                              ? stats[i].fp32_bytes : stats[i].weight_bytes;
+    // What the kernel uploaded, not the file's bytes: the texel kernels expand to fp32,
+    // the igemm pads its index chunks, fp16-stored dense weights are uploaded as fp32.
+    out[i].weight_bytes = uploaded_weight_bytes[i];
     out[i].activation_bytes = in.elements() * elem[i] + shapes[i].elements() * elem[i + 1];
   }
   return out;

@@ -117,11 +117,12 @@ int run(const BenchOptions& o, bool bits_given) {
   const double tolerance = tolerance_for(*net);
   const double rel = check_against_cpu(*net, m, input, o.batch, tolerance);
   const Measurement r = measure(*net, input, o.batch, o.warmup, o.runs);
+  const std::vector<uint64_t> uploaded = net->layer_weight_bytes();
   const std::string device = session.device_name();
   net.reset();
   session.finish();
 
-  const auto costs = layer_costs(m, lm.shapes, prec, conv_algo);
+  const auto costs = layer_costs(m, lm.shapes, prec, uploaded);
   const double med = median(r.host_ms);
   const double lo = *std::min_element(r.host_ms.begin(), r.host_ms.end());
   const double hi = *std::max_element(r.host_ms.begin(), r.host_ms.end());

@@ -195,6 +195,11 @@ class Network {
   // Their total, 0 without timestamp support. For an image classification it also
   // covers the preprocess dispatch, so it is the GPU time of the whole inference.
   REPVK_API double last_gpu_ms() const;
+  // Per layer, the device bytes its kernel uploaded at creation: weights in the kernel's
+  // own layout (as stored, repacked into the igemm's index chunks, transposed for the fc
+  // gemv, expanded to fp32 for the texel kernels), codebooks and bias; 0 for layers
+  // without weights. What `repvk bench` divides by a layer's time for its weight bandwidth.
+  REPVK_API std::vector<uint64_t> layer_weight_bytes() const;
 
   // Per layer, the pipelines it uses; filled only on a Device created with
   // DeviceOptions::capture_pipeline_statistics (else empty). Handles stay valid for

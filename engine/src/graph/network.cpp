@@ -410,6 +410,13 @@ std::vector<float> Network::classify(const Image& image) {
   return infer(preprocess(image, impl_->model.input), 1);
 }
 
+std::vector<uint64_t> Network::layer_weight_bytes() const {
+  std::vector<uint64_t> out;
+  out.reserve(impl_->ops.size());
+  for (const auto& op : impl_->ops) out.push_back(op->weight_bytes());
+  return out;
+}
+
 std::vector<LayerTiming> Network::last_timings() const {
   std::vector<LayerTiming> out;
   if (!impl_->timestamps) return out;

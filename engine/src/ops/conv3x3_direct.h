@@ -17,6 +17,7 @@ class Conv3x3DirectOp final : public Conv3x3Op {
   uint32_t workgroup_size() const override { return workgroup_; }
   uint32_t channel_block() const override { return oc_tile_; }
   uint32_t pixel_block() const override { return 1; }
+  uint64_t weight_bytes() const override { return weights_.bytes(); }
 
  private:
   // Splits along x when OH*OW needs more workgroups than maxComputeWorkGroupCount[0];

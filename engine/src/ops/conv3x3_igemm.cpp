@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ops/conv3x3_splitk.h"
+#include "ops/igemm_index_chunks.h"
 #include "ops/op_common.h"
 #include "repvk/error.h"
 #include "runtime/shader_variant.h"
@@ -96,8 +97,7 @@ std::string igemm_shader_name(const IgemmConvConfig& c, bool fp16) {
 
 uint32_t igemm_group_words(uint32_t bits) {
   if (bits == 0) return 9;
-  const uint32_t per_word = 32 / bits;
-  return (9 + per_word - 1) / per_word;
+  return igemm_index_chunks(bits).words();
 }
 
 std::vector<uint32_t> igemm_repack_weights(const Layer& layer) {
@@ -105,10 +105,9 @@ std::vector<uint32_t> igemm_repack_weights(const Layer& layer) {
   const uint32_t cin = layer.in_channels, cout = layer.out_channels;
   const uint64_t row = uint64_t(cin) * 9;
   const bool dense = w.encoding == WeightEncoding::Fp32;
-  const uint32_t bits = dense ? 0 : w.bits;
-  const uint32_t gw = igemm_group_words(bits);
-  std::vector<uint32_t> out(size_t(cin) * cout * gw, 0u);
   if (dense) {
+    const uint32_t gw = igemm_group_words(0);
+    std::vector<uint32_t> out(size_t(cin) * cout * gw, 0u);
     if (w.dense.size() != cout * row)
       throw Error("conv3x3_igemm: " + std::to_string(w.dense.size()) +
                   " dense weights, expected " + std::to_string(cout * row));
@@ -126,14 +125,7 @@ std::vector<uint32_t> igemm_repack_weights(const Layer& layer) {
   if (w.packed.size() != cout * words_per_row(row, w.bits))
     throw Error("conv3x3_igemm: " + std::to_string(w.packed.size()) + " index words, expected " +
                 std::to_string(cout * words_per_row(row, w.bits)));
-  const std::vector<uint32_t> idx = unpack_indices(w.packed, cout, row, w.bits);
-  const uint32_t per_word = 32 / w.bits;
-  for (uint32_t oc = 0; oc < cout; ++oc)
-    for (uint32_t ic = 0; ic < cin; ++ic)
-      for (uint32_t t = 0; t < 9; ++t)
-        out[(size_t(ic) * cout + oc) * gw + t / per_word] |=
-            idx[oc * row + ic * 9 + t] << ((t % per_word) * w.bits);
-  return out;
+  return igemm_pack_index_chunks(unpack_indices(w.packed, cout, row, w.bits), cin, cout, w.bits);
 }
 
 Conv3x3IgemmOp::Conv3x3IgemmOp(const Conv3x3Args& args, uint32_t block) : Conv3x3Op(args) {
@@ -218,13 +210,19 @@ Conv3x3IgemmOp::Conv3x3IgemmOp(const Conv3x3Args& args, uint32_t block) : Conv3x
 }
 
 uint32_t Conv3x3IgemmOp::split_k(uint32_t batch) const {
-  if (forced_split_) return split_k_slices(in_.c, forced_split_);
+  if (forced_split_) return split_k_slices(in_.c, forced_split_, split_granule());
   const uint64_t m = uint64_t(batch) * out_.h * out_.w;
   SplitKProblem p;
   p.workgroups = ops::ceil_div(m, config_.tile_m()) * ops::ceil_div(out_.c, config_.tile_n());
   p.cin = in_.c;
   p.slice_bytes = m * out_.c * sizeof(float);
+  p.channel_granule = split_granule();
   return choose_split_k(p, compute_units_, cpu_device_);
+}
+
+uint32_t Conv3x3IgemmOp::split_granule() const {
+  // A K slice must begin at an index chunk (shaders/conv3x3_igemm.comp, binding 2).
+  return bits_ ? igemm_index_chunks(bits_).channels : 1;
 }
 
 uint64_t Conv3x3IgemmOp::workgroups(uint32_t batch) const {
@@ -266,7 +264,7 @@ void Conv3x3IgemmOp::record_dispatches(VkCommandBuffer cmd, uint32_t batch) cons
   const bool split = slices > 1;
   IgemmPush push{batch,  in_.c,  in_.h,        in_.w,          out_.c, out_.h,
                  out_.w, group_words_, codebook_size_, 0,       uint32_t(m),
-                 split_k_channels(in_.c, slices)};
+                 split_k_channels(in_.c, slices, split_granule())};
   if (split) {
     const uint64_t partials = uint64_t(slices) * m * out_.c;
     if (partials * sizeof(float) > workspace_bytes_ || partials > UINT32_MAX)

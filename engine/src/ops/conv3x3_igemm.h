@@ -1,7 +1,8 @@
 // Host side of shaders/conv3x3_igemm.comp: the implicit-GEMM conv3x3 (M = N*OH*OW output
 // pixels, N = Cout, K = 9*Cin), the default on GPUs. Weights are repacked once at load
-// time into one small word group per (input channel, output channel), so that the tile
-// fill reads each group with one vector load; codebooks stay codebooks.
+// time: indices into 128-bit chunks of several input channels per output channel
+// (ops/igemm_index_chunks.h), read by the tile fill with 128-bit loads; dense weights into
+// one 9-word group per (input channel, output channel); codebooks stay codebooks.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -45,10 +46,12 @@ IgemmConvConfig choose_igemm_config(const PhysicalDeviceInfo& device, uint32_t b
 uint64_t igemm_shared_bytes(const IgemmConvConfig& c, uint32_t bits, bool per_channel);
 std::string igemm_shader_name(const IgemmConvConfig& c, bool fp16);
 
-// Words per (input channel, output channel) group: ceil(9 / (32 / bits)), 9 when dense.
+// Dense: words per (input channel, output channel) group, 9. Indices: words per
+// (chunk, output channel), 4 * igemm_index_chunks(bits).vec4s.
 uint32_t igemm_group_words(uint32_t bits);
-// The group layout of binding 2: [Cin][Cout][group_words], from the model's packed rows
-// (or dense fp32 weights, as raw bits). The layer must have passed validate_model.
+// Binding 2: dense fp32 weights as raw bits, [Cin][Cout][9]; indices as 128-bit chunks
+// (igemm_pack_index_chunks) from the model's packed rows. The layer must have passed
+// validate_model.
 std::vector<uint32_t> igemm_repack_weights(const Layer& layer);
 
 class Conv3x3IgemmOp final : public Conv3x3Op {
@@ -64,10 +67,16 @@ class Conv3x3IgemmOp final : public Conv3x3Op {
   uint32_t pixel_block() const override { return config_.tm; }
   std::string tile_details() const override;
   const IgemmConvConfig& config() const { return config_; }
+  // The repacked index chunks (or dense groups), codebooks and bias.
+  uint64_t weight_bytes() const override {
+    return words_.size() + codebooks_.size() + bias_.size();
+  }
 
   // Split-K (conv3x3_splitk.h): the K slices record() dispatches for `batch` images (1 =
   // the fused kernel alone), from the chooser or Conv3x3Args::tuning.igemm_split_k.
   uint32_t split_k(uint32_t batch) const override;
+  // Input channels per K slice are a multiple of this (the index chunk's R; 1 when dense).
+  uint32_t split_granule() const;
   // Workgroups of the igemm dispatch for `batch` images at split_k(batch).
   uint64_t workgroups(uint32_t batch) const override;
   // The reduction's pipeline when some batch up to max_batch splits, else null.

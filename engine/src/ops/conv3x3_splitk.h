@@ -27,18 +27,23 @@ struct SplitKProblem {
   uint64_t workgroups = 0;   // the unsplit grid: ceil(M / BM) * ceil(Cout / BN)
   uint32_t cin = 0;          // input channels (K = 9 * Cin)
   uint64_t slice_bytes = 0;  // one slice's partials: M * Cout * 4
+  // A slice's channel count is a multiple of this: conv3x3_igemm's index chunks hold R
+  // input channels (igemm_index_chunks(bits).channels), and a slice must open a chunk.
+  uint32_t channel_granule = 1;
 };
 
 // Slices actually dispatched for a request of `slices`: clamped to [1, Cin], then
 // reduced so that none is empty (Cin = 10 and 4 asked: 3 channels per slice, 4 slices;
-// Cin = 5 and 4 asked: 2 per slice, 3 slices).
-uint32_t split_k_slices(uint32_t cin, uint32_t slices);
-// Input channels per slice for `slices` (already normalized): ceil(Cin / slices).
-uint32_t split_k_channels(uint32_t cin, uint32_t slices);
+// Cin = 5 and 4 asked: 2 per slice, 3 slices; with a granule of 3, Cin = 10 and 3
+// asked: 6 per slice, 2 slices).
+uint32_t split_k_slices(uint32_t cin, uint32_t slices, uint32_t granule = 1);
+// Input channels per slice for `slices` (already normalized): ceil(Cin / slices), rounded
+// up to a multiple of `granule`.
+uint32_t split_k_channels(uint32_t cin, uint32_t slices, uint32_t granule = 1);
 
 // The chooser. compute_units = 0 or cpu_device: 1 (no split). 1 when the grid already
 // has kSplitKMinPerUnit workgroups per compute unit; otherwise the smallest count that
-// reaches kSplitKTargetPerUnit, capped by kSplitKMinChannels per slice and by
+// reaches kSplitKTargetPerUnit, capped by max(kSplitKMinChannels, channel_granule) per slice and by
 // kSplitKMaxWorkspaceBytes, normalized by split_k_slices().
 uint32_t choose_split_k(const SplitKProblem& problem, uint32_t compute_units, bool cpu_device);
 

@@ -29,6 +29,7 @@ class Conv3x3TexelOp final : public Conv3x3Op {
   uint32_t channel_block() const override { return config_.oc_block(); }
   uint32_t pixel_block() const override { return config_.px(); }
   const TexelConvConfig& config() const { return config_; }
+  uint64_t weight_bytes() const override { return bias_.size() + texel_weights_.bytes(); }
 
  private:
   // Throws for a batch above max_batch (the input view is sized for it).

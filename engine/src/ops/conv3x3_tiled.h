@@ -21,6 +21,7 @@ class Conv3x3TiledOp final : public Conv3x3Op {
   uint32_t pixel_block() const override { return config_.px(); }
   std::string tile_details() const override;
   const TiledConvConfig& config() const { return config_; }
+  uint64_t weight_bytes() const override { return weights_.bytes(); }
 
  private:
   void record_dispatches(VkCommandBuffer cmd, uint32_t batch) const override;

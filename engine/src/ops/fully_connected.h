@@ -47,6 +47,9 @@ class FullyConnectedOp final : public Op {
   void record(VkCommandBuffer cmd, uint32_t batch) const override;
 
   uint64_t flops(uint32_t batch) const override;
+  // Packed rows, transposed words (gemv) or the expanded texel weights, with codebooks
+  // and bias.
+  uint64_t weight_bytes() const override { return weights_.bytes() + texel_weights_.bytes(); }
   std::string name() const override;
   const ComputePipeline& pipeline() const override { return *pipeline_; }
 

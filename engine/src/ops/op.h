@@ -22,6 +22,9 @@ class Op {
   virtual void record(VkCommandBuffer cmd, uint32_t batch) const = 0;
 
   virtual uint64_t flops(uint32_t batch) const = 0;
+  // Device bytes the op uploaded for its layer when it was made: weights in the kernel's
+  // own layout (packed, repacked, padded or expanded), codebooks and bias. 0 without.
+  virtual uint64_t weight_bytes() const { return 0; }
   // Shape, weights, precision and kernel, e.g. "conv3x3 16->32 s2 28x28 q4/channel relu f32 tiled".
   virtual std::string name() const = 0;
   // The pipeline record() dispatches: its shader variant, layout and binding types

@@ -104,6 +104,7 @@ class TexelWeights {
   TexelWeights& operator=(const TexelWeights&) = delete;
 
   VkBufferView view() const { return view_; }
+  uint64_t bytes() const { return buffer_.size(); }
 
  private:
   void reset() {
@@ -138,6 +139,7 @@ struct LayerWeights {
   }
 
   std::string tag() const { return weights_tag(bits, per_channel); }
+  uint64_t bytes() const { return words.size() + codebooks.size() + bias.size(); }
 };
 
 // A layer's weight format (for tags and tile fits) and its bias on the device, for

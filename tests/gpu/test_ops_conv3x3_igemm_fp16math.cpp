@@ -12,6 +12,7 @@
 #include "repvk/cpu_reference.h"
 #include "repvk/network.h"
 #include "repvk/synthetic.h"
+#include "runtime/shader_registry.h"
 #include "test_ops_util.h"
 
 namespace repvk {
@@ -149,6 +150,32 @@ TEST(Conv3x3IgemmFp16Math, RefusesADeviceWithoutFloat16) {
   Conv3x3Args args{*d, VK_NULL_HANDLE, l, TensorShape{3, 5, 5}, false};
   args.math_fp16 = true;
   EXPECT_THROW(Conv3x3IgemmOp op(args), Error);
+}
+
+// Every choice with fp16 math is compiled, and its halved tiles stay within 16 KiB.
+TEST(Conv3x3IgemmFp16Math, EveryChoiceIsCompiled) {
+  for (uint32_t vendor : {0x1002u, 0x10DEu, 0x13B5u})
+    for (uint32_t bits = 0; bits <= 8; ++bits)
+      for (bool pc : {false, true})
+        for (uint32_t block : {0u, 4u, 8u}) {
+          PhysicalDeviceInfo info;
+          info.vendor_id = vendor;
+          info.limits.max_shared_memory = 16384;
+          info.limits.max_workgroup_invocations = 128;
+          info.limits.max_workgroup_size[0] = 128;
+          const IgemmConvConfig c = choose_igemm_config(info, bits, pc, block, true);
+          ASSERT_TRUE(c.math_fp16);
+          EXPECT_LE(igemm_shared_bytes(c, bits, pc), 16384u);
+          // Never worse than fp32: the same or a better shared-memory choice.
+          const IgemmConvConfig f = choose_igemm_config(info, bits, pc, block, false);
+          EXPECT_GE(int(c.double_buffer) + 2 * int(c.codebook_shared),
+                    int(f.double_buffer) + 2 * int(f.codebook_shared));
+          for (bool fp16 : {false, true}) {
+            const std::string name = igemm_shader_name(c, fp16);
+            EXPECT_NE(find_shader(name), nullptr) << name;
+            EXPECT_NE(name.find("fp16math"), std::string::npos) << name;
+          }
+        }
 }
 
 Model tiny_model() {

@@ -211,11 +211,13 @@ TEST_F(GpuTest, Fp16MathAutoMeasuresOnceAndFollowsTheRule) {
   EXPECT_GT(rec->fp16_ms, 0.0);
   EXPECT_EQ(rec->repetitions, 7u);
   EXPECT_FALSE(rec->shape.empty());
+  EXPECT_GT(rec->probe_ms, 0.0);
   EXPECT_EQ(rec->use_fp16, rec->fp16_ms <= 0.95 * rec->fp32_ms);
   EXPECT_EQ(net.fp16_math(), rec->use_fp16);
-  std::printf("fp16 math probe on %s: %s, fp32 %.4f ms, fp16 %.4f ms (%s) -> %s\n",
+  std::printf("fp16 math probe on %s: %s, fp32 %.4f ms, fp16 %.4f ms (%s), probe %.0f ms -> %s\n",
               device().info().name.c_str(), rec->shape.c_str(), rec->fp32_ms, rec->fp16_ms,
-              rec->gpu_timestamps ? "timestamps" : "host timing", rec->use_fp16 ? "fp16" : "fp32");
+              rec->gpu_timestamps ? "timestamps" : "host timing", rec->probe_ms,
+              rec->use_fp16 ? "fp16" : "fp32");
   // Cached: a second network and a direct call see the very same record.
   Network again(device(), m, igemm_options(Fp16Math::Auto));
   const Fp16MathMeasurement direct = measure_fp16_math(device());

@@ -88,9 +88,11 @@ Fp16MathReport fp16_math_report(const Device& device, const Network& net) {
     j["faster"] = m->use_fp16;
     j["shape"] = m->shape;
     j["timer"] = m->gpu_timestamps ? "timestamps" : "host";
+    j["probe_ms"] = m->probe_ms;
     text += " (measured: fp32 " + fixed(m->fp32_ms, 4) + " ms, fp16 " + fixed(m->fp16_ms, 4) +
             " ms, medians of " + std::to_string(m->repetitions) + " on " + m->shape + ", " +
-            (m->gpu_timestamps ? "timestamps" : "host timing") + "; fp16 " +
+            (m->gpu_timestamps ? "timestamps" : "host timing") + ", probe " +
+            fixed(m->probe_ms, 0) + " ms; fp16 " +
             (m->use_fp16 ? "chosen" : "not 5% faster") + ")";
   } else {
     j["measured"] = false;

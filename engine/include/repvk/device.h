@@ -124,6 +124,7 @@ struct Fp16MathMeasurement {
   double fp32_ms = 0, fp16_ms = 0;  // medians of the timed repetitions
   bool gpu_timestamps = false;      // timed with timestamp queries (else host fences)
   uint32_t repetitions = 0;         // timed runs of each pipeline (after warm-up)
+  double probe_ms = 0;  // wall time of the whole measurement, pipeline creation included
   std::string shape;   // what was timed, e.g. "conv3x3 64->64 28x28 batch 4 q4/channel"
   std::string reason;  // when not measured: why (no shaderFloat16, not runnable, ...)
 };

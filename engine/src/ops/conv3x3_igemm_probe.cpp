@@ -193,7 +193,13 @@ Fp16Math parse_fp16_math(const std::string& name) {
 }
 
 Fp16MathMeasurement measure_fp16_math(Device& device) {
-  return device.fp16_math_once([&device] { return run_probe(device); });
+  return device.fp16_math_once([&device] {
+    const auto t0 = std::chrono::steady_clock::now();
+    Fp16MathMeasurement r = run_probe(device);
+    r.probe_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  });
 }
 
 }  // namespace repvk

@@ -95,7 +95,8 @@ Precision resolve_precision(const Device& device, Precision requested) {
 // Fp16Math resolved for a network whose conv layers run `conv` (never Auto): only the
 // igemm kernel has an fp16-arithmetic flavour, and Auto takes it only where the
 // device's measurement (run here, once per Device) found it faster.
-bool resolve_fp16_math(Device& device, const Model& model, ConvAlgorithm conv, Fp16Math requested) {
+bool resolve_fp16_math(Device& device, const Model& model, ConvAlgorithm conv, Fp16Math requested,
+                       const std::function<void(const std::string&)>& note) {
   const bool igemm =
       conv == ConvAlgorithm::Igemm &&
       std::any_of(model.layers.begin(), model.layers.end(),
@@ -112,7 +113,13 @@ bool resolve_fp16_math(Device& device, const Model& model, ConvAlgorithm conv, F
       break;
   }
   if (!igemm || !device.enabled().float16 || device.compile_only()) return false;
-  return measure_fp16_math(device).use_fp16;
+  const Fp16MathMeasurement m = measure_fp16_math(device);
+  if (note)
+    note(m.measured ? "fp16 math " + std::string(m.use_fp16 ? "on" : "off") + ": fp32 " +
+                          std::to_string(m.fp32_ms) + " ms, fp16 " + std::to_string(m.fp16_ms) +
+                          " ms (" + m.shape + ", medians)"
+                    : "fp16 math off: " + m.reason);
+  return m.use_fp16;
 }
 
 }  // namespace
@@ -199,7 +206,7 @@ void Network::Impl::build() {
   shapes = validate_model(model, model.name.empty() ? "model" : model.name);
   precision = resolve_precision(device, options.precision);
   conv_algorithm = resolve_conv_algorithm(options.conv_algorithm, device.info());
-  fp16_math = resolve_fp16_math(device, model, conv_algorithm, options.fp16_math);
+  fp16_math = resolve_fp16_math(device, model, conv_algorithm, options.fp16_math, options.on_note);
   if (options.max_batch == 0) throw Error("NetworkOptions::max_batch must be at least 1");
 
   const InputSpec& in = model.input;

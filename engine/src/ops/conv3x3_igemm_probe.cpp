@@ -195,7 +195,14 @@ Fp16Math parse_fp16_math(const std::string& name) {
 Fp16MathMeasurement measure_fp16_math(Device& device) {
   return device.fp16_math_once([&device] {
     const auto t0 = std::chrono::steady_clock::now();
-    Fp16MathMeasurement r = run_probe(device);
+    Fp16MathMeasurement r;
+    try {
+      r = run_probe(device);
+    } catch (const Error& e) {
+      // A failed measurement must not fail the Network that asked: fp32 is always right.
+      r = Fp16MathMeasurement{};
+      r.reason = std::string("the measurement failed: ") + e.what();
+    }
     r.probe_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return r;

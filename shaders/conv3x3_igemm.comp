@@ -171,11 +171,9 @@ void main() {
   const uint b_oc = min(oc0 + lid, pc.cout - 1u);
 
   // Register prefetch of stage ic: 9 activations, and the channel's index words.
-  // (Held as the tile's type: with MATH_FP16 the prefetch is already rounded, which
-  // halves its registers where the compiler packs 16-bit values.)
-  TILE_SCALAR pa[9];
+  float pa[9];
   uint pb[GW_MAX];
-  [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = TILE_SCALAR(ACT_LOAD(act_in[tap_at[t]]));
+  [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t]]);
   if (b_filler) {
     const uint base = b_oc * pc.gw;
     [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];
@@ -193,7 +191,7 @@ void main() {
     // Double buffer: the barrier below, one stage ago, already ordered them.
     if (!DOUBLE_BUF) barrier();
     [[unroll]] for (uint t = 0u; t < 9u; ++t)
-      s_a[a_base + t * (BM / 4u) + lid / 4u][lid % 4u] = tap_ok[t] ? pa[t] : TILE_SCALAR(0.0);
+      s_a[a_base + t * (BM / 4u) + lid / 4u][lid % 4u] = TILE_SCALAR(tap_ok[t] ? pa[t] : 0.0);
     if (b_filler) {
       [[unroll]] for (uint t = 0u; t < 9u; ++t) {
         const uint word = BITS == 0u ? pb[t] : pb[t / IPW];
@@ -205,8 +203,7 @@ void main() {
 
     // Prefetch the next stage (clamped to the last channel on the final stage).
     const uint nic = min(ic + 1u, pc.cin - 1u);
-    [[unroll]] for (uint t = 0u; t < 9u; ++t)
-      pa[t] = TILE_SCALAR(ACT_LOAD(act_in[tap_at[t] + nic * plane]));
+    [[unroll]] for (uint t = 0u; t < 9u; ++t) pa[t] = ACT_LOAD(act_in[tap_at[t] + nic * plane]);
     if (b_filler) {
       const uint base = (nic * pc.cout + b_oc) * pc.gw;
       [[unroll]] for (uint j = 0u; j < GW_MAX; ++j) pb[j] = group_words[base + j];

@@ -42,9 +42,19 @@
 //                 GM = 16 along M, GN = TM along N (the A fill gives each invocation
 //                 one tile pixel), so workgroup = GM*GN = BM = GM*TM pixels
 //   ACT_FP16      half activation storage
+//   MATH_FP16     fp16 arithmetic (needs shaderFloat16; the kernel table
+//                 conv3x3_igemm_fp16math): tiles in shared memory as float16 (half the
+//                 LDS bytes and traffic), each K stage's 9 taps multiplied and summed in
+//                 f16vec4 (packed: v_pk_fma_f16 on RDNA) into fp16 partials that are added
+//                 into the fp32 accumulators once per stage, so the fp16 error is that of
+//                 a 9-term dot product and does not grow with Cin. Codebooks stay fp32 in
+//                 shared memory; decoded values are rounded to fp16 when the tile is
+//                 filled. The host uses it only where a measurement says it is faster
+//                 (engine/src/ops/conv3x3_igemm_probe.cpp).
 // Tile: BM = GM*TM pixels x BN = GN*TN channels; one K stage = one input channel
 //   (9 taps), so every tap offset is a compile-time constant.
-// Shared memory: (DOUBLE_BUF ? 2 : 1) * 9 * (BM + BN) floats of tiles, plus with
+// Shared memory: (DOUBLE_BUF ? 2 : 1) * 9 * (BM + BN) floats (halves with MATH_FP16) of
+//   tiles, plus with
 //   CB_SHARED (PER_CHANNEL ? BN : 1) * (2^BITS + 1) floats of codebooks.
 // Push constants (12 x uint, 48 bytes): N, Cin, H, W, Cout, OH, OW, GW (dense: 9 words per
 //   group; indices: 4*U words per chunk and channel, unread), codebook_size, group_base
@@ -74,6 +84,14 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common/activation.glsl"
+#ifdef MATH_FP16
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define TILE_VEC f16vec4
+#define TILE_SCALAR float16_t
+#else
+#define TILE_VEC vec4
+#define TILE_SCALAR float
+#endif
 
 #ifndef PX
 #define PX 8u
@@ -115,8 +133,8 @@ layout(push_constant) uniform Params {
 
 const uint BUFS = DOUBLE_BUF ? 2u : 1u;
 // Tiles as vec4s: s_a[buf][tap][BM/4] (pixels), s_b[buf][tap][BN/4] (channels).
-shared vec4 s_a[BUFS * 9u * (BM / 4u)];
-shared vec4 s_b[BUFS * 9u * (BN / 4u)];
+shared TILE_VEC s_a[BUFS * 9u * (BM / 4u)];
+shared TILE_VEC s_b[BUFS * 9u * (BN / 4u)];
 // Codebook slots 2^BITS + 1 floats apart: the slots of neighbouring channels start one
 // bank apart, so the fill's lookups (one channel per invocation) do not conflict, and an
 // index >= codebook_size can only read stale shared memory, never past the array.
@@ -225,7 +243,7 @@ void main() {
     // Double buffer: the barrier below, one stage ago, already ordered them.
     if (!DOUBLE_BUF) barrier();
     [[unroll]] for (uint t = 0u; t < 9u; ++t)
-      s_a[a_base + t * (BM / 4u) + lid / 4u][lid % 4u] = tap_ok[t] ? pa[t] : 0.0;
+      s_a[a_base + t * (BM / 4u) + lid / 4u][lid % 4u] = TILE_SCALAR(tap_ok[t] ? pa[t] : 0.0);
     if (b_filler) {
       // A stage opening a chunk takes the prefetched chunk; any other drops the previous
       // stage's 9*BITS bits from the window (ascending j reads only words not yet
@@ -250,7 +268,7 @@ void main() {
         if (BITS == 0u) bits_of = pb[t];
         else if (r + BITS <= 32u) bits_of = bitfieldExtract(held[q], int(r), int(BITS));
         else bits_of = bitfieldExtract((held[q] >> r) | (held[min(q + 1u, 7u)] << (32u - r)), 0, int(BITS));
-        s_b[b_base + t * (BN / 4u) + lid / 4u][lid % 4u] = decode(bits_of, lid, b_oc);
+        s_b[b_base + t * (BN / 4u) + lid / 4u][lid % 4u] = TILE_SCALAR(decode(bits_of, lid, b_oc));
       }
     }
     barrier();
@@ -273,14 +291,28 @@ void main() {
       }
     }
 
+#ifdef MATH_FP16
+    // This stage's 9 taps in fp16, then one fp32 add per accumulator.
+    f16vec4 part[TM][TN / 4u];
+    [[unroll]] for (uint i = 0u; i < TM; ++i)
+      [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) part[i][g] = f16vec4(0.0hf);
+#define STAGE_ACC part
+#else
+#define STAGE_ACC acc
+#endif
     [[unroll]] for (uint t = 0u; t < 9u; ++t) {
-      vec4 a[TM / 4u], b[TN / 4u];
+      TILE_VEC a[TM / 4u], b[TN / 4u];
       [[unroll]] for (uint h = 0u; h < TM / 4u; ++h) a[h] = s_a[a_base + t * (BM / 4u) + tm + h * GM];
       [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) b[g] = s_b[b_base + t * (BN / 4u) + tn + g * GN];
       [[unroll]] for (uint h = 0u; h < TM / 4u; ++h)
         [[unroll]] for (uint i = 0u; i < 4u; ++i)
-          [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) acc[h * 4u + i][g] += a[h][i] * b[g];
+          [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) STAGE_ACC[h * 4u + i][g] += a[h][i] * b[g];
     }
+#ifdef MATH_FP16
+    [[unroll]] for (uint i = 0u; i < TM; ++i)
+      [[unroll]] for (uint g = 0u; g < TN / 4u; ++g) acc[i][g] += vec4(part[i][g]);
+#endif
+#undef STAGE_ACC
   }
 
   [[unroll]] for (uint h = 0u; h < TM / 4u; ++h) {

@@ -49,6 +49,20 @@ TEST(ShaderStatsIsa, PicksTheDeepestLoopAndCountsItsInstructions) {
   EXPECT_NEAR(p.fma_share(), 2.0 / 3.0, 1e-12);
 }
 
+TEST(ShaderStatsIsa, PackedAndMixedFp16FmasCount) {
+  // RDNA fp16 math: packed FMAs (2 multiply-adds per lane), mixed-precision FMAs and
+  // dot products are FMAs; the conversions and the fp16 multiply alone are not.
+  const auto p = profile_hottest_loop(
+      "BB0:\n\tv_pk_fma_f16 v0, v1, v2, v0\n\tv_fma_f16 v3, v4, v5, v3\n"
+      "\tv_fmac_f16_e32 v6, v7, v8\n\tv_fma_mix_f32 v9, v1, v2, v9 op_sel_hi:[1,1,0]\n"
+      "\tv_dot2_f32_f16 v10, v1, v2, v10\n\tv_pk_mul_f16 v11, v1, v2\n"
+      "\tv_cvt_f32_f16_e32 v12, v0\n\ts_cbranch_scc1 BB0\n\ts_endpgm\n");
+  ASSERT_TRUE(p.has_loop);
+  EXPECT_EQ(p.valu, 7u);
+  EXPECT_EQ(p.fma, 5u);
+  EXPECT_EQ(p.multiply_adds, 2u + 1u + 1u + 1u + 2u);
+}
+
 TEST(ShaderStatsIsa, StraightLineCodeHasNoLoop) {
   const auto p = profile_hottest_loop("BB0:\n\tv_fma_f32 v0, v1, v2, v0\n\ts_branch BB1\nBB1:\n\ts_endpgm\n");
   EXPECT_TRUE(p.parsed);

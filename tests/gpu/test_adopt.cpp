@@ -140,6 +140,16 @@ TEST(AdoptDevice, UsesAndNeverDestroysBorrowedHandles) {
       const auto cpu = cpu::forward(model, input.data(), 2);
       ASSERT_EQ(gpu.size(), cpu.size());
       for (size_t i = 0; i < gpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-4);
+
+      // Nor shaderFloat16: fp16 math in igemm stays off without measuring, 'on' is refused.
+      EXPECT_FALSE(device->enabled().float16);
+      NetworkOptions igemm = opts;
+      igemm.conv_algorithm = ConvAlgorithm::Igemm;
+      Network ig(*device, model, igemm);
+      EXPECT_FALSE(ig.fp16_math());
+      EXPECT_FALSE(device->cached_fp16_math().has_value());
+      igemm.fp16_math = Fp16Math::On;
+      EXPECT_THROW({ Network on(*device, model, igemm); }, Error);
     }
     // repvk is gone; the app's device and queue must still work.
     VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};

@@ -211,7 +211,8 @@ class ScopedEnvironment {
   }
   static constexpr const char* kNames[] = {
       "REPVK_DEVICE",  "REPVK_VALIDATION", "REPVK_FORCE_FP32", "REPVK_CONV",
-      "REPVK_CONV_TILE", "REPVK_CONV_SG",  "XDG_CACHE_HOME",   "HOME"};
+      "REPVK_CONV_TILE", "REPVK_CONV_SG",  "XDG_CACHE_HOME",   "HOME",
+      "REPVK_FP16_MATH"};
 
  private:
   std::vector<std::pair<std::string, std::string>> saved_;
@@ -240,8 +241,10 @@ TEST(Environment, ParsesEveryVariable) {
   setenv("REPVK_CONV", "direct", 1);
   setenv("REPVK_CONV_TILE", "8,8,32", 1);
   setenv("REPVK_CONV_SG", "0", 1);
+  setenv("REPVK_FP16_MATH", "off", 1);
   setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
   EnvironmentOptions e = options_from_environment();
+  EXPECT_EQ(e.network.fp16_math, Fp16Math::Off);
   EXPECT_TRUE(e.device.validation);
   EXPECT_FALSE(e.device.force_fp32);
   EXPECT_EQ(e.network.conv_algorithm, ConvAlgorithm::Direct);
@@ -272,8 +275,17 @@ TEST(Environment, ParsesEveryVariable) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("REPVK_CONV"), std::string::npos) << err.what();
   }
+  setenv("REPVK_CONV", "direct", 1);
+  setenv("REPVK_FP16_MATH", "always", 1);
+  try {
+    options_from_environment();
+    ADD_FAILURE() << "REPVK_FP16_MATH=always was accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("REPVK_FP16_MATH"), std::string::npos) << err.what();
+  }
   for (const char* v : ScopedEnvironment::kNames) unsetenv(v);
   const EnvironmentOptions clean = options_from_environment();
+  EXPECT_EQ(clean.network.fp16_math, Fp16Math::Auto);
   EXPECT_FALSE(clean.device.validation);
   EXPECT_EQ(clean.network.conv_algorithm, ConvAlgorithm::Auto);
   EXPECT_TRUE(clean.network.conv_subgroup_broadcast);

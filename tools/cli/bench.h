@@ -64,6 +64,15 @@ double check_against_cpu(Network& net, const Model& m, const std::vector<float>&
                          uint32_t batch, double tolerance);
 double tolerance_for(const Network& net);
 
+// What `bench` says about fp16 arithmetic: whether the network uses it and the
+// device's measurement (Device::cached_fp16_math()), when one was made.
+struct Fp16MathReport {
+  bool used = false;
+  std::string text;     // one line, e.g. "off (measured: fp32 0.12 ms, fp16 0.31 ms, ...)"
+  nlohmann::json json;  // {"used", "measured", "fp32_ms", "fp16_ms", ...}
+};
+Fp16MathReport fp16_math_report(const Device& device, const Network& net);
+
 inline double gflops(double flops, double ms) { return ms > 0 ? flops / (ms * 1e6) : 0.0; }
 
 int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<float>& input,

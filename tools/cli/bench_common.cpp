@@ -71,7 +71,42 @@ double check_against_cpu(Network& net, const Model& m, const std::vector<float>&
 }
 
 
-double tolerance_for(const Network& net) { return net.precision() == Precision::Fp16 ? 2e-2 : 1e-3; }
+double tolerance_for(const Network& net) {
+  return net.precision() == Precision::Fp16 || net.fp16_math() ? 2e-2 : 1e-3;
+}
+
+Fp16MathReport fp16_math_report(const Device& device, const Network& net) {
+  Fp16MathReport r;
+  r.used = net.fp16_math();
+  const std::optional<Fp16MathMeasurement> m = device.cached_fp16_math();
+  nlohmann::json j = {{"used", r.used}};
+  std::string text = r.used ? "on" : "off";
+  if (m && m->measured) {
+    j["measured"] = true;
+    j["fp32_ms"] = m->fp32_ms;
+    j["fp16_ms"] = m->fp16_ms;
+    j["faster"] = m->use_fp16;
+    j["shape"] = m->shape;
+    j["timer"] = m->gpu_timestamps ? "timestamps" : "host";
+    j["probe_ms"] = m->probe_ms;
+    text += " (measured: fp32 " + fixed(m->fp32_ms, 4) + " ms, fp16 " + fixed(m->fp16_ms, 4) +
+            " ms, medians of " + std::to_string(m->repetitions) + " on " + m->shape + ", " +
+            (m->gpu_timestamps ? "timestamps" : "host timing") + ", probe " +
+            fixed(m->probe_ms, 0) + " ms; fp16 " +
+            (m->use_fp16 ? "chosen" : "not 5% faster") + ")";
+  } else {
+    j["measured"] = false;
+    const std::string why = m ? m->reason
+                              : std::string(net.conv_algorithm() == ConvAlgorithm::Igemm
+                                                ? "not needed: fp16 math forced or no shaderFloat16"
+                                                : "not needed: no igemm conv layer");
+    j["reason"] = why;
+    text += " (not measured: " + why + ")";
+  }
+  r.text = text;
+  r.json = j;
+  return r;
+}
 
 std::vector<float> bench_input(const Model& m, uint32_t batch) {
   std::mt19937 rng(12345);

@@ -115,6 +115,7 @@ int run(const BenchOptions& o, bool bits_given) {
   const std::string conv = conv_algorithm_name(conv_algo);
   const Precision prec = net->precision();
   const double tolerance = tolerance_for(*net);
+  const Fp16MathReport fp16_math = fp16_math_report(session.device(), *net);
   const double rel = check_against_cpu(*net, m, input, o.batch, tolerance);
   const Measurement r = measure(*net, input, o.batch, o.warmup, o.runs);
   const std::vector<uint64_t> uploaded = net->layer_weight_bytes();
@@ -161,6 +162,7 @@ int run(const BenchOptions& o, bool bits_given) {
     j["device"] = device;
     j["precision"] = precision;
     j["conv_algorithm"] = conv;
+    j["fp16_math"] = fp16_math.json;
     j["batch"] = o.batch;
     j["warmup"] = o.warmup;
     j["runs"] = o.runs;
@@ -196,6 +198,7 @@ int run(const BenchOptions& o, bool bits_given) {
   std::printf("model:      %s (%s)\n", m.name.c_str(), lm.source.c_str());
   std::printf("device:     %s, precision %s, conv %s, batch %u\n", device.c_str(),
               precision.c_str(), conv.c_str(), o.batch);
+  std::printf("fp16 math:  %s\n", fp16_math.text.c_str());
   if (pk) print_roofline(peaks);
   std::printf("check:      max relative error %.2e vs the CPU reference (tolerance %.0e): ok\n",
               rel, tolerance);

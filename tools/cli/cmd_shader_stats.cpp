@@ -193,7 +193,8 @@ nlohmann::json loop_json(const LoopProfile& l) {
   if (!l.parsed) return nullptr;
   if (!l.has_loop) return {{"loop", false}};
   return {{"depth", l.depth},      {"instructions", l.instructions}, {"valu", l.valu},
-          {"fma", l.fma},          {"fma_share", l.fma_share()},     {"vmem_loads", l.vmem_loads},
+          {"fma", l.fma},          {"multiply_adds", l.multiply_adds},
+          {"fma_share", l.fma_share()},     {"vmem_loads", l.vmem_loads},
           {"smem_loads", l.smem_loads}, {"lds_loads", l.lds_loads}};
 }
 
@@ -299,10 +300,11 @@ int run(const StatsOptions& o, bool bits_given) {
         else if (!x.loop.has_loop)
           std::printf("    hottest loop: none (straight-line code)\n");
         else
-          std::printf("    hottest loop (depth %u, %u instr): FMA %u of %u VALU (%s%%), loads: "
-                      "%u vector memory, %u scalar, %u LDS\n",
+          std::printf("    hottest loop (depth %u, %u instr): FMA %u of %u VALU (%s%%, %u "
+                      "multiply-adds per lane), loads: %u vector memory, %u scalar, %u LDS\n",
                       x.loop.depth, x.loop.instructions, x.loop.fma, x.loop.valu,
-                      fixed(100.0 * x.loop.fma_share(), 0).c_str(), x.loop.vmem_loads,
+                      fixed(100.0 * x.loop.fma_share(), 0).c_str(), x.loop.multiply_adds,
+                      x.loop.vmem_loads,
                       x.loop.smem_loads, x.loop.lds_loads);
       }
       if (o.model.json)

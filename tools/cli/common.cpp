@@ -39,6 +39,14 @@ void add_gpu_options(CLI::App& sub, GpuOptions& options) {
       ->check(CLI::IsMember({"auto", "fp32", "fp16"}))
       ->capture_default_str()
       ->group("GPU options");
+  sub.add_option("--fp16-math", options.fp16_math,
+                 "fp16 arithmetic in the igemm conv: auto (only where shaderFloat16 is enabled "
+                 "and a measurement on the device says it is at least 5% faster; "
+                 "$REPVK_FP16_MATH), on (wherever igemm runs; fails without shaderFloat16) or "
+                 "off. On a device that only compiles (shader-stats), auto means off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str()
+      ->group("GPU options");
   sub.add_flag("--validation", options.validation,
                "Enable the Khronos validation layer (also REPVK_VALIDATION=1); any message it "
                "reports makes the command fail")
@@ -103,6 +111,7 @@ NetworkOptions GpuSession::network_options(uint32_t batch) const {
   NetworkOptions n = environment_.network;
   n.precision = parse_precision(options_);
   n.max_batch = std::max<uint32_t>(1, batch);
+  if (options_.fp16_math != "auto") n.fp16_math = parse_fp16_math(options_.fp16_math);
   if (!options_.pipeline_cache.empty()) n.pipeline_cache_path = options_.pipeline_cache;
   if (options_.verbose)
     n.on_note = [](const std::string& note) { std::fprintf(stderr, "repvk: %s\n", note.c_str()); };

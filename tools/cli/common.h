@@ -51,6 +51,7 @@ struct GpuOptions {
   // only compiles (every other command refuses one).
   bool capture_pipeline_statistics = false;
   std::string precision = "auto";
+  std::string fp16_math = "auto";  // --fp16-math; "auto" leaves $REPVK_FP16_MATH in charge
   bool validation = false;     // --validation (or REPVK_VALIDATION=1)
   std::string pipeline_cache;  // --pipeline-cache; "" = default location
   bool verbose = false;        // --verbose: the engine's notes (pipeline cache) on stderr

@@ -51,6 +51,14 @@ bool is_fma(const std::string& m) {
          starts_with(m, "v_mad") || starts_with(m, "v_pk_fma") || starts_with(m, "v_dot");
 }
 
+// Multiply-adds per lane of one FMA-class instruction.
+uint32_t multiply_adds_of(const std::string& m) {
+  if (starts_with(m, "v_pk_fma") || starts_with(m, "v_dot2")) return 2;
+  if (starts_with(m, "v_dot4")) return 4;
+  if (starts_with(m, "v_dot8")) return 8;
+  return 1;
+}
+
 bool is_vmem_load(const std::string& m) {
   return starts_with(m, "buffer_load") || starts_with(m, "global_load") ||
          starts_with(m, "flat_load") || starts_with(m, "tbuffer_load") ||
@@ -101,7 +109,10 @@ LoopProfile profile_hottest_loop(const std::string& text) {
       ++c.instructions;
       if (starts_with(m, "v_")) {
         ++c.valu;
-        if (is_fma(m)) ++c.fma;
+        if (is_fma(m)) {
+          ++c.fma;
+          c.multiply_adds += multiply_adds_of(m);
+        }
       }
       if (is_vmem_load(m)) ++c.vmem_loads;
       if (starts_with(m, "s_load") || starts_with(m, "s_buffer_load")) ++c.smem_loads;

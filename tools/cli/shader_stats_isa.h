@@ -16,6 +16,9 @@ struct LoopProfile {
   uint32_t instructions = 0;  // in the loop body
   uint32_t valu = 0;          // vector ALU (v_*) instructions
   uint32_t fma = 0;           // of which multiply-adds (v_fma*, v_fmac*, v_mac*, v_mad*, v_pk_fma*, v_dot*)
+  // The multiply-adds those instructions do per lane: a packed v_pk_fma_f16 or a
+  // v_dot2_* counts 2, v_dot4_* 4, v_dot8_* 8, every other one 1 (v_fma_mix_* too).
+  uint32_t multiply_adds = 0;
   uint32_t vmem_loads = 0;    // buffer/global/flat/tbuffer/image loads
   uint32_t smem_loads = 0;    // s_load*/s_buffer_load*
   uint32_t lds_loads = 0;     // ds_read*/ds_load*

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,6 +124,20 @@ struct CreatedPipeline {
   VkPipeline pipeline = VK_NULL_HANDLE;
 };
 
+// The measurement that decides whether conv3x3_igemm computes in fp16 on a device
+// (measure_fp16_math() in repvk/network.h, NetworkOptions::fp16_math): the fp32 and
+// the fp16-arithmetic pipelines timed on one representative layer.
+struct Fp16MathMeasurement {
+  bool measured = false;  // false: nothing was timed, `reason` says why
+  bool use_fp16 = false;  // the decision: fp16 at least 5% faster than fp32
+  double fp32_ms = 0, fp16_ms = 0;  // medians of the timed repetitions
+  bool gpu_timestamps = false;      // timed with timestamp queries (else host fences)
+  uint32_t repetitions = 0;         // timed runs of each pipeline (after warm-up)
+  double probe_ms = 0;  // wall time of the whole measurement, pipeline creation included
+  std::string shape;   // what was timed, e.g. "conv3x3 64->64 28x28 batch 4 q4/channel"
+  std::string reason;  // when not measured: why (no shaderFloat16, not runnable, ...)
+};
+
 // Handles created by the host application. None of them is ever destroyed by repvk.
 struct AdoptedHandles {
   VkInstance instance = VK_NULL_HANDLE;
@@ -195,6 +210,12 @@ class Device {
   // destroyed (engine-internal; see engine/src/runtime/pipeline_pool.h).
   PipelinePool& pipeline_pool() const { return *pipeline_pool_; }
 
+  // The fp16-math measurement of this device, made at most once: the first caller runs
+  // `measure` (others wait on the lock), every later call returns that record. Used by
+  // measure_fp16_math() (repvk/network.h); cached_fp16_math() only reads it.
+  REPVK_API Fp16MathMeasurement fp16_math_once(const std::function<Fp16MathMeasurement()>& measure);
+  REPVK_API std::optional<Fp16MathMeasurement> cached_fp16_math() const;
+
  private:
   Device();
   void init_common(const DeviceOptions& options);
@@ -221,6 +242,8 @@ class Device {
   std::mutex own_queue_mutex_;
   std::mutex* queue_mutex_ = &own_queue_mutex_;
   std::unique_ptr<PipelinePool> pipeline_pool_;
+  mutable std::mutex fp16_math_mutex_;
+  std::optional<Fp16MathMeasurement> fp16_math_;
 };
 
 }  // namespace repvk

@@ -11,6 +11,7 @@
 //   REPVK_VALIDATION   DeviceOptions::validation (boolean, see below)
 //   REPVK_FORCE_FP32   DeviceOptions::force_fp32 (boolean)
 //   REPVK_CONV         NetworkOptions::conv_algorithm: auto|direct|tiled|texel|igemm
+//   REPVK_FP16_MATH    NetworkOptions::fp16_math: auto|on|off (fp16 arithmetic in igemm)
 //   REPVK_CONV_TILE    NetworkOptions::conv_tile, for tuning experiments:
 //                      "px,oc,wg,chunk" sets the tiled kernel's block, and its first
 //                      three numbers the texel kernel's; "px,oc,wg" only the texel one

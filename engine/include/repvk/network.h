@@ -59,6 +59,28 @@ REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
 // "auto", "direct", "tiled", "texel", "igemm"; throws repvk::Error on anything else.
 REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);
 
+// fp16 arithmetic in conv3x3_igemm (fp16 products of one K stage summed in fp16, then
+// added into fp32 accumulators; shaders/conv3x3_igemm.comp, MATH_FP16). Independent of
+// Precision, which is the activation storage. Auto: only where shaderFloat16 is enabled
+// on the Device and measure_fp16_math() found it faster there, never because it exists;
+// On: wherever igemm runs (throws without shaderFloat16); Off: never. $REPVK_FP16_MATH
+// sets it through options_from_environment() (repvk/environment.h).
+enum class Fp16Math { Auto, On, Off };
+REPVK_API const char* fp16_math_name(Fp16Math m);
+// "auto", "on", "off"; throws repvk::Error on anything else.
+REPVK_API Fp16Math parse_fp16_math(const std::string& name);
+
+// Times the fp32 and the fp16-arithmetic conv3x3_igemm pipelines on one representative
+// layer (64->64 channels, 28x28, batch 4, 4-bit per-channel codebooks; 16->16, 14x14,
+// batch 1 on CPU devices), 2 warm-up and 7 timed runs each, interleaved; medians by
+// timestamp queries where the compute queue has them, host fence time otherwise. fp16 is
+// chosen when its median is at least 5% below fp32's. Runs at most once per Device
+// (thread-safe; the record is cached in it, Device::cached_fp16_math()); on a device
+// without shaderFloat16 enabled, or one that cannot execute, it times nothing and
+// returns measured = false with the reason. Network calls it under Fp16Math::Auto when
+// one of its conv layers runs igemm.
+REPVK_API Fp16MathMeasurement measure_fp16_math(Device& device);
+
 // conv3x3 tile sizes for tuning experiments ($REPVK_CONV_TILE, repvk/environment.h).
 // All zero: the per-device table in src/ops/conv3x3_tuning.cpp.
 struct ConvTileOverride {
@@ -99,6 +121,8 @@ struct NetworkOptions {
   // Optional: receives one-line notes on what the engine did that a user may want
   // to know with --verbose (pipeline cache loaded, ignored and why, rewritten).
   std::function<void(const std::string&)> on_note;
+  // fp16 arithmetic in the igemm conv (see Fp16Math).
+  Fp16Math fp16_math = Fp16Math::Auto;
 };
 
 // The pipelines one layer dispatches (Network::pipelines()).
@@ -145,6 +169,9 @@ class Network {
   REPVK_API const Model& model() const;
   REPVK_API Precision precision() const;  // resolved: never Auto
   REPVK_API ConvAlgorithm conv_algorithm() const;  // resolved: never Auto
+  // Whether the igemm conv layers compute in fp16 (NetworkOptions::fp16_math resolved;
+  // false when no layer runs igemm).
+  REPVK_API bool fp16_math() const;
   REPVK_API uint32_t num_classes() const;
   REPVK_API uint32_t input_size() const;  // floats per image (C*H*W)
 

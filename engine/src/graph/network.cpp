@@ -92,6 +92,36 @@ Precision resolve_precision(const Device& device, Precision requested) {
   return Precision::Fp32;
 }
 
+// Fp16Math resolved for a network whose conv layers run `conv` (never Auto): only the
+// igemm kernel has an fp16-arithmetic flavour, and Auto takes it only where the
+// device's measurement (run here, once per Device) found it faster.
+bool resolve_fp16_math(Device& device, const Model& model, ConvAlgorithm conv, Fp16Math requested,
+                       const std::function<void(const std::string&)>& note) {
+  const bool igemm =
+      conv == ConvAlgorithm::Igemm &&
+      std::any_of(model.layers.begin(), model.layers.end(),
+                  [](const Layer& l) { return l.type == LayerType::Conv3x3; });
+  switch (requested) {
+    case Fp16Math::Off:
+      return false;
+    case Fp16Math::On:
+      if (!device.enabled().float16)
+        throw Error("fp16 math requested but " + device.info().name +
+                    " has no shaderFloat16 enabled (use --fp16-math off or auto)");
+      return igemm;
+    case Fp16Math::Auto:
+      break;
+  }
+  if (!igemm || !device.enabled().float16 || device.compile_only()) return false;
+  const Fp16MathMeasurement m = measure_fp16_math(device);
+  if (note)
+    note(m.measured ? "fp16 math " + std::string(m.use_fp16 ? "on" : "off") + ": fp32 " +
+                          std::to_string(m.fp32_ms) + " ms, fp16 " + std::to_string(m.fp16_ms) +
+                          " ms (" + m.shape + ", medians)"
+                    : "fp16 math off: " + m.reason);
+  return m.use_fp16;
+}
+
 }  // namespace
 
 struct Network::Impl {
@@ -100,6 +130,7 @@ struct Network::Impl {
   NetworkOptions options;
   Precision precision = Precision::Fp32;
   ConvAlgorithm conv_algorithm = ConvAlgorithm::Tiled;
+  bool fp16_math = false;
   std::vector<TensorShape> shapes;  // activation shape after each layer
   std::vector<uint32_t> elem_bytes; // activation_element_bytes(): [0] input, [i + 1] layer i
   uint32_t chunk = 1;               // images per submission
@@ -178,6 +209,7 @@ void Network::Impl::build() {
   shapes = validate_model(model, model.name.empty() ? "model" : model.name);
   precision = resolve_precision(device, options.precision);
   conv_algorithm = resolve_conv_algorithm(options.conv_algorithm, device.info());
+  fp16_math = resolve_fp16_math(device, model, conv_algorithm, options.fp16_math, options.on_note);
   if (options.max_batch == 0) throw Error("NetworkOptions::max_batch must be at least 1");
 
   const InputSpec& in = model.input;
@@ -242,7 +274,8 @@ void Network::Impl::build() {
     const OpPlan plan{device,          cache->handle(),       layer,           cur,
                       elem_bytes[i] == 2, elem_bytes[i + 1] == 2, conv_algorithm, chunk,
                       ConvTuningOverride{options.conv_tile, options.conv_subgroup_broadcast,
-                                         options.igemm_split_k, options.compute_units}};
+                                         options.igemm_split_k, options.compute_units},
+                      fp16_math};
     ops.push_back(op_kind(layer.type).create(plan));
     needed.add(ops.back()->pipeline());
     for (const ComputePipeline* extra : ops.back()->extra_pipelines()) needed.add(*extra);
@@ -367,6 +400,7 @@ Network::~Network() = default;
 
 const Model& Network::model() const { return impl_->model; }
 Precision Network::precision() const { return impl_->precision; }
+bool Network::fp16_math() const { return impl_->fp16_math; }
 ConvAlgorithm Network::conv_algorithm() const { return impl_->conv_algorithm; }
 uint32_t Network::num_classes() const { return impl_->model.num_classes(); }
 uint32_t Network::input_size() const {

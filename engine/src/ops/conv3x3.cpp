@@ -145,7 +145,8 @@ std::unique_ptr<Op> create(const OpPlan& plan) {
   if (plan.input_half != plan.output_half)
     throw Error("conv3x3: input and output activations must have the same type");
   return make_conv3x3_op(Conv3x3Args{plan.device, plan.cache, plan.layer, plan.input,
-                                     plan.output_half, plan.max_batch, plan.conv_tuning},
+                                     plan.output_half, plan.max_batch, plan.conv_tuning,
+                                     plan.math_fp16},
                          plan.conv_algorithm);
 }
 

@@ -31,6 +31,8 @@ struct Conv3x3Args {
   bool fp16 = false;        // input and output activations stored as half
   uint32_t max_batch = 1;   // images per record(); kernels that fold the batch into x size for it
   ConvTuningOverride tuning = {};  // NetworkOptions' tile experiments
+  // conv3x3_igemm only: fp16 arithmetic (Network decides, see fp16_math_decision()).
+  bool math_fp16 = false;
 };
 
 class Conv3x3Op : public Op {

@@ -50,15 +50,18 @@ constexpr uint32_t kVendorQualcomm = 0x5143;
 }  // namespace
 
 uint64_t igemm_shared_bytes(const IgemmConvConfig& c, uint32_t bits, bool per_channel) {
-  const uint64_t tiles = uint64_t(c.double_buffer ? 2 : 1) * 9 * (c.tile_m() + c.tile_n()) * 4;
+  const uint64_t tile_element = c.math_fp16 ? 2 : 4;
+  const uint64_t tiles =
+      uint64_t(c.double_buffer ? 2 : 1) * 9 * (c.tile_m() + c.tile_n()) * tile_element;
   const uint64_t slots = c.codebook_shared && bits ? (per_channel ? c.tile_n() : 1) : 1;
   const uint64_t stride = bits ? (uint64_t(1) << bits) + 1 : 2;  // (1 << 0) + 1 when dense
   return tiles + slots * stride * 4;
 }
 
 IgemmConvConfig choose_igemm_config(const PhysicalDeviceInfo& device, uint32_t bits,
-                                    bool per_channel, uint32_t block) {
+                                    bool per_channel, uint32_t block, bool math_fp16) {
   IgemmConvConfig c;
+  c.math_fp16 = math_fp16;
   const bool mobile = device.vendor_id == kVendorArm || device.vendor_id == kVendorQualcomm;
   const bool small = block == 4 || (block == 0 && mobile) ||
                      device.limits.max_workgroup_invocations < 128 ||
@@ -86,12 +89,18 @@ static_assert(variants::kConv3x3Igemm.both_precisions() &&
                   variants::kConv3x3Igemm.has_block(8, 8, false) &&
                   variants::kConv3x3Igemm.has_block(4, 4, false),
               "shaders/CMakeLists.txt must compile conv3x3_igemm blocks 8x8 and 4x4");
+static_assert(variants::kConv3x3IgemmFp16math.both_precisions() &&
+                  variants::kConv3x3IgemmFp16math.has_block(8, 8, false) &&
+                  variants::kConv3x3IgemmFp16math.has_block(4, 4, false),
+              "shaders/CMakeLists.txt must compile conv3x3_igemm_fp16math blocks 8x8 and 4x4");
 
 std::string igemm_shader_name(const IgemmConvConfig& c, bool fp16) {
-  const ShaderVariant* v = variants::kConv3x3Igemm.block(c.tm, c.tn, fp16);
+  const VariantTable& table =
+      c.math_fp16 ? variants::kConv3x3IgemmFp16math : variants::kConv3x3Igemm;
+  const ShaderVariant* v = table.block(c.tm, c.tn, fp16);
   if (!v)
-    throw Error("conv3x3_igemm: no compiled variant for block " + std::to_string(c.tm) + "x" +
-                std::to_string(c.tn));
+    throw Error(std::string(table.kernel) + ": no compiled variant for block " +
+                std::to_string(c.tm) + "x" + std::to_string(c.tn));
   return v->name;
 }
 
@@ -154,7 +163,10 @@ Conv3x3IgemmOp::Conv3x3IgemmOp(const Conv3x3Args& args, uint32_t block) : Conv3x
   }
   const std::vector<uint32_t> words = igemm_repack_weights(layer);
 
-  config_ = choose_igemm_config(device.info(), bits_, per_channel_, block);
+  if (args.math_fp16 && !device.enabled().float16)
+    throw Error(op + ": fp16 arithmetic requested but shaderFloat16 is not enabled on " +
+                device.info().name);
+  config_ = choose_igemm_config(device.info(), bits_, per_channel_, block, args.math_fp16);
   const DeviceLimits& limits = device.info().limits;
   if (igemm_shared_bytes(config_, bits_, per_channel_) > limits.max_shared_memory)
     throw Error(op + ": needs " + std::to_string(igemm_shared_bytes(config_, bits_, per_channel_)) +
@@ -294,6 +306,7 @@ std::string Conv3x3IgemmOp::tile_details() const {
   return "tile " + std::to_string(config_.tile_m()) + "x" + std::to_string(config_.tile_n()) +
          (config_.codebook_shared ? ", shared codebooks" : ", codebooks from memory") +
          (config_.double_buffer ? ", double buffer" : ", single buffer") +
+         (config_.math_fp16 ? ", fp16 math" : "") +
          (workspace_bytes_ ? ", split-K up to " + std::to_string(split_k(1)) + " slices" : "");
 }
 

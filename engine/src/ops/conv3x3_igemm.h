@@ -29,6 +29,7 @@ struct IgemmConvConfig {
   uint32_t gm = 16, gn = 8;  // invocations along M and N (workgroup = gm * gn)
   bool codebook_shared = true;  // codebooks staged in shared memory
   bool double_buffer = true;    // two tile buffers: one barrier per K stage
+  bool math_fp16 = false;       // the MATH_FP16 flavour: fp16 tiles and stage products
   uint32_t workgroup() const { return gm * gn; }
   uint32_t tile_m() const { return gm * tm; }
   uint32_t tile_n() const { return gn * tn; }
@@ -41,9 +42,11 @@ struct IgemmConvConfig {
 // (16 KiB keeps several workgroups resident per compute unit), single buffering next,
 // codebooks read from memory last (per-channel codebooks of 6-8 bits).
 // block: 0 = the device's choice, 8 or 4 = that block (tests, experiments).
+// math_fp16: the fp16-arithmetic flavour (its tiles take half the shared memory).
 IgemmConvConfig choose_igemm_config(const PhysicalDeviceInfo& device, uint32_t bits,
-                                    bool per_channel, uint32_t block = 0);
+                                    bool per_channel, uint32_t block = 0, bool math_fp16 = false);
 uint64_t igemm_shared_bytes(const IgemmConvConfig& c, uint32_t bits, bool per_channel);
+// fp16: half activation storage; the arithmetic follows c.math_fp16.
 std::string igemm_shader_name(const IgemmConvConfig& c, bool fp16);
 
 // Dense: words per (input channel, output channel) group, 9. Indices: words per
@@ -56,7 +59,8 @@ std::vector<uint32_t> igemm_repack_weights(const Layer& layer);
 
 class Conv3x3IgemmOp final : public Conv3x3Op {
  public:
-  // block: as for choose_igemm_config().
+  // block: as for choose_igemm_config(); args.math_fp16 picks the fp16-arithmetic
+  // flavour, which needs shaderFloat16 enabled on the device (throws otherwise).
   explicit Conv3x3IgemmOp(const Conv3x3Args& args, uint32_t block = 0);
 
   void bind(DescriptorArena& arena, VkBuffer input, VkBuffer output) override;

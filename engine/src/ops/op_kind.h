@@ -29,6 +29,7 @@ struct OpPlan {
   ConvAlgorithm conv_algorithm = ConvAlgorithm::Tiled;  // resolved: never Auto
   uint32_t max_batch = 1;  // images per record()
   ConvTuningOverride conv_tuning;  // NetworkOptions' tile experiments (conv only)
+  bool math_fp16 = false;  // conv3x3_igemm computes in fp16 (NetworkOptions::fp16_math resolved)
 };
 
 struct OpKind {

@@ -582,6 +582,19 @@ std::vector<CreatedPipeline> Device::created_pipelines() const {
   return created_;
 }
 
+Fp16MathMeasurement Device::fp16_math_once(const std::function<Fp16MathMeasurement()>& measure) {
+  // Held while measuring: a second Network on another thread waits for the record
+  // instead of timing the device at the same time (which would skew both).
+  std::lock_guard<std::mutex> lock(fp16_math_mutex_);
+  if (!fp16_math_) fp16_math_ = measure();
+  return *fp16_math_;
+}
+
+std::optional<Fp16MathMeasurement> Device::cached_fp16_math() const {
+  std::lock_guard<std::mutex> lock(fp16_math_mutex_);
+  return fp16_math_;
+}
+
 void Device::submit(VkCommandBuffer cmd, VkFence fence) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;

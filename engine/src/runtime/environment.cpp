@@ -61,6 +61,13 @@ EnvironmentOptions options_from_environment() {
       throw Error(std::string("REPVK_CONV: ") + e.what());
     }
   }
+  if (const std::string math = variable("REPVK_FP16_MATH"); !math.empty()) {
+    try {
+      o.network.fp16_math = parse_fp16_math(math);
+    } catch (const Error& e) {
+      throw Error(std::string("REPVK_FP16_MATH: ") + e.what());
+    }
+  }
   o.network.conv_tile = parse_conv_tile(variable("REPVK_CONV_TILE"));
   if (const std::string sg = variable("REPVK_CONV_SG"); !sg.empty())
     o.network.conv_subgroup_broadcast = parse_bool(sg, "REPVK_CONV_SG");

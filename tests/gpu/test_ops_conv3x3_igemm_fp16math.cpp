@@ -63,7 +63,7 @@ double error_bound(double s, uint32_t cin, double max_a, double max_w, double bi
 
 // Returns the largest error as a fraction of its bound (how tight the bound is).
 double check(Device& device, std::mt19937_64& rng, const Shape& s, uint32_t bits,
-             CodebookGranularity g, bool fp16, uint32_t block) {
+             CodebookGranularity g, bool fp16, uint32_t block, uint32_t split_k = 0) {
   std::ostringstream what;
   what << "igemm fp16 math block " << block << " n=" << s.n << " cin=" << s.cin << " " << s.h
        << "x" << s.w << " cout=" << s.cout << " stride=" << s.stride << (s.relu ? " relu" : "")
@@ -74,10 +74,14 @@ double check(Device& device, std::mt19937_64& rng, const Shape& s, uint32_t bits
       test::random_layer(rng, LayerType::Conv3x3, s.cin, s.cout, s.stride, s.relu, bits, g);
   std::vector<float> input = test::random_floats(rng, size_t(s.n) * s.cin * s.h * s.w, 1.0f);
   if (fp16) input = test::round_to_half(input);
-  Conv3x3Args args{device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16};
+  Conv3x3Args args{device, VK_NULL_HANDLE, layer, TensorShape{s.cin, s.h, s.w}, fp16, s.n};
   args.math_fp16 = true;
+  args.tuning.igemm_split_k = split_k;
   Conv3x3IgemmOp op(args, block);
   EXPECT_TRUE(op.config().math_fp16) << what.str();
+  if (split_k) {
+    EXPECT_GT(op.split_k(s.n), 1u) << what.str() << ": split-K asked";
+  }
   EXPECT_EQ(op.config().tm, block) << what.str();
   what << " (" << op.tile_details() << ")";
 
@@ -139,6 +143,10 @@ TEST_F(GpuTest, Conv3x3IgemmFp16MathMatchesCpuReference) {
       ++i;
     }
   }
+  // Split-K with fp16 math: the slices' fp32 partials, then the reduction.
+  worst = std::max(worst, check(device(), r, Shape{3, 20, 9, 7, 70, 1, true}, 4,
+                                CodebookGranularity::PerOutputChannel, false, 8, 3));
+  ++i;
   std::printf("fp16 math: largest error %.3f of its bound over %zu checks\n", worst, i);
   // And it really computes in fp16: fp32 arithmetic would stay near 2^-24 / (11 * 2^-11),
   // about 1e-4 of this bound (lavapipe measures 0.2-0.25 for fp16).

@@ -107,6 +107,23 @@ VkInstance create_instance(const InstanceRecipe& recipe, const std::string& app_
   return instance;
 }
 
+// One extension struct of vkGetPhysicalDeviceProperties2 / Features2, filled on its own
+// (`s` carries its sType; its pNext must be null).
+template <typename T>
+T query_properties(VkPhysicalDevice pd, T s) {
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props.pNext = &s;
+  vkGetPhysicalDeviceProperties2(pd, &props);
+  return s;
+}
+template <typename T>
+T query_features(VkPhysicalDevice pd, T s) {
+  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  features.pNext = &s;
+  vkGetPhysicalDeviceFeatures2(pd, &features);
+  return s;
+}
+
 // A compile-only device (Mesa RADV's null winsys: RADV_FORCE_FAMILY without the GPU)
 // enumerates like a discrete GPU but has no kernel device behind it and no memory.
 // Two driver-neutral signs, either of which marks it:
@@ -120,10 +137,8 @@ void classify_runnable(VkPhysicalDevice pd, const std::vector<std::string>& exts
   for (uint32_t h = 0; h < mem.memoryHeapCount; ++h) heap_bytes += mem.memoryHeaps[h].size;
   if (info.type != VK_PHYSICAL_DEVICE_TYPE_CPU &&
       contains(exts, VK_EXT_PHYSICAL_DEVICE_DRM_EXTENSION_NAME)) {
-    VkPhysicalDeviceDrmPropertiesEXT drm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT};
-    VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-    props.pNext = &drm;
-    vkGetPhysicalDeviceProperties2(pd, &props);
+    const auto drm = query_properties(
+        pd, VkPhysicalDeviceDrmPropertiesEXT{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT});
     if (!drm.hasPrimary && !drm.hasRender) {
       info.runnable = false;
       info.not_runnable_reason =
@@ -229,27 +244,21 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
   info.limits.max_push_constants = l.maxPushConstantsSize;
   info.limits.timestamp_period_ns = l.timestampPeriod;
 
-  VkPhysicalDeviceMaintenance3Properties m3{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
-  VkPhysicalDeviceProperties2 props_m3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  props_m3.pNext = &m3;
-  vkGetPhysicalDeviceProperties2(pd, &props_m3);
-  info.limits.max_memory_allocation_size = m3.maxMemoryAllocationSize;
+  info.limits.max_memory_allocation_size =
+      query_properties(pd, VkPhysicalDeviceMaintenance3Properties{
+                               VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES})
+          .maxMemoryAllocationSize;
 
   // Compute units, only from the extensions that report them (queried only when listed).
   if (contains(exts, VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME)) {
-    VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm{
-        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
-    VkPhysicalDeviceProperties2 props_sm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-    props_sm.pNext = &sm;
-    vkGetPhysicalDeviceProperties2(pd, &props_sm);
+    const auto sm = query_properties(
+        pd, VkPhysicalDeviceShaderSMBuiltinsPropertiesNV{
+                VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV});
     info.limits.compute_units = sm.shaderSMCount;
   } else if (contains(exts, VK_AMD_SHADER_CORE_PROPERTIES_EXTENSION_NAME)) {
-    VkPhysicalDeviceShaderCorePropertiesAMD core{
-        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD};
-    VkPhysicalDeviceProperties2 props_core{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-    props_core.pNext = &core;
-    vkGetPhysicalDeviceProperties2(pd, &props_core);
+    const auto core = query_properties(
+        pd, VkPhysicalDeviceShaderCorePropertiesAMD{
+                VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD});
     info.limits.compute_units = core.shaderEngineCount * core.shaderArraysPerEngineCount *
                                 core.computeUnitsPerShaderArray;
   }
@@ -267,11 +276,9 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
 
   info.features.pipeline_executable_info = false;
   if (contains(exts, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
-    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec{
-        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
-    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-    f2.pNext = &exec;
-    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    const auto exec = query_features(
+        pd, VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR{
+                VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR});
     info.features.pipeline_executable_info = exec.pipelineExecutableInfo == VK_TRUE;
   }
   classify_runnable(pd, exts, mem, info);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Build-time GLSL -> SPIR-V -> C++ embedding.
 #
 #   repvk_add_shader(NAME <variant> SOURCE <file.comp|.vert|.frag> [DEFINES A B=1 ...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DNAME=<id> -DINPUT=<file.spv.tmp> -DSPV=<file.spv> -DOUTPUT=<file.cpp> -P SpirvToCpp.cmake
 # Converts a validated SPIR-V binary into a C++ translation unit defining
 # repvk::shaders::spv_<NAME>[] and spv_<NAME>_words, then keeps the binary as <SPV>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs every Debian 12 package repvk needs. Idempotent and non-interactive;
 # run as root (or with sudo available). Safe to re-run: apt skips what is there.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ABI check of librepvk.so against the committed dump of the last release
 # (engine/package/abi/repvk-<version>.dump.gz), with Debian's abi-dumper and
 # abi-compliance-checker. The policy it enforces (docs/embedding.md, "ABI policy"):

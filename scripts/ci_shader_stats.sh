@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # CI: what a real GPU compiler makes of the default pipelines, without a GPU.
 # Runs `repvk shader-stats` on Mesa RADV's compile-only ("null") device for each AMD
 # family below, on the small and A0 models at batch 1 and 16, and A0 at batch 1 planned

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ThreadSanitizer run of the thread rules (tests/embed/threads.cpp): clang with
 # -fsanitize=thread builds librepvk.so and the test in their own folder; the test runs
 # 4 threads x 2 networks on one device (200 inferences per thread, checked against the

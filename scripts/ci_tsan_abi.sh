@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The library-boundary checks that need their own build folders, for .ci/run:
 # the ThreadSanitizer run of the thread rules (scripts/ci_tsan.sh), then the ABI check
 # against the last release's dump (scripts/ci_abi.sh) and its policy self-test.

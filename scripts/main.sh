@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job on a fresh Debian 12 machine: install packages, build, then evaluate
 # the bundled default model with the Vulkan engine: show it, classify a few bundled
 # sample images, then measure its accuracy on the Fashion-MNIST test set (10,000 images).

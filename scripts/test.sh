@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The whole test suite on a fresh Debian 12 machine: install packages, build, run
 # every test under CTest on Mesa's lavapipe with the Khronos validation layer on.
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3: 3x3 convolution, pad 1, stride 1|2, fused bias and optional ReLU.
 //
 // Buffers (set 0, std430), activations NCHW contiguous, ACT_T = float (conv3x3_f32)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_igemm: 3x3 convolution (pad 1, stride 1|2, fused bias and optional ReLU) as an
 // implicit GEMM: M = N*OH*OW output pixels (the batch folded in), N = Cout, K = 9*Cin.
 // Activations stay NCHW (the engine's layout); the im2col matrix is never built.

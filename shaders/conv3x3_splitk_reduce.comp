@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_splitk_reduce: the second half of conv3x3_igemm's split-K path. Sums the S
 // K-slice partials the igemm dispatch wrote (one per group of input channels), adds the
 // bias, applies the optional ReLU, and stores the activations (NCHW).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_texel: 3x3 convolution, pad 1, stride 1|2, fused bias and optional ReLU,
 // for devices where texel fetches are the cheap way to read memory (CPU drivers).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_tiled: 3x3 convolution, pad 1, stride 1|2, fused bias and optional ReLU,
 // register-blocked over pixels and channels with a decoded weight tile in shared memory.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fully_connected: [N][In] -> [N][Out], y = W x + b, optional ReLU.
 //
 // Buffers (set 0, std430):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fully_connected_gemv: [N][In] -> [N][Out], y = W x + b, optional ReLU: the GPU fc as
 // a subgroup GEMV. Each subgroup takes ROWS_PER_PASS = 4 output rows at a time and its
 // lanes split the row length (K): lane l reads 128-bit index words l, l + S, l + 2S, ...

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fully_connected_rows: [N][In] -> [N][Out], y = W x + b, optional ReLU: the GPU fc.
 // One invocation per output row and IMGS images per workgroup. Index words are
 // transposed at load time so that neighbouring invocations (rows) read neighbouring

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fully_connected_texel: [N][In] -> [N][Out], y = W x + b, optional ReLU, for devices
 // where texel fetches are the cheap way to read memory (CPU drivers).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // global_avg_pool: [N][C][H][W] -> [N][C], the mean of each H*W plane.
 //
 // Buffers (set 0, std430):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // preprocess_image: an application's 2-D image -> the network's input tensor [1][C][H][W],
 // on the GPU, with the same arithmetic as repvk::preprocess() on the host:
 // bilinear resize with half-pixel centres (clamped at the borders), optionally of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // roofline_copy: the device's buffer-to-buffer bandwidth, for `repvk bench --roofline`.
 //
 // Buffers (set 0): 0  vec4 src[n] (storage buffer; with TEXEL_SRC a uniform texel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // roofline_fma: the device's peak multiply-add rate, for `repvk bench --roofline`.
 //
 // Buffers (set 0): 0  float sink[invocations]   one value per invocation, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // softmax: [N][K] logits -> [N][K] probabilities, numerically stable
 // (p_i = exp(x_i - max) / sum_j exp(x_j - max)).
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Draws assets/photos/landscape.jpg: a synthetic colour "photo" (sky, sun, clouds,
 mountains, a lake with reflections, a house, grass, sensor noise) for the demo and the
 preprocessing tests. Made here so that no third-party image needs a licence.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The writer's output buffer: little-endian fields, fp16 arrays and strings, each
 // padded with zeros to a multiple of 4 bytes (docs/model-format.md, "Conventions").
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), zlib-compatible chaining:
 // crc32(b, n2, crc32(a, n1)) == crc32(a||b, n1+n2).
 #include <array>

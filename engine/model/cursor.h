@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The reader's view of a model file: bounds-checked little-endian reads that fail with
 // a ModelError naming the file, the layer being read and the byte offset.
 #pragma once

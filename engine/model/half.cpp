@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IEEE binary16 conversion for fp16 codebook storage.
 #include <cmath>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Deterministic 1-D k-means for codebook quantization: quantize_layer_kmeans here,
 // and the trainer's ClusterQAT initialization (tools/train/quant/kmeans.cpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One description per layer kind: how its fields are read, written and sized in the
 // file, how it is validated and what shape it produces. Each kind defines its
 // description in engine/model/layers/<name>.cpp; the reader, the writer, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The table of layer kinds (layer_kind.h) and the public per-kind queries of
 // repvk/model.h, answered from it.
 #include "layer_kind.h"

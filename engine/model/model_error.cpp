@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ModelError formatting.
 #include "repvk/model.h"
 

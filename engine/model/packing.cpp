@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Index packing (layout described in model.h) and weight decoding.
 #include <stdexcept>
 

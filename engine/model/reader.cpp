@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // parse_model / read_model. The parser trusts nothing: every count is checked against
 // the bytes that remain before anything is allocated, so the memory it uses is
 // bounded by a small multiple of the input size.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Per-layer cost figures for `repvk info` and the benchmarks.
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Deterministic RepVGG-shaped models with random weights.
 //
 // Weights come from std::mt19937_64 (specified bit for bit by the standard) through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Semantic checks shared by the reader (after parsing) and the writer (before writing).
 // Structural safety of the bytes is the parser's job; this file checks that a model in
 // memory is one the engine can run and the writer can encode canonically.

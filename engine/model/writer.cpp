@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // serialize_model / write_model. Everything written has passed validate_model, so the
 // reader accepts whatever the writer produces.
 #include "layer_kind.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C API (repvk/repvk.h) over the C++ one. Every entry point catches everything:
 // an exception must never cross into C, Rust or Python. Every entry point also checks
 // its handle against the registry of live handles and its buffers against the sizes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Activation storage type, selected per variant by shaders/CMakeLists.txt.
 //
 // ACT_FP16 stores activations as IEEE half through GL_EXT_shader_16bit_storage and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Weight bindings and decoding shared by conv3x3, conv3x3_tiled and fully_connected.
 //
 // Bindings (set 0):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Checks the bundled models: each file is under the 2 MB cap, loads, and is listed
 # in assets/README.md with its exact size; and `repvk eval` with no model named
 # picks the trained default (not the synthetic fallback) and classifies well.

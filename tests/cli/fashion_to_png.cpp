@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes the first N images of a Fashion-MNIST split as 28x28 gray PNGs plus a
 // labels.tsv (file, label, class name). Used by the CLI tests to get real images
 // for `repvk classify`, and to produce assets/samples.

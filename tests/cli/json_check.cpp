@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads JSON on stdin and checks that it parses and that every JSON pointer given
 // as an argument (e.g. /results/0/top/0/name) exists. Exit 0 only if all hold.
 #include <iostream>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # `repvk classify --verbose` and the pipeline cache file: created on the first run,
 # loaded on the next; a truncated or corrupt file is ignored with a message naming
 # the reason, the command still succeeds, and the file is rewritten so that the run

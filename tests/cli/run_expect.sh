@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs a command and checks BOTH its exit status and its output, which CTest's
 # PASS_REGULAR_EXPRESSION alone cannot do (it ignores the exit status).
 # usage: run_expect.sh STATUS REGEX COMMAND [ARG...]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs a command that prints JSON, requires exit status 0, and feeds stdout to
 # json_check with the given JSON pointers.
 # usage: run_json.sh JSON_CHECK "POINTER [POINTER...]" COMMAND [ARG...]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Classifies the same images on the CPU reference with two models and requires the
 # same top-1 class for every image (e.g. a model and its fp16-storage conversion).
 # usage: same_top1.sh REPVK MODEL_A MODEL_B IMAGE...

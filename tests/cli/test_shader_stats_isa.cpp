@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ISA reader behind `repvk shader-stats`: loop nesting, instruction classes,
 // and refusing text that is not AMD ISA.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Checks for the repvk-demo tests (tests/demo/run_demo.sh):
 //   demo_check png FILE W H            the screenshot decodes, is W x H, and is not blank
 //   demo_check label DEMO.json CLI.json  the demo's top-1 label equals `repvk classify`'s

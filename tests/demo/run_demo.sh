@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs repvk-demo under a virtual X server on the Vulkan CPU driver with validation on,
 # writes a screenshot, and checks: exit status 0, no validation message, the PNG's size
 # and content, and (when IMAGE is given) that the label equals `repvk classify`'s.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs run_demo.sh once per lavapipe SIMD width in WIDTHS, in order, with one work
 # directory, so every run shares one $XDG_CACHE_HOME and with it Mesa's on-disk shader
 # cache. Mesa 22.3 does not key that cache by LP_NATIVE_VECTOR_WIDTH: without the

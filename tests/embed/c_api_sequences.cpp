@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Drives the C API (repvk/repvk.h only) through random call sequences with random
 // arguments: NULL handles and pointers, zero and huge sizes and dimensions, calls in the
 // wrong order, handles already destroyed. Every buffer the test passes is a heap block of

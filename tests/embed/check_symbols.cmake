@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DNM=<nm> -DLIBRARY=<librepvk.so> -P check_symbols.cmake
 # Passes when librepvk.so exports the public API and nothing else: the C API
 # (repvk_*), the repvk namespace declared in engine/include (and the typeinfo/vtables of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes what test_c_api.c checks against, since C has no CPU reference of its own:
 //   model.rpvk            a small synthetic 4-bit model (3x20x24 input, 7 classes)
 //   input.f32             2 preprocessed images

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The C API, compiled as C99 and linked against librepvk.so: versions, an owned device
  * with validation on (any message fails), model load errors, inference checked against
  * the CPU reference written by make_c_api_fixture, argument errors. */

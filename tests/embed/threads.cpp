@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The thread rules of repvk/repvk.h and repvk/device.h, exercised; built normally and
 // under ThreadSanitizer (scripts/ci_tsan_abi.sh), where any data race fails the run.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target for the model loader. ModelError is the only acceptable failure;
 // anything else escaping, or a sanitizer report, is a bug.
 #include <cstdlib>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target for the state-dict pickle reader of `repvk-train import`.
 // PickleError is the only acceptable failure; anything else escaping, a sanitizer
 // report or a leak is a bug. Accepted tensors must lie inside their storage.

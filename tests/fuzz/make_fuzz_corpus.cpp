@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes the fuzzer's seed corpus: tiny valid models covering every encoding
 // (dense fp32, dense fp16, codebook), granularity and storage, plus a few truncated
 // and corrupted ones.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs the loader fuzzer for a bounded time (ctest helper). New inputs go to WORK
 # (kept across runs so coverage accumulates); SEED is read only; crash reproducers
 # land in ARTIFACTS, inside the build tree.

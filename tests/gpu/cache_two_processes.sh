@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Two processes save one pipeline cache file at the same moment, each with two
 # writer threads and a reader that checks every version it sees
 # (PipelineCacheTest.ConcurrentWritersAlwaysLeaveAValidFile); then a third run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared fixture for GPU tests: a lavapipe (or REPVK_DEVICE) device with
 // VK_LAYER_KHRONOS_validation on. Any validation warning or error fails the test.
 #pragma once

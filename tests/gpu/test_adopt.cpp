@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bring-your-own-device: the host application creates instance, device and queue;
 // repvk adopts them, works on them, and never destroys them.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device layer: validation messenger canary, device choice, adopting app handles,
 // memory transfers, limits and the on-disk pipeline cache.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What an embedding application relies on besides image input: repvk's pipelines in
 // the application's VkPipelineCache, and an exact account of repvk's device memory.
 #include <gtest/gtest.h>

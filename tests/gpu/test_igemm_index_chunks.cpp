@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of conv3x3_igemm's 128-bit index chunks (ops/igemm_index_chunks.h): the
 // geometry per index width, and packing checked two ways for every width and for input
 // channel counts around the chunk size: against an independent bit-stream reader of the

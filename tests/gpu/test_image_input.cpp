@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // GPU image input: an application's VkImage classified without a host round trip.
 // The preprocess shader is checked element-wise against repvk::preprocess(), the
 // whole path against the CPU reference, through all three entry points

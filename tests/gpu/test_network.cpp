@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Whole networks end to end: GPU logits and probabilities against the CPU reference
 // on random models, random inputs, batches that span several submissions.
 #include <gtest/gtest.h>

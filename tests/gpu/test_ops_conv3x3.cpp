@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3 ops (make_conv3x3_op) vs the CPU reference, for every kernel (Direct, the
 // baseline, Tiled and Texel):
 // every bit width (and dense fp32), both codebook granularities, fp32 and fp16

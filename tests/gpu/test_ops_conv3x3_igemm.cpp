@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The implicit-GEMM conv3x3 (Conv3x3IgemmOp, the GPU default) vs the CPU reference on
 // fresh random data, outputs poisoned first: bits 0-8, per layer and per channel, fp32
 // and fp16 activations, both register blocks (8x8 and 4x4), every shared-memory choice

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_igemm's fp16-arithmetic flavour (MATH_FP16) against the CPU reference, with
 // an error bound derived from fp16 rounding (below), and the measurement that decides
 // when Network uses it (measure_fp16_math(), NetworkOptions::fp16_math). Skipped with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_igemm's split-K path (K slices of input channels summed into fp32 partials,
 // shaders/conv3x3_splitk_reduce.comp adding them up with bias and ReLU) against the CPU
 // reference on fresh random data, output and workspace poisoned first: forced slice

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fully_connected op vs the CPU reference: dense and every codebook format, on the
 // storage kernel, the GPU rows kernel (fully_connected_rows.comp), the subgroup GEMV
 // (fully_connected_gemv.comp) and the texel kernel (fully_connected_texel.comp).

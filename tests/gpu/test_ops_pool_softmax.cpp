@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // global_avg_pool and softmax ops vs the CPU reference.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers for the per-op GPU tests (test_ops_*.cpp): random layers, running one op
 // on the device with a poisoned output, and the error metric against the CPU reference.
 //

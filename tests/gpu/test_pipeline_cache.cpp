@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The on-disk pipeline cache: writers racing on one file (threads here; processes
 // through tests/gpu/cache_two_processes.sh) always leave a valid file, and a
 // truncated, corrupt or foreign file is ignored, reported and rewritten.

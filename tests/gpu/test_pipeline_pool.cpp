@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Device's pipeline pool: equal pipeline requests share one compiled VkPipeline,
 // a Network created after another of the same model compiles nothing, pooled
 // pipelines outlive the Network that compiled them, and threads creating Networks at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // measure_roofline: every figure is measured (positive), fp16 exactly when the device
 // has shaderFloat16 enabled, and the FMA peak is far above what one copy-bound
 // shader could fake; bad options are refused.

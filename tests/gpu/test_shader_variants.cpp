@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The generated variant tables (shaders/variants.h, from repvk_add_shader_variants()
 // in shaders/CMakeLists.txt) match the embedded shaders, and every variant the conv
 // tile choosers return is one of them at the precision asked for. Runs the choosers

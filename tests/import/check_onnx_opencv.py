@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks an exported ONNX file: onnx.checker, then OpenCV's DNN module on the given
 pixels must reproduce the engine's logits within 1e-4 of the largest logit.
 usage: check_onnx_opencv.py MODEL.onnx PIXELS.f32 LOGITS.f32 N C H W [REFERENCE]

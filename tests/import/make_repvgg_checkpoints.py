@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Independent RepVGG in PyTorch, written from the paper (Ding et al., "RepVGG: Making
 VGG-style ConvNets Great Again", CVPR 2021), used to check `repvk-train import`.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # `repvk-train import` from the command line: a good checkpoint writes a model and a
 # summary; a bad one exits with status 2, names the problem and leaves no file behind.
 # usage: run_import_cli.sh REPVK_TRAIN FIXTURE_DIR WORK_DIR REPVK

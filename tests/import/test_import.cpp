@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train import` against an independent implementation: checkpoints, inputs and
 // logits written by make_repvgg_checkpoints.py (a RepVGG written in PyTorch from the
 // paper, random weights and BN statistics, eval mode), imported here and run by the

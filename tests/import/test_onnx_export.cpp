@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train export-onnx`: a shipped model exported to ONNX must pass onnx.checker
 // and, run by OpenCV's DNN module, give the engine's logits on the same pixels
 // (check_onnx_opencv.py), within 1e-4 of the largest logit.

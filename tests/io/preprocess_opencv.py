@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Reference tensors for repvk::preprocess from OpenCV (an implementation none of us
 wrote): cv2.resize INTER_LINEAR, the centre crop and ImageNet mean/std, per case.
 Usage: preprocess_opencv.py PHOTO.jpg OUT_DIR. Writes OUT_DIR/case_N.png (lossless, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The idx reader on small crafted .gz files: the happy path and every way a
 // dataset file can be wrong. Each error must name the offending file.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // load_image(): round trips through stb_image_write, and every failure names the file.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // preprocess() and top_k(): pure functions, no GPU.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // repvk::preprocess against OpenCV: resize (stretch, or shorter side + centre crop),
 // channel order and mean/std, on the bundled photo and on random images. The
 // references come from tests/io/preprocess_opencv.py (cv2.resize INTER_LINEAR); the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tools' progress bar (tools/common): its text, and its one-line-per-tenth
 // output where stderr is not a terminal.
 #include <gtest/gtest.h>

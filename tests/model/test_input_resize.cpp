@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The optional input resize record (header flag bit 0): round trip, the encoding of
 // files without it unchanged, and every bad value rejected with a message.
 #include "test_util.h"

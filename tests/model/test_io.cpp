@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writer -> file -> reader round trips and write_model's failure behaviour.
 #include <dirent.h>
 #include <sys/stat.h>

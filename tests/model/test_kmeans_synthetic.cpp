@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // k-means quantization and the synthetic model presets.
 #include <chrono>
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every malformed-file check in the loader, each aimed past the integrity checks at
 // the one check it exercises, asserting on the message.
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Index packing, weight decoding, CRC-32, fp16 conversion and statistics.
 #include <cmath>
 

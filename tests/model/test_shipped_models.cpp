@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Files already shipped keep loading, and writing back what was read reproduces them
 // byte for byte (the format's canonical encoding, docs/model-format.md).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Builders and byte-patching helpers shared by the model tests.
 #pragma once
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Tests tools/reproduce/reproduce.sh and collect.py with stub trainer and engine
 # binaries (the real ones take hours): the grid, the skipping of finished cells,
 # resuming, two copies sharing one folder, and the engine/trainer mismatch check.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Soak: 1,000 create/destroy cycles of a Network and 10,000 inferences on one
 // Network, on one validated device. Leaks show up as: Device::allocated_bytes()
 // drifting; the validation layer's object tracker reporting objects still alive when

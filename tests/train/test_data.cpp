@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Data loading: idx, CIFAR-10 and image folders; clear errors naming the file;
 // augmentation shape and reproducibility; configuration errors.
 #include <stb/stb_image_write.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Same seed, same weights; a run interrupted and resumed from its checkpoint ends
 // with exactly the weights of an uninterrupted run.
 #include <csignal>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Data-parallel training (tools/train/dist): sharding in-process, and the rest end to
 // end through the repvk-train binary on 127.0.0.1 with one thread per rank:
 // N ranks × batch B/N ≡ 1 rank × batch B, resume across world sizes, a killed rank,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Export then load with the engine's CPU reference: logits agree with the trainer's
 // and argmax agrees on >= 99.9% of a test set.
 #include <repvk/cpu_reference.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // 1-D k-means: known centroids, nearest-centroid assignments, empty clusters,
 // reproducibility.
 #include <gtest/gtest.h>

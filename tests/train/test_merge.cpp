@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Merge equivalence: the deploy form (one 3x3 conv + bias per block) computes the
 // training form's eval-mode logits, for plain BN and OABN alike. Both norms run in
 // one test because every ctest entry pays libtorch's ~1 s start-up.

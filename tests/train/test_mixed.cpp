@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Mixed bit widths under a budget (tools/train/quant/{knapsack,file_size,sensitivity,
 // bit_allocation}): the knapsack against brute force, the file-size model against
 // real exported files, the allocator's constraints and errors, and an end-to-end run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // OABN: the stated bound (docs/method.md) holds on every channel of every merged
 // layer after training, even with nearly dead channels; gradients reach every
 // parameter. Plain BN violates the same bound in the same situation, which shows

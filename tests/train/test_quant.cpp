@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Quantizers on the merged network. ClusterQAT: after fine-tuning each layer takes
 // at most 2^b distinct values and those are exactly the exported codebook.
 #include <set>

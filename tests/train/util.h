@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tiny configurations shared by the trainer tests: small enough to train a few steps
 // in well under a second on one core.
 #pragma once

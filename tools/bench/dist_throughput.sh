@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Data-parallel training throughput of repvk-train on this machine: the small preset
 # on Fashion-MNIST, global batch 128, four configurations run in alternation so a
 # changing load hits them alike:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # One GPU report (JSON + markdown) from a machine that has a GPU but no Vulkan SDK,
 # no glslc and no package access: the Release binaries and the Debian packages they
 # need are built and packed here, carried there, and run there.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Gathers the step outputs of tools/bench/gpu_report.sh into report.json and report.md.
 
 usage: gpu_report_summary.py OUTDIR COMMIT

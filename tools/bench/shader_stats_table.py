@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Markdown tables from `repvk shader-stats --json` reports (one or more files).
 
 One row per distinct pipeline (kernel + specialization constants) of each report,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Cold against warm start of `repvk classify`: process start to first result.
 #
 #   tools/bench/startup.sh [--rounds R] [MODEL.rpvk] [IMAGE]

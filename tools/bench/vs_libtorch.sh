@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The same merged network timed by repvk (Vulkan) and by libtorch on the CPU, in one
 # run, alternating so that background load hits both alike; prints both and the ratio.
 #

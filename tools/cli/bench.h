@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the `repvk bench` translation units: options, the timed loop, and the
 // per-layer cost model (FLOPs, weight and activation bytes).
 #pragma once

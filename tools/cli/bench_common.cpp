@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk bench` helpers: model and input, the CPU check, the timed loop, and the
 // per-layer cost model.
 #include <algorithm>

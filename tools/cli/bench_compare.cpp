@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk bench --compare-conv`: the same model with every conv3x3 kernel, runs
 // interleaved (direct, tiled, texel, igemm, direct, ...) so that load from other processes
 // hits all of them alike. Direct, the first correct version, is the baseline every

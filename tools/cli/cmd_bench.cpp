@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk bench`: checks the GPU against the CPU reference once, then times
 // repeated inference and breaks the GPU time down per layer; optionally measures
 // the device's roofline first and sweeps batch sizes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk classify`: decode images, run them as one batch, print the top-k classes.
 #include <cstdio>
 #include <memory>

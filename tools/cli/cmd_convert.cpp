@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk convert`: rewrites a model file with its weights stored as fp16 or fp32
 // (dense weights and codebooks separately). The engine always computes in fp32;
 // fp16 storage halves the file and rounds each weight to the nearest half.

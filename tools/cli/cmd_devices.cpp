@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk devices`: what every Vulkan device offers, and which one repvk would use.
 #include <cstdio>
 #include <iostream>

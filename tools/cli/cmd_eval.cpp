@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk eval`: accuracy of a model on Fashion-MNIST, read straight from the
 // dataset's .gz files, with per-class accuracy and the most common confusions.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk info`: what is inside a model file, layer by layer, and what it costs.
 #include <cstdio>
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk make-model`: writes a deterministic synthetic model file, for tests,
 // benchmarks and trying the tools before a trained model exists.
 #include <cstdio>

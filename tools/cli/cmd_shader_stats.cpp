@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk shader-stats`: plans a model the way Network does and prints, for every
 // layer, what the driver's compiler made of the pipelines it would dispatch
 // (VK_KHR_pipeline_executable_properties): registers, spills, shared memory,

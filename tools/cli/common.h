@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared plumbing of the repvk subcommands: option groups, model resolution,
 // device sessions that count validation messages, and formatting helpers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // repvk: command-line front end of the engine. Each subcommand lives in its own
 // cmd_*.cpp; this file only wires them up and maps failures to exit statuses
 // (0 ok, 1 runtime failure, 2 usage error).
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
       "Start with `repvk devices` to see your GPUs, then `repvk classify IMAGE.png`.\n"
       "Run `repvk COMMAND --help` for the options of one command.",
       "repvk"};
-  app.set_version_flag("--version", REPVK_VERSION);
+  app.set_version_flag("--version", std::string(REPVK_VERSION) +
+                                        "\nLicence: MIT (see LICENSE, installed under share/licenses/repvk)");
   app.require_subcommand(1);
   app.footer(
       "Models: MODEL is a .rpvk file (see `repvk make-model`). When it is omitted, repvk looks\n"

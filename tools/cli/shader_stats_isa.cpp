@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "shader_stats_isa.h"
 
 #include <algorithm>

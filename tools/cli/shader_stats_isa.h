@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads a driver's ISA text (VK_KHR_pipeline_executable_properties internal
 // representation) for `repvk shader-stats`: finds the hottest loop and counts its
 // instruction classes. Understands AMD GCN/RDNA disassembly (RADV's ACO and the

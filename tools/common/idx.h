@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reader for the idx files of (Fashion-)MNIST, read straight from the .gz files
 // Debian's dataset-fashion-mnist package installs (uncompressed files work too).
 // Shared by `repvk eval` and the trainer; no engine, Vulkan or libtorch dependency.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A one-line progress bar on stderr for long runs (`repvk eval`, `repvk-train`). On
 // a terminal it is redrawn in place with '\r' (at most ~10 times a second); anywhere
 // else (a log file, nohup, CI) it writes a plain line at every tenth of the way, so

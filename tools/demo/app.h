@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The demo's main loop: input -> image and model state -> one frame that uploads a
 // new image if there is one, records its classification, and draws image and panel.
 #pragma once

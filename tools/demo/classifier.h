@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The engine bridge: repvk adopts the demo's VkDevice and graphics queue, builds a
 // Network per model on first use, and records each classification into the frame's
 // command buffer, reading the texture the renderer displays (zero copy). The result

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process environment the Vulkan CPU driver (Mesa's lavapipe) reads when it loads,
 // adjusted before the demo creates its Vulkan instance. docs/lavapipe.md explains both
 // lavapipe problems this works around.

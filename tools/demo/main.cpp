@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // repvk-demo: classify images in a window whose Vulkan device the engine shares.
 // This file parses the command line and maps failures to exit statuses:
 // 0 ok, 1 runtime failure (or validation messages), 2 usage error, 3 no display.
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
       "window displays (no copy through the CPU) and records into the frame's command buffer.\n"
       "Without a display, use `repvk classify IMAGE.png` instead.",
       "repvk-demo"};
-  app.set_version_flag("--version", REPVK_VERSION);
+  app.set_version_flag("--version", std::string(REPVK_VERSION) +
+                                        "\nLicence: MIT (see LICENSE, installed under share/licenses/repvk)");
   app.add_option("IMAGE", o.images, "PNG/JPEG files to show first, before the bundled samples")
       ->type_name("FILE...");
   app.add_option("--model", o.model_files,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Which models the number keys switch between: every .rpvk file in the model
 // directory (or the files named with --model), sorted by bit width, or, when there
 // are none, deterministic synthetic models at several bit widths, as the CLI does.

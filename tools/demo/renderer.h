@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Draws each frame: the input image (nearest-neighbour, aspect kept) in the area
 // left of the panel, then the ImGui panel, in one render pass on the swapchain image.
 // Owns the frames in flight and runs ImGui's Vulkan backend. Work recorded by the

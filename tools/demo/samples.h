@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The images the demo can show: files named on the command line or dropped on the
 // window, then the bundled samples (assets/samples/*.png) with the true labels from
 // their labels.tsv. Decoding is repvk::load_image, the same as `repvk classify`.

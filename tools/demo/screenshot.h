@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes a captured frame as PNG, atomically: a temporary file in the same
 // directory, fsynced and renamed over the target (repvk/util/atomic_file.h), so a
 // reader never sees half a file.

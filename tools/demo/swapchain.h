@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The window's swapchain and what hangs off its images (views, framebuffers, one
 // "rendered" semaphore each). Recreated on resize, un-minimize and
 // VK_ERROR_OUT_OF_DATE_KHR; images are shared CONCURRENT between the graphics and

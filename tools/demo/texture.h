@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The image on screen, which is also the engine's input: one device-local RGBA8
 // texture that the display pass samples and repvk's preprocess shader reads
 // (repvk::ImageInput). Pixels reach it once per image change, through a staging

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ImGui side panel: device, model and bit width, the image, the top-5 classes
 // as bars, the GPU time per inference, and the keys. Owns ImGui's context and its
 // GLFW backend; the Vulkan backend belongs to the Renderer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "vk_context.h"
 
 #include <algorithm>

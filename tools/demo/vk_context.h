@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The application's side of device sharing: repvk-demo creates the Vulkan instance,
 // picks a device that can present to its window, and creates the VkDevice with a
 // graphics+compute queue (and a present queue, which may be of another family).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The GLFW side: library start-up (which is where "no display" is detected), one
 // resizable window, and the input it delivers (keys, dropped files, resizes) as a
 // queue the main loop drains once per frame.

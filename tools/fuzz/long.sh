@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fuzzes the model loader for a given time, longer than the 30 s ctest run, and
 # prints how many executions it ran, the coverage it reached and what it found.
 #

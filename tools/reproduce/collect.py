@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Collects the cells of tools/reproduce/reproduce.sh into docs/results.json, the
 generated section of docs/results.md and the plots under docs/plots/ (drawn by
 gnuplot). Every accuracy in the table is the engine's (`repvk eval` on Vulkan); the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The budget sweep's part of collect.py: mixed per-layer widths (oabn/mixed-bpw<X>)
 against the uniform ClusterQAT cells, as a table of size against accuracy, a plot of
 accuracy against KiB, the chosen widths per layer and the sensitivity table.

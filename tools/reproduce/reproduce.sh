@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Reproduces the study in docs/results.md: plain BN and OABN on the small RepVGG
 # preset and Fashion-MNIST, each at fp32 and quantized with uniform PTQ, uniform QAT
 # and ClusterQAT at 8, 4, 3 and 2 bits, plus ClusterQAT on OABN at 1 bit. Every

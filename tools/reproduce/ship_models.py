@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Copies the study's chosen models into assets/models and writes their entries in
 assets/README.md (command, seed, commit, accuracy, size, checksum).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Checkpoints: module parameters and buffers, optimizer state, a JSON metadata blob
 // (config, normalization, class names, progress) and optional extra tensors (e.g.
 // ClusterQAT codebooks). Written to a temporary file, fsynced, then renamed, so a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train report` (outlier statistics of a checkpoint's merged weights) and
 // `repvk-train bench` (training throughput on random data, for the Python comparison).
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train quantize`: quantizes the merged network of a training checkpoint
 // (uniform PTQ, uniform QAT, or ClusterQAT), reports accuracy and exports it.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train train`: trains the RepVGG training form, then checks the merge and
 // reports the merged weights' outliers.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The subcommands of repvk-train. main.cpp parses flags into these structs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by every trainer translation unit: the torch umbrella header (precompiled)
 // and the one error type that main() turns into a clean message and exit status 2.
 #pragma once

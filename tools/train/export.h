@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Export of a deploy network to the engine's model format, through repvk_model (the
 // format's only reader and writer; write_model validates and writes atomically).
 #pragma once

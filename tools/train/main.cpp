@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // repvk-train: command-line front end. Flags are parsed here; the work is in cmd_*.cpp.
 #include <CLI/CLI.hpp>
 

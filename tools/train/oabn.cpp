@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "oabn.h"
 
 namespace repvk::train {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // OABN, Outlier-Aware Batch Normalization (design and proof in docs/method.md).
 //
 // Each RepVGG branch's BN scales channel c by s = γ/√(σ²+ε) and the merge multiplies

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The run's log file, and what the trainer shows after the shared progress bar
 // (tools/common/progress_bar.h).
 #pragma once

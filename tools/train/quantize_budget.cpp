@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "quantize_budget.h"
 
 #include <cstdio>

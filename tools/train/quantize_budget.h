@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train quantize --budget-kib / --budget-bits-per-weight`: measures (or loads
 // the cached) per-layer sensitivity table and chooses the per-layer widths
 // (quant/bit_allocation.h) that ClusterQAT then fine-tunes with.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What `repvk-train quantize` starts from: the merged fp32 network of a training
 // checkpoint (--checkpoint), or the network stored in a .rpvk model file (--model;
 // codebook layers are decoded to fp32), with its normalization and class names.

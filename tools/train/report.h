@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Outlier statistics of the merged (deploy) weights, per layer: the quantities that
 // decide how well a layer survives low-bit quantization.
 #pragma once

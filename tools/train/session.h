@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Glue shared by the subcommands: loading data that matches the model, and
 // rebuilding a trained network (with its normalization and class names) from a
 // checkpoint.

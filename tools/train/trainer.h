@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The training loop shared by full training and quantization-aware fine-tuning:
 // SGD with Nesterov momentum and a per-step cosine schedule, per-epoch atomic
 // checkpoints, exact --resume (the batch order and augmentation are functions of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // repvk::Error, the base of every exception the engine throws, without the Vulkan
 // types of repvk/error.h, so that the Vulkan-free libraries (repvk_model, repvk_util)
 // and the trainer can throw and catch it too.

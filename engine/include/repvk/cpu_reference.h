@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Plain C++ forward pass, the ground truth the GPU ops are tested against.
 // No Vulkan, no threads, no vectorization tricks: every sum is accumulated in
 // double so the only fp32 rounding is the final store. Activations are NCHW.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device layer: an engine either owns its VkInstance/VkDevice or adopts the ones a
 // host application created. No process-wide Vulkan state: two Devices can coexist.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The one place repvk reads the process environment. The library itself never does:
 // Device takes DeviceOptions and Network takes NetworkOptions, nothing else. The
 // tools (repvk, repvk-demo), the GPU tests and the C API's repvk_device_create,

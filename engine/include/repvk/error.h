@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Exceptions thrown by the engine. Every Vulkan failure becomes a VulkanError that
 // carries the VkResult and its name; nothing in the library calls abort(). Model file
 // problems are repvk::ModelError (repvk/model.h: file, layer, problem). Code that

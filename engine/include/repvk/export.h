@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* REPVK_API marks the symbols librepvk.so exports; everything else is built with
  * -fvisibility=hidden and stays private to the library. Plain C so that repvk.h can
  * include it. Static builds need nothing: the attribute is harmless there. */

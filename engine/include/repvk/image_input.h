@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Classifying an image the application already has on the GPU (a texture it loaded,
 // a frame it rendered), with no copy through host memory. Network's
 // record_classify_image / submit_classify_image take these; docs/embedding.md walks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Image decoding for the classify path. Decoding is done by stb_image (Debian's
 // libstb), so PNG, JPEG, BMP, TGA, GIF (first frame), PSD, HDR, PIC and PNM all work.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The repvk model file format: in-memory representation, reader and writer.
 // This is the only implementation of the format (see docs/model-format.md).
 // It has no Vulkan dependency: the trainer links it to export, the engine to load.

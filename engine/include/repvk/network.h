@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A loaded model bound to a Device: weights uploaded once, pipelines created once,
 // activations in a reused arena, the whole graph recorded into one command buffer.
 //

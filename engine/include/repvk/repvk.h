@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* repvk C API: opaque handles and status codes over the C++ API, for C, Rust,
  * Python (ctypes) and game engines. Pure C99; no function here throws or aborts.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The device's measured peaks, from synthetic shaders: the denominators of the
 // "fraction of peak" figures in `repvk bench --roofline`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Deterministic synthetic models: RepVGG-shaped networks with random codebook or
 // fp32 weights. Used by tests, benchmarks and the README's main command until a
 // trained model is bundled. Weights are scaled (He-style) so activations stay O(1).

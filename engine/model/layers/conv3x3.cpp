@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3: 3x3 convolution, zero padding 1, stride 1|2, bias, optional ReLU.
 // Record: u32 in_channels, out_channels, stride, flags; weight block; f32 bias[out].
 // Weights [out][in][ky][kx]: row k = in * 9 + ky * 3 + kx.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fully_connected: in features -> out, bias, optional ReLU; reads pooled features.
 // Record: u32 in_features, out_features, flags; weight block; f32 bias[out].
 // Weights [out][in].

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // global_avg_pool: C x H x W -> C x 1 x 1, the mean of each plane. Record: u32 flags (0).
 // A model has exactly one; everything after it reads pooled features.
 #include "layer_kind.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // softmax: normalizes the logits over the classes; the last layer. Record: u32 flags (0).
 #include "layer_kind.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading, writing, sizing and checking the weighted record (weighted_layer.h).
 #include "layers/weighted_layer.h"
 

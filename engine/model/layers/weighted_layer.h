@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The record shared by the weighted kinds (conv3x3, fully_connected): channels, an
 // optional stride, flags, the weight block and the bias (docs/model-format.md,
 // "Layer records" and "Weights").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Plans a validated model onto a device and records it: weights uploaded once,
 // activations ping-pong through a two-buffer arena sized for one chunk of images,
 // every layer recorded into one command buffer with a barrier between layers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads an image's dimensions from its PNG or JPEG header without decoding it, so
 // that a file claiming an absurd size is rejected with its real size in the message.
 // stb_image's own header check cannot be used for that: for a PNG over 1 GiB it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "repvk/image_io.h"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Image -> model input tensor (resize or shorter side + centre crop, bilinear; channel
 // mapping; mean/std), and top-k selection over class probabilities.
 #include <algorithm>

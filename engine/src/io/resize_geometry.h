@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where each model input pixel samples the source image: InputSpec's resize mode
 // (stretch, or shorter side + centre crop) turned into a scale and an offset per axis.
 // Shared by repvk::preprocess (host) and shaders/preprocess_image.comp (GPU) so the

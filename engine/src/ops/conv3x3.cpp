@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What every conv3x3 kernel shares, the factory that picks one (conv3x3.h), the CPU
 // reference and the kind's entry in the op-kind table. The kernels are
 // conv3x3_direct.cpp, conv3x3_tiled.cpp and conv3x3_texel.cpp; their tile sizes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The conv3x3 op: what every conv3x3 kernel shares (validation, output shape,
 // stride, ReLU, activation precision, name, flops, the batch-folding dispatch
 // helper), and the one factory that picks the kernel. Each kernel is its own class

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/conv3x3.comp, the direct conv3x3 kernel (conv3x3_direct.h).
 #include "ops/conv3x3_direct.h"
 

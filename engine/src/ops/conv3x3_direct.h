@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The direct conv3x3 kernel (shaders/conv3x3.comp): the first correct version, kept
 // as the baseline speedups are measured against. One output pixel per invocation,
 // OC_TILE channels each, packed weights decoded from codebooks staged in shared memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of the implicit-GEMM conv3x3 (shaders/conv3x3_igemm.comp): register block
 // and shared-memory choices, the load-time weight repacking, upload and dispatch.
 #include "ops/conv3x3_igemm.h"

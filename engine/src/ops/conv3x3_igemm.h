@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/conv3x3_igemm.comp: the implicit-GEMM conv3x3 (M = N*OH*OW output
 // pixels, N = Cout, K = 9*Cin), the default on GPUs. Weights are repacked once at load
 // time: indices into 128-bit chunks of several input channels per output channel

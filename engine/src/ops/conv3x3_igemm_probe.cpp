@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // measure_fp16_math() (repvk/network.h): whether conv3x3_igemm's fp16-arithmetic
 // flavour is faster than its fp32 one on this device, by timing both on one layer.
 // fp16 arithmetic is never chosen because shaderFloat16 exists: CPU drivers emulate

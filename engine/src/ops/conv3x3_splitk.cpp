@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_igemm's split-K chooser (see conv3x3_splitk.h for the rules and their reasons).
 #include "ops/conv3x3_splitk.h"
 

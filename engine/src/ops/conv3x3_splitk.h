@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3_igemm's split-K plan: how many K slices (groups of input channels) a small
 // layer is cut into so that a big GPU gets enough workgroups, each slice summed by its
 // own workgroups into fp32 partials that shaders/conv3x3_splitk_reduce.comp adds up.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/conv3x3_texel.comp, the texel conv3x3 kernel (conv3x3_texel.h).
 #include "ops/conv3x3_texel.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The texel conv3x3 kernel (shaders/conv3x3_texel.comp): activations and weights are
 // read through texel-buffer views, the weights expanded once, at load time, into the
 // RGBA32F layout the shader fetches four output channels at a time from; only the

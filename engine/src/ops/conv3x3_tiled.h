@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tiled conv3x3 kernel (shaders/conv3x3_tiled.comp): a compiled register block of
 // PX pixels x OC_BLOCK channels per invocation, the batch folded into x, packed
 // weights decoded CIN_CHUNK input channels at a time into a shared-memory tile.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // conv3x3 tile sizes: the per-device-class table (conv_tuning) and its fit to one
 // layer and the device's limits. Used by the tiled and texel kernels
 // (conv3x3_tiled.cpp, conv3x3_texel.cpp); kept apart so that the numbers live in one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cpu::forward: the whole model through each kind's CPU reference (op_kind.h). The
 // per-kind references live next to their ops (engine/src/ops/<kind>.cpp).
 #include "repvk/cpu_reference.h"

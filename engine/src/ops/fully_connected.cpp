@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Everything the engine knows about fully_connected: the op (shaders/fully_connected.comp,
 // fully_connected_rows.comp, fully_connected_gemv.comp and fully_connected_texel.comp), its
 // CPU reference and its entry in the op-kind table.

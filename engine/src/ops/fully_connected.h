@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/fully_connected{,_rows,_gemv,_texel}.comp:
 // [N][In] -> [N][Out], fp32 storage. The storage kernel reads the packed weights; the
 // texel one (for CPU devices, where the network runs ConvAlgorithm::Texel) reads the

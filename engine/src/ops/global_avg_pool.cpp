@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Everything the engine knows about global_avg_pool: the op (shaders/global_avg_pool.comp),
 // its CPU reference and its entry in the op-kind table.
 #include "ops/global_avg_pool.h"

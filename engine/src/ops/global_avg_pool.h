@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/global_avg_pool.comp: [N][C][H][W] -> [N][C] means.
 #pragma once
 

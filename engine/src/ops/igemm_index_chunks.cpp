@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The 128-bit index chunks of conv3x3_igemm (igemm_index_chunks.h): geometry, packing and
 // a CPU decoder that mirrors the shader's tile fill.
 #include "ops/igemm_index_chunks.h"

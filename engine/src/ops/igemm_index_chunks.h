@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The index layout of conv3x3_igemm's binding 2 for BITS 1..8: per output channel, the
 // indices of R consecutive input channels (R*9 indices, LSB-first, a contiguous bit stream
 // that may straddle 32-bit words; at 8 bits a word-aligned variant, see bit_of) fill one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The interface every layer op implements: what the Network plans, binds and records,
 // whatever the kind or the kernel behind it.
 #pragma once

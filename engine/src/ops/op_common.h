@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pieces shared by the op classes (header-only, so that each op's host files stay
 // self-contained). Weight upload in the binding 2..4 layout of shaders/common/weights.glsl,
 // tile-size helpers and dispatch-limit checks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The engine side of each layer kind: its CPU reference and its GPU op factory. Each
 // kind defines its entry in engine/src/ops/<name>.cpp next to its op; the Network and
 // cpu::forward only go through this table. The model side (fields, validation,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The table of op kinds (op_kind.h), built from the kind list in repvk/model.h.
 #include "ops/op_kind.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ops/preprocess_image.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/preprocess_image.comp: an application's VkImage -> the
 // network's input buffer (batch 1), bilinear resize (or shorter side + centre crop)
 // + channel mapping + mean/std,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Everything the engine knows about softmax: the op (shaders/softmax.comp), its CPU
 // reference and its entry in the op-kind table.
 #include "ops/softmax.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host side of shaders/softmax.comp: row-wise softmax of fp32 logits.
 #pragma once
 

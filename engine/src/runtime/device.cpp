@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "repvk/device.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // options_from_environment(): the only getenv() calls in the library
 // (repvk/environment.h lists the variables).
 #include "repvk/environment.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "repvk/error.h"
 
 namespace repvk {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Buffers and host<->device transfers. Staging is skipped when the memory type is
 // both device-local and host-visible (integrated GPUs, lavapipe).
 #pragma once

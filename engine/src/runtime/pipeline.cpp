@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "runtime/pipeline.h"
 
 #include <fcntl.h>

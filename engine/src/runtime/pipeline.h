@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Compute pipelines from the embedded SPIR-V registry, specialized with constants,
 // created through a VkPipelineCache that is persisted on disk.
 #pragma once

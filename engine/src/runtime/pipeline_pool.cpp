@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "runtime/pipeline_pool.h"
 
 #include <utility>

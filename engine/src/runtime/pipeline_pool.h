@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Compiled compute pipelines shared by every Network on one Device.
 //
 // Two Networks of one model (or of two models with a layer in common) ask for the same

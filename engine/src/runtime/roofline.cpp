@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Peak multiply-add rate and copy bandwidth, measured with shaders/roofline_*.comp.
 // Host wall-clock around a submit-and-wait is enough here: each submission is grown
 // until it runs for min_seconds, so the fixed submission cost stays in the noise,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Name -> SPIR-V lookup over the shaders compiled and embedded at build time
 // (see shaders/CMakeLists.txt). Names are "<op>" or "<op>_<variant>", e.g. "conv3x3_f16".
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The compiled variants of a kernel: what a generated table row says about one
 // embedded shader, and constexpr lookups over a table. The tables themselves are
 // generated (shaders/variants.h in the build tree) from the one list in

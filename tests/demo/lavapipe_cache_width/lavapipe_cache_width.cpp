@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // lavapipe_cache_width: a minimal Vulkan program (no repvk) that shows a Mesa lavapipe
 // bug: vertex shader code JIT-compiled at one SIMD width is loaded from Mesa's on-disk
 // shader cache and run at another, and writes past the end of a heap buffer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #version 450
 layout(location = 0) in vec4 v[12];
 layout(location = 0) out vec4 color;

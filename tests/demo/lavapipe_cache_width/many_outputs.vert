@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #version 450
 // Many outputs make each vertex the draw module stores large, so vertices written
 // past the end of its buffer land well outside the heap block.

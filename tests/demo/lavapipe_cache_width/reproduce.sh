@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Shows Mesa lavapipe reusing shader code compiled for another SIMD width: runs
 # lavapipe_cache_width at FIRST bits (default 256), then at SECOND bits (default 128),
 # with one fresh Mesa shader cache directory, then once more at SECOND bits with a

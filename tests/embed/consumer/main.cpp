@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // An application that embeds repvk the way a renderer would: it creates its own
 // instance, device and queue (validation on), hands them to repvk, fills a VkImage
 // itself, classifies it on the GPU by recording into its own command buffer, and checks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Built by run_consumer.cmake with nothing but `pkg-config --cflags --libs repvk`, as
  * C99: the header and the loaded library agree, and the sized entry points are there
  * and check their arguments before any work. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #version 450
 // Nearest-neighbour upscaling by construction: texelFetch of the texel under the
 // fragment, so no sampler state or filtering precision can blur a 28x28 image.

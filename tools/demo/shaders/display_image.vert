@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #version 450
 // tools/demo's image pass: one triangle that covers the viewport, which the demo
 // sets to the on-screen rectangle of the image. No vertex buffer.

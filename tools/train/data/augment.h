@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Batch assembly: uint8 pixels -> normalized float, with the training augmentation
 // (random crop from a zero-padded image, optional horizontal flip). Randomness comes
 // from a per-batch seed so a resumed run draws exactly the batches it would have.

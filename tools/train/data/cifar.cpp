@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CIFAR-10 binary batches: 10000 records of <1 label byte><3072 pixel bytes> each.
 #include <filesystem>
 #include <fstream>

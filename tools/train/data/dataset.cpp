@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Dataset dispatch, normalization statistics and the shared seed mixer.
 #include "data/dataset.h"
 

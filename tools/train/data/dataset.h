@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Datasets held in memory as uint8 pixels: Fashion-MNIST (idx .gz), CIFAR-10 binary
 // batches and image folders. Pixels stay uint8 until a batch is drawn so CIFAR-10
 // costs 150 MB rather than 600 MB.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fashion-MNIST for the trainer, through the shared idx reader (tools/common/idx.h).
 #include <cstring>
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Image-folder datasets: root/<class>/<image>. Classes are the sorted folder names
 // so the label order is reproducible across machines.
 #include <stb/stb_image.h>

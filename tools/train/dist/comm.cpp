@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dist/comm.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>

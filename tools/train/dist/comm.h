@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The one adapter between the trainer and libtorch's c10d: rendezvous on a TCPStore,
 // a Gloo (CPU) or NCCL (CUDA builds) process group, and the few collectives the
 // trainer uses. Nothing else includes c10d headers. With world size 1 every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dist/grad_sync.h"
 
 namespace repvk::train {

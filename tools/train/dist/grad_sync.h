@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Data-parallel gradient averaging, the part of PyTorch's DDP the C++ frontend lacks.
 // One fixed, ordered parameter list (the same on every rank, so the collectives
 // match); gradients are flattened into buckets of about 25 MB and each bucket is one

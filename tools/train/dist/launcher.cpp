@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dist/launcher.h"
 
 #include <arpa/inet.h>

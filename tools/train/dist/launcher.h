@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `--nproc N`: runs this very command as N local worker processes (ranks 0..N-1),
 // the way torchrun does on one machine. The workers get RANK, LOCAL_RANK,
 // WORLD_SIZE, MASTER_ADDR=127.0.0.1 and MASTER_PORT (a free port unless --master

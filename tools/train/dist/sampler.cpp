@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dist/sampler.h"
 
 #include "data/augment.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Distributed sampling. Every epoch has one global order, epoch_permutation(n, seed,
 // epoch), whatever the number of ranks; global batch s is perm[s·B, s·B+B) and rank r
 // of N takes the contiguous slice [r·b/N, (r+1)·b/N) of it (b: that batch's size).

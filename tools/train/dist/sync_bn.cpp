@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "dist/sync_bn.h"
 
 #include "oabn.h"

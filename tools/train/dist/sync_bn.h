@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Synchronized batch normalization: every BranchNorm (BN and OABN alike) computes its
 // batch statistics from [Σx, Σx², count] summed over all ranks, so N ranks with
 // batch B/N normalize exactly as one process with batch B (weighted by each rank's

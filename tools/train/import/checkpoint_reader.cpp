@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "import/checkpoint_reader.h"
 
 #include <caffe2/serialize/inline_container.h>

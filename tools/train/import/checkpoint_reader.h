@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads the tensors of a PyTorch checkpoint written by torch.save (zip format, torch
 // >= 1.6): libtorch's own zip reader (caffe2::serialize::PyTorchStreamReader) opens
 // the archive and its records; data.pkl is parsed by state_dict_pickle.h, which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Flags of `repvk-train import` (kept out of main.cpp).
 #include <CLI/CLI.hpp>
 

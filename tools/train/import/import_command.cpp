@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "import/import_command.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train import`: a PyTorch RepVGG checkpoint or an ONNX graph to a .rpvk model file.
 #pragma once
 

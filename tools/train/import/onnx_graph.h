@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // An index over one ONNX graph for the RepVGG reader (onnx_reader.cpp): which node
 // produces each value, the constants (initializers, Constant nodes, either behind
 // Identity nodes) decoded to tensors with every size checked against the shape, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "import/onnx_reader.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads a RepVGG classifier from an ONNX file (libonnx's protobuf classes) into the
 // deploy network the engine runs. The graph is walked backwards from its outputs by
 // node inputs and outputs (node order is not relied on):

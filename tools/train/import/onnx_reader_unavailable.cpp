@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // import_onnx when repvk-train is built without libonnx-dev: a clear error instead.
 #include "import/onnx_reader.h"
 

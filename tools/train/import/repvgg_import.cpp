@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "import/repvgg_import.h"
 
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Turns the tensors of a RepVGG checkpoint (DingXiaoH/RepVGG naming) into the deploy
 // network the engine runs. Both forms are read: the training form (per block
 // rbr_dense / rbr_1x1 / optional rbr_identity with their BatchNorms, merged by the

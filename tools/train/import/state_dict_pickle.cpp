@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "import/state_dict_pickle.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reader for the pickle (data.pkl) that torch.save writes for a state dict: a dict or
 // OrderedDict of str -> tensor, possibly inside a wrapper dict ({"state_dict": ...},
 // {"model": ...}, with other entries such as epoch numbers or optimizer state).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // RepVGG network configuration: presets, flags and validation.
 #pragma once
 

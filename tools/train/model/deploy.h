@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The merged (deploy) network: conv3x3+bias+ReLU layers, global average pool, fc.
 // Exactly the layer sequence the engine runs. Its weights are trainable parameters
 // ("latent" weights) so the quantizers can fine-tune it; a per-layer weight hook

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // RepVGG in training form: every block is 3x3 conv+norm, 1x1 conv+norm and (when
 // the shapes allow) an identity norm, summed and passed through ReLU. merge()
 // folds each block into one 3x3 conv with bias (the deploy form).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train export-onnx MODEL.rpvk OUT.onnx` (kept out of main.cpp).
 #include <CLI/CLI.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `repvk-train export-onnx`.
 #pragma once
 

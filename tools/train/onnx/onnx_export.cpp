@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "onnx/onnx_export.h"
 
 #include <onnx/onnx_pb.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Export of a .rpvk model to ONNX (opset 13): the network the engine runs, layer for
 // layer, with weights decoded to fp32, written with libonnx's protobuf classes.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "quant/bit_allocation.h"
 
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Mixed bit widths under a size budget: one width per layer, chosen to minimize the
 // summed measured sensitivity (quant/sensitivity.h) subject to the budget, solved
 // exactly as a multiple-choice knapsack (quant/knapsack.h).

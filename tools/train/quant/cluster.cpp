@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "quant/cluster.h"
 
 #include "quant/kmeans.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ClusterQAT: non-uniform quantization with k-means codebooks of 2^b centroids,
 // fine-tuned with the network (docs/method.md, "ClusterQAT").
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "quant/file_size.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The size of an exported .rpvk file as a function of each layer's codebook width, so
 // a byte budget can be planned before anything is quantized. The figures come from
 // repvk_model itself (model_stats and serialize_model on a stand-in model with the

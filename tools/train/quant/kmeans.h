@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Batched 1-D k-means: each row of a [G, n] tensor is clustered independently
 // (G = 1 for a per-layer codebook, G = output channels for per-channel codebooks).
 #pragma once

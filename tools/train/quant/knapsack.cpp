@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "quant/knapsack.h"
 
 #include <limits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Exact multiple-choice knapsack: pick one option from every group so the summed cost
 // stays within a capacity and the summed value is smallest. Solved by dynamic
 // programming over the cost (pseudo-polynomial: groups * options * capacity / g steps,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "quant/sensitivity.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Per-layer sensitivity to codebook quantization, the input of the mixed-precision
 // allocator (quant/bit_allocation.h).
 //

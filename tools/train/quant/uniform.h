@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Uniform symmetric per-output-channel quantization: the PTQ and QAT baselines.
 // b bits give the 2^b-1 levels {-Q..Q}·s with Q = 2^(b-1)-1 and s = max|w_row|/Q;
 // b = 1 is the sign quantizer {-s, +s} with s = mean|w_row| (the L2-optimal scale).

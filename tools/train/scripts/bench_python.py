@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Training throughput of the same RepVGG (plain BN) in PyTorch's Python front end.
 
 Overhead check for repvk-train: run with the same preset, batch and thread count as

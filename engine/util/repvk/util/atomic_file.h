@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writing a file so that readers see either the old contents or the new, never a
 // half-written file, even across a crash or a power cut: the bytes go to a temporary
 // file in the same directory (<path>.tmp.<pid>), which is fsynced, renamed over

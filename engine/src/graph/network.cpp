@@ -141,7 +141,6 @@ struct Network::Impl {
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<std::string> op_names;
   std::vector<LayerPipelines> layer_pipelines;  // only while capturing statistics
-  std::vector<size_t> act_bytes_per_image;  // output bytes of each layer for one image
 
   // Layer i reads `inputs[i]`, writes `outputs[i]`.
   std::vector<VkBuffer> inputs, outputs;

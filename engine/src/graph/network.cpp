@@ -264,6 +264,8 @@ void Network::Impl::build() {
   TensorShape cur = input_shape;
   VkBuffer src = input.handle();
   DescriptorCounts needed;
+  // Every op's weights in one staged submission (where the device needs staging).
+  UploadBatch weights(device);
   for (size_t i = 0; i < layers; ++i) {
     const Layer& layer = model.layers[i];
     VkBuffer dst;
@@ -291,6 +293,7 @@ void Network::Impl::build() {
     src = dst;
     cur = shapes[i];
   }
+  weights.submit();
   uint64_t workspace_bytes = 0;
   for (const auto& op : ops) workspace_bytes = std::max(workspace_bytes, op->workspace_bytes());
   if (workspace_bytes > limit)

@@ -232,7 +232,7 @@ void quantize_layer_kmeans(Layer& layer, uint32_t bits, CodebookGranularity gran
   w.encoding = WeightEncoding::Codebook;
   w.bits = bits;
   w.granularity = granularity;
-  w.codebook_storage = CodebookStorage::Fp32;
+  w.codebook_storage = ValueStorage::Fp32;
   w.dense_storage = ValueStorage::Fp32;  // no dense weights any more
   w.codebook_size = uint32_t(size);
   w.codebooks = std::move(codebooks);

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     for (uint32_t bits : {1u, 2u, 3u, 4u, 5u, 8u})
       for (auto gran : {repvk::CodebookGranularity::PerLayer,
                         repvk::CodebookGranularity::PerOutputChannel})
-        for (auto storage : {repvk::CodebookStorage::Fp32, repvk::CodebookStorage::Fp16}) {
+        for (auto storage : {repvk::ValueStorage::Fp32, repvk::ValueStorage::Fp16}) {
           repvk::Model m = tiny(true, bits, gran, seed++);
           for (auto& l : m.layers) l.weights.codebook_storage = storage;
           valid.push_back(repvk::serialize_model(m));

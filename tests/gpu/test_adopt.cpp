@@ -119,6 +119,14 @@ TEST(AdoptDevice, UsesAndNeverDestroysBorrowedHandles) {
       EXPECT_EQ(device->queue(), app.queue);
       // The app did not enable 16-bit storage, so repvk must not use it.
       EXPECT_FALSE(device->enabled().storage_16bit);
+      // Properties need no enabling: the same as on a device repvk creates.
+      const DeviceFeatures& have = device->info().features;
+      EXPECT_EQ(device->enabled().subgroup_ballot, have.subgroup_ballot);
+      EXPECT_EQ(device->enabled().subgroup_arithmetic, have.subgroup_arithmetic);
+      EXPECT_EQ(device->enabled().subgroup_size, have.subgroup_size);
+      EXPECT_EQ(device->enabled().timestamps, have.timestamps);
+      EXPECT_EQ(device->queue_family(), app.family);
+      EXPECT_EQ(device->info().compute_queue_family, app.family);
 
       Buffer buffer(*device, 1024, MemoryUsage::DeviceLocal);
       std::vector<uint32_t> data(256);

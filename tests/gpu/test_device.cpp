@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gpu_fixture.h"
+#include "runtime/device_features.h"
 #include "runtime/memory.h"
 #include "runtime/pipeline.h"
 #include "repvk/error.h"
@@ -52,6 +54,46 @@ TEST_F(GpuTest, UploadDownloadRoundTrip) {
   }
 }
 
+// Several buffers, one crossing a staging-buffer boundary, through one open batch: none
+// is written before submit(), all are after it, in one submission.
+TEST_F(GpuTest, UploadBatchStagesEverythingInOneSubmission) {
+  std::mt19937 rng(std::random_device{}());
+  const std::vector<size_t> words = {1, 1000 + rng() % 1000, (5u << 20) / 4 + rng() % 1000, 77};
+  std::vector<Buffer> buffers;
+  std::vector<std::vector<uint32_t>> data;
+  for (size_t n : words) {
+    buffers.emplace_back(device(), (n + 3) * 4, MemoryUsage::DeviceLocal);
+    fill(device(), buffers.back(), 0xDEADBEEFu);
+    data.emplace_back(n);
+    for (auto& v : data.back()) v = rng();
+  }
+  auto read = [&](size_t i) {
+    std::vector<uint32_t> back(words[i] + 3);
+    download(device(), buffers[i], back.data(), back.size() * 4);
+    return back;
+  };
+  {
+    UploadBatch batch(device(), /*stage_mapped=*/true);
+    ASSERT_EQ(UploadBatch::active(device()), &batch);
+    for (size_t i = 0; i < words.size(); ++i)
+      upload(device(), buffers[i], data[i].data(), data[i].size() * 4, 8);  // at word 2
+    EXPECT_EQ(batch.pending_copies(), words.size());
+    EXPECT_EQ(batch.staging_buffers(), 2u);  // 4 MiB, then 8 MiB for the 5 MiB buffer
+    for (size_t i = 0; i < words.size(); ++i) EXPECT_EQ(read(i)[2], 0xDEADBEEFu) << i;
+    batch.submit();
+    EXPECT_EQ(batch.submissions(), 1u);
+    EXPECT_EQ(batch.pending_copies(), 0u);
+  }
+  EXPECT_EQ(UploadBatch::active(device()), nullptr);
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::vector<uint32_t> back = read(i);
+    EXPECT_EQ(back[0], 0xDEADBEEFu) << i;
+    EXPECT_EQ(back[1], 0xDEADBEEFu) << i;
+    EXPECT_EQ(std::vector<uint32_t>(back.begin() + 2, back.end() - 1), data[i]) << i;
+    EXPECT_EQ(back.back(), 0xDEADBEEFu) << i;
+  }
+}
+
 TEST_F(GpuTest, FillPoisonsWholeBuffer) {
   Buffer buffer(device(), 1000 * 4, MemoryUsage::DeviceLocal);
   fill(device(), buffer, 0x7FC00000u);
@@ -86,9 +128,60 @@ TEST_F(GpuTest, InfoIsFilledIn) {
   EXPECT_GT(info.limits.max_workgroup_invocations, 0u);
   EXPECT_NE(info.compute_queue_family, UINT32_MAX);
   EXPECT_TRUE(device().owns_handles());
+  EXPECT_EQ(device().queue_family(), info.compute_queue_family);
   // Enabled features are a subset of supported ones.
   EXPECT_TRUE(!device().enabled().storage_16bit || info.features.storage_16bit);
   EXPECT_TRUE(!device().enabled().float16 || info.features.float16);
+}
+
+// What the feature table enables, on the device and for every option combination:
+// fp16 rows unless force_fp32 (and, adopted, only what the app enabled), statistics
+// only when capturing, report-only rows never, properties always as supported.
+TEST_F(GpuTest, EnabledFeaturesFollowTheTable) {
+  const DeviceFeatures& have = device().info().features;
+  const DeviceFeatures& on = device().enabled();
+  const bool fp32 = options_from_environment().device.force_fp32;
+  EXPECT_EQ(on.storage_16bit, have.storage_16bit && !fp32);
+  EXPECT_EQ(on.float16, have.float16 && !fp32);
+  EXPECT_FALSE(on.integer_dot_product);
+  EXPECT_FALSE(on.pipeline_executable_info);
+  EXPECT_EQ(on.subgroup_basic, have.subgroup_basic);
+  EXPECT_EQ(on.subgroup_arithmetic, have.subgroup_arithmetic);
+  EXPECT_EQ(on.subgroup_shuffle, have.subgroup_shuffle);
+  EXPECT_EQ(on.subgroup_ballot, have.subgroup_ballot);
+  EXPECT_EQ(on.subgroup_size, have.subgroup_size);
+  EXPECT_EQ(on.timestamps, have.timestamps);
+
+  DeviceFeatures all;
+  for (bool DeviceFeatures::*f :
+       {&DeviceFeatures::storage_16bit, &DeviceFeatures::float16, &DeviceFeatures::subgroup_basic,
+        &DeviceFeatures::subgroup_arithmetic, &DeviceFeatures::subgroup_shuffle,
+        &DeviceFeatures::subgroup_ballot, &DeviceFeatures::integer_dot_product,
+        &DeviceFeatures::timestamps, &DeviceFeatures::pipeline_executable_info})
+    all.*f = true;
+  all.subgroup_size = 32;
+  DeviceOptions options;
+  DeviceFeatures e = features_to_enable(all, options, nullptr);
+  EXPECT_TRUE(e.storage_16bit && e.float16 && e.subgroup_ballot && e.timestamps);
+  EXPECT_FALSE(e.integer_dot_product || e.pipeline_executable_info);
+  EXPECT_EQ(e.subgroup_size, 32u);
+  options.force_fp32 = true;
+  options.capture_pipeline_statistics = true;
+  e = features_to_enable(all, options, nullptr);
+  EXPECT_FALSE(e.storage_16bit || e.float16);
+  EXPECT_TRUE(e.pipeline_executable_info);
+  // Adopted: only what the application enabled, and never statistics.
+  AdoptedHandles app;
+  app.float16_enabled = true;
+  e = features_to_enable(all, DeviceOptions{}, &app);
+  EXPECT_FALSE(e.storage_16bit);
+  EXPECT_TRUE(e.float16 && e.subgroup_ballot && e.timestamps);
+  options = DeviceOptions{};
+  options.capture_pipeline_statistics = true;
+  EXPECT_FALSE(features_to_enable(all, options, &app).pipeline_executable_info);
+  // Nothing the device lacks, whatever is asked.
+  e = features_to_enable(DeviceFeatures{}, options, nullptr);
+  EXPECT_FALSE(e.storage_16bit || e.float16 || e.pipeline_executable_info || e.subgroup_ballot);
 }
 
 TEST_F(GpuTest, PipelineCachePersistsAndRejectsForeignData) {

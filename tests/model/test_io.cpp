@@ -61,7 +61,7 @@ TEST(RoundTrip, Fp32) {
 TEST(RoundTrip, CodebookEveryBitsGranularityAndStorage) {
   for (uint32_t bits = 1; bits <= 8; ++bits)
     for (auto gran : {CodebookGranularity::PerLayer, CodebookGranularity::PerOutputChannel})
-      for (auto storage : {CodebookStorage::Fp32, CodebookStorage::Fp16}) {
+      for (auto storage : {ValueStorage::Fp32, ValueStorage::Fp16}) {
         SCOPED_TRACE("bits " + std::to_string(bits) + " gran " +
                      std::to_string(int(gran)) + " storage " + std::to_string(int(storage)));
         TinyOptions o;
@@ -75,7 +75,7 @@ TEST(RoundTrip, CodebookEveryBitsGranularityAndStorage) {
 
 TEST(RoundTrip, Fp16StorageRoundsValues) {
   TinyOptions o;
-  o.storage = CodebookStorage::Fp16;
+  o.storage = ValueStorage::Fp16;
   Model m = tiny_model(o);
   m.layers[0].weights.codebooks[0] = 0.1f;  // not representable in fp16
   const auto bytes = serialize_model(m);

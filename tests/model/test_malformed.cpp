@@ -309,7 +309,7 @@ TEST(Malformed, NonFiniteWeights) {
   expect_rejected(m, "layer 1 (conv3x3): bias 2 is not finite");
 
   TinyOptions o;
-  o.storage = CodebookStorage::Fp16;
+  o.storage = ValueStorage::Fp16;
   m = tiny_model(o);
   auto b = serialize_model(m);
   const size_t cb = weights_offset(m, 0) + 20;

@@ -18,7 +18,7 @@ struct TinyOptions {
   WeightEncoding encoding = WeightEncoding::Codebook;
   uint32_t bits = 2;
   CodebookGranularity granularity = CodebookGranularity::PerLayer;
-  CodebookStorage storage = CodebookStorage::Fp32;
+  ValueStorage storage = ValueStorage::Fp32;
   ValueStorage dense_storage = ValueStorage::Fp32;  // for encoding Fp32
   uint64_t seed = 7;
 };

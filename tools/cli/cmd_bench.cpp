@@ -3,6 +3,7 @@
 // repeated inference and breaks the GPU time down per layer; optionally measures
 // the device's roofline first and sweeps batch sizes.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -91,132 +92,127 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
   return 0;
 }
 
-int run(const BenchOptions& o, bool bits_given) {
-  parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
-  if (o.compare_conv && !o.sweep.empty()) throw UsageError("--sweep and --compare-conv exclude each other");
-  const LoadedModel lm = bench_model(o, bits_given);
-  const Model& m = lm.model;
+// What one timed network (the default mode) measured, for the two printers.
+struct SingleRun {
+  std::string device, precision, conv;
+  Precision prec = Precision::Fp32;
+  Fp16MathReport fp16_math;
+  double create_ms = 0;  // the Network constructor: planning, pipelines, weight upload
+  double tolerance = 0, rel = 0;
+  Measurement r;
+  std::vector<LayerCost> costs;
   uint64_t flops_per_image = 0;
-  for (const auto& s : model_stats(m)) flops_per_image += s.flops;
+  double med = 0, lo = 0, hi = 0, med_gpu = 0, layers_ms = 0;
+};
 
-  GpuSession session(o.gpu);
-  RooflinePeaks peaks;
-  if (o.roofline) peaks = measure_roofline(session.device());
-  const RooflinePeaks* pk = o.roofline ? &peaks : nullptr;
-  if (!o.sweep.empty()) return run_sweep(o, lm, session, pk);
-  const std::vector<float> input = bench_input(m, o.batch);
-  if (o.compare_conv) return run_compare(o, lm, input, session);
+struct LayerRow {
+  std::string name;
+  double ms = 0;
+  int64_t layer = -1;
+  double gflops = 0, gbps = 0, weight_mb = 0, act_mb = 0;
+};
+
+SingleRun run_single(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
+                     const std::vector<float>& input) {
+  const Model& m = lm.model;
+  SingleRun s;
+  for (const auto& st : model_stats(m)) s.flops_per_image += st.flops;
   NetworkOptions nopt = session.network_options(o.batch);
   // "auto" leaves $REPVK_CONV (already in nopt) in charge.
   if (const ConvAlgorithm c = parse_conv_algorithm(o.conv); c != ConvAlgorithm::Auto)
     nopt.conv_algorithm = c;
+  const auto t0 = std::chrono::steady_clock::now();
   auto net = std::make_unique<Network>(session.device(), m, nopt);
-  const std::string precision = precision_name(net->precision());
-  const ConvAlgorithm conv_algo = net->conv_algorithm();
-  const std::string conv = conv_algorithm_name(conv_algo);
-  const Precision prec = net->precision();
-  const double tolerance = tolerance_for(*net);
-  const Fp16MathReport fp16_math = fp16_math_report(session.device(), *net);
-  const double rel = check_against_cpu(*net, m, input, o.batch, tolerance);
-  const Measurement r = measure(*net, input, o.batch, o.warmup, o.runs);
-  const std::vector<uint64_t> uploaded = net->layer_weight_bytes();
-  const std::string device = session.device_name();
+  s.create_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  s.precision = precision_name(net->precision());
+  s.conv = conv_algorithm_name(net->conv_algorithm());
+  s.prec = net->precision();
+  s.tolerance = tolerance_for(*net);
+  s.fp16_math = fp16_math_report(session.device(), *net);
+  s.rel = check_against_cpu(*net, m, input, o.batch, s.tolerance);
+  s.r = measure(*net, input, o.batch, o.warmup, o.runs);
+  s.costs = layer_costs(m, lm.shapes, s.prec, net->layer_weight_bytes());
+  s.device = session.device_name();
   net.reset();
   session.finish();
+  s.med = median(s.r.host_ms);
+  s.lo = *std::min_element(s.r.host_ms.begin(), s.r.host_ms.end());
+  s.hi = *std::max_element(s.r.host_ms.begin(), s.r.host_ms.end());
+  s.med_gpu = median(s.r.gpu_ms);
+  for (double ms : s.r.layer_ms) s.layers_ms += ms;
+  return s;
+}
 
-  const auto costs = layer_costs(m, lm.shapes, prec, uploaded);
-  const double med = median(r.host_ms);
-  const double lo = *std::min_element(r.host_ms.begin(), r.host_ms.end());
-  const double hi = *std::max_element(r.host_ms.begin(), r.host_ms.end());
-  const double med_gpu = median(r.gpu_ms);
-  const double ips = med > 0 ? o.batch * 1000.0 / med : 0.0;
-  const double batch_flops = double(flops_per_image) * o.batch;
-  double layers_ms = 0;
-  for (double ms : r.layer_ms) layers_ms += ms;
-  struct Row {
-    std::string name;
-    double ms = 0;
-    int64_t layer = -1;
-    double gflops = 0, gbps = 0, weight_mb = 0, act_mb = 0;
-  };
-  std::vector<Row> rows;
-  for (size_t i = 0; i < r.names.size(); ++i) {
-    Row row{r.names[i], r.layer_ms[i], layer_index_of(r.names[i], i, r.names.size(), m.layers.size())};
+std::vector<LayerRow> layer_rows(const SingleRun& s, const Model& m, uint32_t batch) {
+  std::vector<LayerRow> rows;
+  for (size_t i = 0; i < s.r.names.size(); ++i) {
+    LayerRow row{s.r.names[i], s.r.layer_ms[i],
+                 layer_index_of(s.r.names[i], i, s.r.names.size(), m.layers.size())};
     if (row.layer >= 0) {
-      const LayerCost& c = costs[size_t(row.layer)];
-      row.gflops = gflops(double(c.flops) * o.batch, row.ms);
+      const LayerCost& c = s.costs[size_t(row.layer)];
+      row.gflops = gflops(double(c.flops) * batch, row.ms);
       // Weights are read once per dispatch; activations once per image.
-      const double bytes = double(c.weight_bytes) + double(c.activation_bytes) * o.batch;
+      const double bytes = double(c.weight_bytes) + double(c.activation_bytes) * batch;
       row.gbps = row.ms > 0 ? bytes / (row.ms * 1e6) : 0.0;
       row.weight_mb = double(c.weight_bytes) / 1e6;
-      row.act_mb = double(c.activation_bytes) * o.batch / 1e6;
+      row.act_mb = double(c.activation_bytes) * batch / 1e6;
     }
     rows.push_back(row);
   }
-  const double peak_flops = prec == Precision::Fp16 && peaks.fp16_gflops > 0 ? peaks.fp16_gflops
-                                                                            : peaks.fp32_gflops;
+  return rows;
+}
 
-  if (o.json) {
-    nlohmann::json j;
-    j["model"] = m.name;
-    j["model_source"] = lm.source;
-    j["device"] = device;
-    j["precision"] = precision;
-    j["conv_algorithm"] = conv;
-    j["fp16_math"] = fp16_math.json;
-    j["batch"] = o.batch;
-    j["warmup"] = o.warmup;
-    j["runs"] = o.runs;
-    j["check"] = {{"max_relative_error", rel}, {"tolerance", tolerance}};
-    j["host_ms"] = {{"median", med}, {"min", lo}, {"max", hi}};
-    j["images_per_second"] = ips;
-    j["gpu_ms_median"] = med_gpu;
-    j["overhead_ms_median"] = med_gpu > 0 ? med - med_gpu : 0.0;
-    j["flops_per_image"] = flops_per_image;
-    j["gflops_per_second"] = gflops(batch_flops, med_gpu > 0 ? med_gpu : med);
-    if (pk) j["roofline"] = roofline_json(peaks);
-    j["layers"] = nlohmann::json::array();
-    for (const Row& row : rows) {
-      nlohmann::json l = {{"name", row.name}, {"gpu_ms", row.ms},
-                          {"share", layers_ms > 0 ? row.ms / layers_ms : 0.0}};
-      if (row.layer >= 0) {
-        l["layer"] = row.layer;
-        l["gflops_per_second"] = row.gflops;
-        l["gbytes_per_second"] = row.gbps;
-        l["weight_mb"] = row.weight_mb;
-        l["activation_mb"] = row.act_mb;
-        if (pk) {
-          l["fraction_of_peak_flops"] = peak_flops > 0 ? row.gflops / peak_flops : 0.0;
-          l["fraction_of_peak_bandwidth"] = peaks.best_copy_gbps() > 0 ? row.gbps / peaks.best_copy_gbps() : 0.0;
-        }
+double peak_flops_for(const SingleRun& s, const RooflinePeaks& peaks) {
+  return s.prec == Precision::Fp16 && peaks.fp16_gflops > 0 ? peaks.fp16_gflops : peaks.fp32_gflops;
+}
+
+void print_single_json(const BenchOptions& o, const LoadedModel& lm, const SingleRun& s,
+                       const std::vector<LayerRow>& rows, const RooflinePeaks* pk) {
+  const double batch_flops = double(s.flops_per_image) * o.batch;
+  nlohmann::json j;
+  j["model"] = lm.model.name;
+  j["model_source"] = lm.source;
+  j["device"] = s.device;
+  j["precision"] = s.precision;
+  j["conv_algorithm"] = s.conv;
+  j["fp16_math"] = s.fp16_math.json;
+  j["batch"] = o.batch;
+  j["warmup"] = o.warmup;
+  j["runs"] = o.runs;
+  j["network_create_ms"] = s.create_ms;
+  j["check"] = {{"max_relative_error", s.rel}, {"tolerance", s.tolerance}};
+  j["host_ms"] = {{"median", s.med}, {"min", s.lo}, {"max", s.hi}};
+  j["images_per_second"] = s.med > 0 ? o.batch * 1000.0 / s.med : 0.0;
+  j["gpu_ms_median"] = s.med_gpu;
+  j["overhead_ms_median"] = s.med_gpu > 0 ? s.med - s.med_gpu : 0.0;
+  j["flops_per_image"] = s.flops_per_image;
+  j["gflops_per_second"] = gflops(batch_flops, s.med_gpu > 0 ? s.med_gpu : s.med);
+  if (pk) j["roofline"] = roofline_json(*pk);
+  j["layers"] = nlohmann::json::array();
+  for (const LayerRow& row : rows) {
+    nlohmann::json l = {{"name", row.name}, {"gpu_ms", row.ms},
+                        {"share", s.layers_ms > 0 ? row.ms / s.layers_ms : 0.0}};
+    if (row.layer >= 0) {
+      l["layer"] = row.layer;
+      l["gflops_per_second"] = row.gflops;
+      l["gbytes_per_second"] = row.gbps;
+      l["weight_mb"] = row.weight_mb;
+      l["activation_mb"] = row.act_mb;
+      if (pk) {
+        const double peak = peak_flops_for(s, *pk);
+        l["fraction_of_peak_flops"] = peak > 0 ? row.gflops / peak : 0.0;
+        l["fraction_of_peak_bandwidth"] =
+            pk->best_copy_gbps() > 0 ? row.gbps / pk->best_copy_gbps() : 0.0;
       }
-      j["layers"].push_back(l);
     }
-    print_json(j);
-    return 0;
+    j["layers"].push_back(l);
   }
+  print_json(j);
+}
 
-  std::printf("model:      %s (%s)\n", m.name.c_str(), lm.source.c_str());
-  std::printf("device:     %s, precision %s, conv %s, batch %u\n", device.c_str(),
-              precision.c_str(), conv.c_str(), o.batch);
-  std::printf("fp16 math:  %s\n", fp16_math.text.c_str());
-  if (pk) print_roofline(peaks);
-  std::printf("check:      max relative error %.2e vs the CPU reference (tolerance %.0e): ok\n",
-              rel, tolerance);
-  std::printf("latency:    median %s ms, min %s ms, max %s ms (host, %u runs after %u warm-up)\n",
-              fixed(med, 3).c_str(), fixed(lo, 3).c_str(), fixed(hi, 3).c_str(), o.runs,
-              o.warmup);
-  std::printf("throughput: %s images/s (median)\n", fixed(ips, 1).c_str());
-  if (med_gpu > 0) {
-    std::printf("gpu time:   median %s ms, %s GFLOP/s (%s MFLOPs per image)\n",
-                fixed(med_gpu, 3).c_str(), fixed(gflops(batch_flops, med_gpu), 2).c_str(),
-                fixed(flops_per_image / 1e6, 2).c_str());
-    std::printf("overhead:   %s ms per call outside GPU time (upload, submit, wait, readback)\n",
-                fixed(med - med_gpu, 3).c_str());
-  } else {
-    std::printf("gpu time:   not available (no timestamp support)\n");
-  }
-  if (rows.empty()) return 0;
+void print_layer_table(const BenchOptions& o, const SingleRun& s, const std::vector<LayerRow>& rows,
+                       const RooflinePeaks* pk) {
   int width = 5;
   for (const auto& row : rows) width = std::max(width, int(row.name.size()));
   std::printf("\nper-layer GPU time (mean of %u runs):\n", o.runs);
@@ -224,21 +220,71 @@ int run(const BenchOptions& o, bool bits_given) {
               "wt MB", "act MB");
   if (pk) std::printf(" %7s %7s", "%flop", "%bw");
   std::printf("\n");
+  const double peak_flops = pk ? peak_flops_for(s, *pk) : 0.0;
   for (const auto& row : rows) {
     const bool known = row.layer >= 0;
     std::printf("  %-*s %10s %6s%% %9s %8s %8s %8s", width, row.name.c_str(),
                 fixed(row.ms, 4).c_str(),
-                fixed(layers_ms > 0 ? 100.0 * row.ms / layers_ms : 0.0, 1).c_str(),
+                fixed(s.layers_ms > 0 ? 100.0 * row.ms / s.layers_ms : 0.0, 1).c_str(),
                 known ? fixed(row.gflops, 2).c_str() : "-", known ? fixed(row.gbps, 2).c_str() : "-",
                 known ? fixed(row.weight_mb, 3).c_str() : "-",
                 known ? fixed(row.act_mb, 3).c_str() : "-");
     if (pk)
       std::printf(" %6s%% %6s%%",
                   known && peak_flops > 0 ? fixed(100 * row.gflops / peak_flops, 1).c_str() : "-",
-                  known && peaks.best_copy_gbps() > 0 ? fixed(100 * row.gbps / peaks.best_copy_gbps(), 1).c_str()
-                                               : "-");
+                  known && pk->best_copy_gbps() > 0
+                      ? fixed(100 * row.gbps / pk->best_copy_gbps(), 1).c_str()
+                      : "-");
     std::printf("\n");
   }
+}
+
+void print_single_text(const BenchOptions& o, const LoadedModel& lm, const SingleRun& s,
+                       const std::vector<LayerRow>& rows, const RooflinePeaks* pk) {
+  std::printf("model:      %s (%s)\n", lm.model.name.c_str(), lm.source.c_str());
+  std::printf("device:     %s, precision %s, conv %s, batch %u\n", s.device.c_str(),
+              s.precision.c_str(), s.conv.c_str(), o.batch);
+  std::printf("fp16 math:  %s\n", s.fp16_math.text.c_str());
+  std::printf("network:    created in %s ms (planning, pipelines, weight upload)\n",
+              fixed(s.create_ms, 1).c_str());
+  if (pk) print_roofline(*pk);
+  std::printf("check:      max relative error %.2e vs the CPU reference (tolerance %.0e): ok\n",
+              s.rel, s.tolerance);
+  std::printf("latency:    median %s ms, min %s ms, max %s ms (host, %u runs after %u warm-up)\n",
+              fixed(s.med, 3).c_str(), fixed(s.lo, 3).c_str(), fixed(s.hi, 3).c_str(), o.runs,
+              o.warmup);
+  std::printf("throughput: %s images/s (median)\n",
+              fixed(s.med > 0 ? o.batch * 1000.0 / s.med : 0.0, 1).c_str());
+  if (s.med_gpu > 0) {
+    std::printf("gpu time:   median %s ms, %s GFLOP/s (%s MFLOPs per image)\n",
+                fixed(s.med_gpu, 3).c_str(),
+                fixed(gflops(double(s.flops_per_image) * o.batch, s.med_gpu), 2).c_str(),
+                fixed(s.flops_per_image / 1e6, 2).c_str());
+    std::printf("overhead:   %s ms per call outside GPU time (upload, submit, wait, readback)\n",
+                fixed(s.med - s.med_gpu, 3).c_str());
+  } else {
+    std::printf("gpu time:   not available (no timestamp support)\n");
+  }
+  if (!rows.empty()) print_layer_table(o, s, rows, pk);
+}
+
+int run(const BenchOptions& o, bool bits_given) {
+  parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
+  if (o.compare_conv && !o.sweep.empty()) throw UsageError("--sweep and --compare-conv exclude each other");
+  const LoadedModel lm = bench_model(o, bits_given);
+  GpuSession session(o.gpu);
+  RooflinePeaks peaks;
+  if (o.roofline) peaks = measure_roofline(session.device());
+  const RooflinePeaks* pk = o.roofline ? &peaks : nullptr;
+  if (!o.sweep.empty()) return run_sweep(o, lm, session, pk);
+  const std::vector<float> input = bench_input(lm.model, o.batch);
+  if (o.compare_conv) return run_compare(o, lm, input, session);
+  const SingleRun s = run_single(o, lm, session, input);
+  const std::vector<LayerRow> rows = layer_rows(s, lm.model, o.batch);
+  if (o.json)
+    print_single_json(o, lm, s, rows, pk);
+  else
+    print_single_text(o, lm, s, rows, pk);
   return 0;
 }
 

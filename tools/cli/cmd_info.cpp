@@ -21,7 +21,7 @@ std::string encoding_string(const Layer& l) {
   std::string s = std::to_string(w.bits) + "-bit ";
   s += w.granularity == CodebookGranularity::PerLayer ? "layer" : "channel";
   s += " k=" + std::to_string(w.codebook_size);
-  if (w.codebook_storage == CodebookStorage::Fp16) s += " (fp16 cb)";
+  if (w.codebook_storage == ValueStorage::Fp16) s += " (fp16 cb)";
   return s;
 }
 
@@ -50,7 +50,7 @@ nlohmann::json layer_json(const Layer& l, const TensorShape& shape, const LayerS
       j["bits"] = w.bits;
       j["granularity"] = w.granularity == CodebookGranularity::PerLayer ? "layer" : "channel";
       j["codebook_size"] = w.codebook_size;
-      j["codebook_storage"] = w.codebook_storage == CodebookStorage::Fp16 ? "fp16" : "fp32";
+      j["codebook_storage"] = w.codebook_storage == ValueStorage::Fp16 ? "fp16" : "fp32";
     }
   }
   if (l.type == LayerType::Conv3x3) j["stride"] = l.stride;

@@ -3,17 +3,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include "asset_dirs.h"
 #include "repvk/error.h"
 #include "repvk/synthetic.h"
-
-#ifndef REPVK_SOURCE_DIR
-#define REPVK_SOURCE_DIR ""
-#endif
 
 namespace fs = std::filesystem;
 
@@ -35,8 +31,8 @@ void add_gpu_options(CLI::App& sub, GpuOptions& options) {
                "Force fp32 everywhere, even where fp16 is available (also REPVK_FORCE_FP32=1)")
       ->group("GPU options");
   sub.add_option("--precision", options.precision,
-                 "Activation precision: auto (fp16 where supported and faster), fp32, or fp16 "
-                 "(fails if the device lacks it)")
+                 "Activation precision: auto (fp32: fp16 storage is never picked on its own), "
+                 "fp32, or fp16 (fails if the device lacks it)")
       ->check(CLI::IsMember({"auto", "fp32", "fp16"}))
       ->capture_default_str()
       ->group("GPU options");
@@ -133,29 +129,8 @@ void GpuSession::finish() {
 
 // ---- Models -------------------------------------------------------------------
 
-namespace {
-
-std::string executable_dir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : exe.parent_path().string();
-}
-
-}  // namespace
-
-std::vector<std::string> default_model_dirs() {
-  std::vector<std::string> dirs;
-  // A search path of this tool, not an engine option (see repvk/environment.h).
-  if (const char* env = std::getenv("REPVK_MODEL_DIR"); env && *env) dirs.emplace_back(env);
-  const std::string exe = executable_dir();
-  if (!exe.empty()) dirs.push_back((fs::path(exe) / ".." / "share" / "repvk" / "models").string());
-  const std::string src = REPVK_SOURCE_DIR;
-  if (!src.empty()) dirs.push_back((fs::path(src) / "assets" / "models").string());
-  return dirs;
-}
-
 std::string find_default_model() {
-  for (const auto& dir : default_model_dirs()) {
+  for (const auto& dir : tools::default_model_dirs()) {
     std::error_code ec;
     const fs::path p = fs::path(dir) / "default.rpvk";
     if (fs::is_regular_file(p, ec)) return fs::weakly_canonical(p, ec).string();

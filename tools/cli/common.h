@@ -107,9 +107,8 @@ struct LoadedModel {
 nlohmann::json run_json_header(const LoadedModel& lm, const std::string& device,
                                const std::string& precision);
 
-// Directories searched for default.rpvk, in order (see `repvk --help`).
-std::vector<std::string> default_model_dirs();
-// "" when none of them holds default.rpvk.
+// default.rpvk from the first of tools::default_model_dirs() (tools/common/asset_dirs.h)
+// that holds one; "" when none does.
 std::string find_default_model();
 // Reads `path`, or the default model when `path` is empty. Without a bundled
 // model it generates a deterministic synthetic one and says so on stderr.

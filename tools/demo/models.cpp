@@ -2,16 +2,12 @@
 #include "models.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
+#include "asset_dirs.h"
 #include "repvk/error.h"
 #include "repvk/synthetic.h"
-
-#ifndef REPVK_SOURCE_DIR
-#define REPVK_SOURCE_DIR ""
-#endif
 
 namespace fs = std::filesystem;
 
@@ -95,17 +91,6 @@ uint32_t model_bits(const Model& model) {
   return bits;
 }
 
-std::vector<std::string> default_model_dirs() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("REPVK_MODEL_DIR"); env && *env) dirs.emplace_back(env);
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back((exe.parent_path() / ".." / "share" / "repvk" / "models").string());
-  const std::string src = REPVK_SOURCE_DIR;
-  if (!src.empty()) dirs.push_back((fs::path(src) / "assets" / "models").string());
-  return dirs;
-}
-
 ModelSet load_models(const std::vector<std::string>& files, const std::string& dir) {
   std::vector<std::string> paths = files;
   if (paths.empty() && !dir.empty()) {
@@ -113,7 +98,7 @@ ModelSet load_models(const std::vector<std::string>& files, const std::string& d
     if (paths.empty()) throw Error("no .rpvk model files in '" + dir + "'");
   }
   if (paths.empty())
-    for (const auto& d : default_model_dirs())
+    for (const auto& d : tools::default_model_dirs())
       if (!(paths = rpvk_files(d)).empty()) break;
 
   ModelSet set;

@@ -27,13 +27,9 @@ struct ModelSet {
   std::string note;                // non-empty when synthetic: shown on screen and stderr
 };
 
-// Where models are looked for, in order: $REPVK_MODEL_DIR, <exe>/../share/repvk/models,
-// <source>/assets/models (the CLI's order for default.rpvk).
-std::vector<std::string> default_model_dirs();
-
-// `files` non-empty: exactly those. Else `dir` if non-empty, else the first default
-// directory holding any .rpvk file; else the synthetic fallback. Throws repvk::Error
-// (ModelError) naming a file that cannot be read.
+// `files` non-empty: exactly those. Else `dir` if non-empty, else the first of
+// tools::default_model_dirs() (tools/common/asset_dirs.h) holding any .rpvk file; else
+// the synthetic fallback. Throws repvk::Error (ModelError) naming a file that cannot be read.
 ModelSet load_models(const std::vector<std::string>& files, const std::string& dir);
 
 uint32_t model_bits(const Model& model);

@@ -1,18 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "samples.h"
 
+#include "asset_dirs.h"
+
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <system_error>
-
-#ifndef REPVK_SOURCE_DIR
-#define REPVK_SOURCE_DIR ""
-#endif
 
 namespace fs = std::filesystem;
 
@@ -26,15 +23,9 @@ bool is_image_file(const std::string& path) {
 }
 
 std::string default_sample_dir() {
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("REPVK_SAMPLE_DIR"); env && *env) dirs.emplace_back(env);
   std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(exe.parent_path() / ".." / "share" / "repvk" / "samples");
-  const std::string src = REPVK_SOURCE_DIR;
-  if (!src.empty()) dirs.push_back(fs::path(src) / "assets" / "samples");
-  for (const auto& d : dirs)
-    if (fs::is_directory(d, ec)) return d.lexically_normal().string();
+  for (const auto& d : tools::asset_dirs("REPVK_SAMPLE_DIR", "samples"))
+    if (fs::is_directory(d, ec)) return fs::path(d).lexically_normal().string();
   return "";
 }
 

@@ -57,10 +57,16 @@ Rect Ui::build(const PanelState& s, uint32_t width, uint32_t height, PanelAction
   ImGui::TextColored(kDim, "%s", s.device.c_str());
 
   heading("Model");
+  // Buttons flow into rows: the next one goes on the same line only while it fits
+  // inside the panel (six bundled models overflow one row of a 960-pixel window).
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float right_edge = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
   for (size_t i = 0; i < s.model_keys.size(); ++i) {
-    if (i) ImGui::SameLine();
     char label[64];
     std::snprintf(label, sizeof label, "%zu: %s", i + 1, s.model_keys[i].c_str());
+    const float width = ImGui::CalcTextSize(label).x + 2 * style.FramePadding.x;
+    if (i && ImGui::GetItemRectMax().x + style.ItemSpacing.x + width <= right_edge)
+      ImGui::SameLine();
     const bool current = i == s.model;
     if (current) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
     if (ImGui::Button(label)) actions.select_model = int(i);

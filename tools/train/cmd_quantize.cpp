@@ -26,12 +26,10 @@ DataOptions quantize_data(const QuantizeCommand& cmd, const QuantSource& src) {
   return d;
 }
 
-}  // namespace
-
-int run_quantize(const QuantizeCommand& cmd) {
+// Refuses contradictory or out-of-range flags before anything is read.
+void check_quantize_flags(const QuantizeCommand& cmd, bool mixed) {
   if (cmd.method != "ptq" && cmd.method != "qat" && cmd.method != "cluster")
     throw TrainError("--method '" + cmd.method + "' unknown (use ptq, qat or cluster)");
-  const bool mixed = cmd.budget.active() || cmd.sensitivity_only;
   if (mixed && cmd.method != "cluster")
     throw TrainError(std::string(cmd.sensitivity_only ? "--sensitivity-only" : cmd.budget.describe()) +
                      " chooses codebook widths: it needs --method cluster, not '" + cmd.method + "'");
@@ -43,6 +41,107 @@ int run_quantize(const QuantizeCommand& cmd) {
     throw TrainError("--batch must be >= 1");
   if (cmd.method != "ptq" && cmd.train.epochs > 0 && !(cmd.train.lr > 0))
     throw TrainError("--lr must be > 0");
+}
+
+// The weight hook of `cmd.method` on `deploy` (uniform fake quantization for ptq, its
+// straight-through estimator for qat, ClusterQAT for cluster, which also fills the
+// target's step and checkpoint callbacks). `bits`, `deploy` and `comm` must outlive
+// the hook and the callbacks. Returns the ClusterQAT state (null unless cluster).
+std::unique_ptr<ClusterQAT> install_weight_hook(const QuantizeCommand& cmd, DeployNet& deploy,
+                                                const std::vector<int>& bits, Granularity gran,
+                                                uint64_t seed, Comm& comm, TrainTarget& t) {
+  if (cmd.method == "ptq") {
+    deploy->hook = [&bits](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
+    return nullptr;
+  }
+  if (cmd.method == "qat") {
+    deploy->hook = [&bits](size_t l, const torch::Tensor& w) { return uniform_ste(w, bits[l]); };
+    return nullptr;
+  }
+  ClusterOptions co = cmd.cluster;
+  co.granularity = gran;
+  co.seed = seed;
+  auto cq = std::make_unique<ClusterQAT>(*deploy, bits, co);
+  ClusterQAT* q = cq.get();
+  const size_t layers = deploy->num_layers();
+  const int64_t reassign_every = cmd.cluster.reassign_every;
+  deploy->hook = [q](size_t l, const torch::Tensor& w) { return q->forward_weight(l, w); };
+  // Every rank holds rank 0's codebooks: the latent weights are identical after the
+  // gradient all-reduce, so the local M-step agrees anyway; the broadcast makes
+  // that a guarantee (assignments only change on E-steps).
+  broadcast_tensors(q->centroids, comm);
+  broadcast_tensors(q->assign, comm);
+  t.after_step = [q, &deploy, &comm, reassign_every] {
+    q->after_step(*deploy);
+    broadcast_tensors(q->centroids, comm);
+    if (q->steps % reassign_every == 0) broadcast_tensors(q->assign, comm);
+  };
+  t.save_extra = [q, layers](torch::serialize::OutputArchive& a) {
+    for (size_t l = 0; l < layers; ++l) {
+      a.write("c" + std::to_string(l), q->centroids[l]);
+      a.write("a" + std::to_string(l), q->assign[l]);
+    }
+    a.write("steps", torch::tensor(q->steps));
+  };
+  t.load_extra = [q, layers](torch::serialize::InputArchive& a) {
+    for (size_t l = 0; l < layers; ++l) {
+      a.read("c" + std::to_string(l), q->centroids[l]);
+      a.read("a" + std::to_string(l), q->assign[l]);
+    }
+    torch::Tensor st;
+    a.read("steps", st);
+    q->steps = st.item<int64_t>();
+  };
+  return cq;
+}
+
+// What the accuracy log reports, for result.json.
+struct QuantizeScores {
+  double fp32 = 0, start = 0, test = 0, val = -1;
+  bool has_val = false;
+};
+
+// Rank 0's outputs: the exported model (--export) and result.json.
+void write_outputs(const QuantizeCommand& cmd, const std::string& source, DeployNetImpl& deploy,
+                   const ExportSpec& spec, const std::vector<LayerEncoding>& enc,
+                   const std::vector<int>& bits, Granularity gran, const TrainOptions& topt,
+                   const QuantizeScores& sc, MixedPlan& plan, const std::string& out, Logger& log) {
+  if (!cmd.export_path.empty()) {
+    export_model(deploy, spec, enc, cmd.export_path);
+    log.log("exported to " + cmd.export_path);
+  }
+  nlohmann::json result = {{"stage", "quantize"},
+                     {"source", source},
+                     {"method", cmd.method},
+                     {"bits", cmd.budget.active() ? nlohmann::json() : nlohmann::json(cmd.bits)},
+                     {"layer_bits", bits},
+                     {"granularity", gran == Granularity::Layer ? "layer" : "channel"},
+                     {"epochs", cmd.method == "ptq" ? 0 : topt.epochs},
+                     {"seed", topt.seed},
+                     {"test_accuracy", sc.test},
+                     {"test_accuracy_before_fine_tuning", sc.start},
+                     {"test_accuracy_fp32", sc.fp32},
+                     {"val_accuracy", sc.has_val ? nlohmann::json(sc.val) : nlohmann::json()}};
+  if (cmd.budget.active()) {
+    // The real size: the exported file, or the bytes it would have.
+    const uint64_t real = cmd.export_path.empty()
+                              ? uint64_t(repvk::serialize_model(build_model(deploy, spec, enc)).size())
+                              : uint64_t(std::filesystem::file_size(cmd.export_path));
+    plan.report["real_bytes"] = real;
+    result["mixed"] = plan.report;
+    log.log("mixed widths " + nlohmann::json(bits).dump() + ": predicted " +
+            std::to_string(plan.allocation.predicted_bytes) + " bytes, real " + std::to_string(real) +
+            " bytes (" + std::to_string(double(real) / 1024.0) + " KiB); validation accuracy " +
+            std::to_string(100 * sc.val) + "%");
+  }
+  write_json_atomic(out + "/result.json", result);
+}
+
+}  // namespace
+
+int run_quantize(const QuantizeCommand& cmd) {
+  const bool mixed = cmd.budget.active() || cmd.sensitivity_only;
+  check_quantize_flags(cmd, mixed);
   const std::string out = cmd.out_dir.empty() ? "." : cmd.out_dir;
   const std::string qckpt = out + "/quant-checkpoint.pt";
   const std::unique_ptr<Comm> comm = Comm::connect(resolve_dist_options(cmd.dist));
@@ -112,44 +211,7 @@ int run_quantize(const QuantizeCommand& cmd) {
   t.meta = {{"stage", "quantize"}, {"source", src.path}, {"method", cmd.method},
             {"bits", bits}};
 
-  std::unique_ptr<ClusterQAT> cq;
-  if (cmd.method == "ptq") {
-    deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_quantize(w, bits[l]); };
-  } else if (cmd.method == "qat") {
-    deploy->hook = [&](size_t l, const torch::Tensor& w) { return uniform_ste(w, bits[l]); };
-  } else {
-    ClusterOptions co = cmd.cluster;
-    co.granularity = gran;
-    co.seed = topt.seed;
-    cq = std::make_unique<ClusterQAT>(*deploy, bits, co);
-    deploy->hook = [&](size_t l, const torch::Tensor& w) { return cq->forward_weight(l, w); };
-    // Every rank holds rank 0's codebooks: the latent weights are identical after the
-    // gradient all-reduce, so the local M-step agrees anyway; the broadcast makes
-    // that a guarantee (assignments only change on E-steps).
-    broadcast_tensors(cq->centroids, *comm);
-    broadcast_tensors(cq->assign, *comm);
-    t.after_step = [&] {
-      cq->after_step(*deploy);
-      broadcast_tensors(cq->centroids, *comm);
-      if (cq->steps % cmd.cluster.reassign_every == 0) broadcast_tensors(cq->assign, *comm);
-    };
-    t.save_extra = [&](torch::serialize::OutputArchive& a) {
-      for (size_t l = 0; l < layers; ++l) {
-        a.write("c" + std::to_string(l), cq->centroids[l]);
-        a.write("a" + std::to_string(l), cq->assign[l]);
-      }
-      a.write("steps", torch::tensor(cq->steps));
-    };
-    t.load_extra = [&](torch::serialize::InputArchive& a) {
-      for (size_t l = 0; l < layers; ++l) {
-        a.read("c" + std::to_string(l), cq->centroids[l]);
-        a.read("a" + std::to_string(l), cq->assign[l]);
-      }
-      torch::Tensor s;
-      a.read("steps", s);
-      cq->steps = s.item<int64_t>();
-    };
-  }
+  std::unique_ptr<ClusterQAT> cq = install_weight_hook(cmd, deploy, bits, gran, topt.seed, *comm, t);
   const double acc_start = evaluate(*deploy, fwd, data.test, src.norm, 1000, dev, cm);
   log.log(cmd.method + " " + label + " before fine-tuning: " +
           std::to_string(100 * acc_start) + "%");
@@ -172,35 +234,8 @@ int run_quantize(const QuantizeCommand& cmd) {
           std::to_string(100 * acc_q) + "% (fp32 merged " + std::to_string(100 * acc_fp32) + "%)" +
           (data.val.size() ? "; validation " + std::to_string(100 * val_q) + "%" : ""));
   if (!root) return 0;  // rank 0 writes the outputs
-  if (!cmd.export_path.empty()) {
-    export_model(*deploy, spec, enc, cmd.export_path);
-    log.log("exported to " + cmd.export_path);
-  }
-  nlohmann::json result = {{"stage", "quantize"},
-                     {"source", src.path},
-                     {"method", cmd.method},
-                     {"bits", cmd.budget.active() ? nlohmann::json() : nlohmann::json(cmd.bits)},
-                     {"layer_bits", bits},
-                     {"granularity", gran == Granularity::Layer ? "layer" : "channel"},
-                     {"epochs", cmd.method == "ptq" ? 0 : topt.epochs},
-                     {"seed", topt.seed},
-                     {"test_accuracy", acc_q},
-                     {"test_accuracy_before_fine_tuning", acc_start},
-                     {"test_accuracy_fp32", acc_fp32},
-                     {"val_accuracy", data.val.size() ? nlohmann::json(val_q) : nlohmann::json()}};
-  if (cmd.budget.active()) {
-    // The real size: the exported file, or the bytes it would have.
-    const uint64_t real = cmd.export_path.empty()
-                              ? uint64_t(repvk::serialize_model(build_model(*deploy, spec, enc)).size())
-                              : uint64_t(std::filesystem::file_size(cmd.export_path));
-    plan.report["real_bytes"] = real;
-    result["mixed"] = plan.report;
-    log.log("mixed widths " + nlohmann::json(bits).dump() + ": predicted " +
-            std::to_string(plan.allocation.predicted_bytes) + " bytes, real " + std::to_string(real) +
-            " bytes (" + std::to_string(double(real) / 1024.0) + " KiB); validation accuracy " +
-            std::to_string(100 * val_q) + "%");
-  }
-  write_json_atomic(out + "/result.json", result);
+  write_outputs(cmd, src.path, *deploy, spec, enc, bits, gran, topt,
+                {acc_fp32, acc_start, acc_q, val_q, data.val.size() > 0}, plan, out, log);
   return 0;
 }
 

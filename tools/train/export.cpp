@@ -35,7 +35,7 @@ void encode_codebook(repvk::Layer& layer, const std::vector<float>& dense, size_
   w.bits = uint32_t(e.bits);
   w.granularity = per_channel ? repvk::CodebookGranularity::PerOutputChannel
                               : repvk::CodebookGranularity::PerLayer;
-  w.codebook_storage = repvk::CodebookStorage::Fp32;
+  w.codebook_storage = repvk::ValueStorage::Fp32;
   w.codebook_size = uint32_t(size);
   std::vector<uint32_t> idx(dense.size());
   for (uint64_t g = 0; g < groups; ++g) {

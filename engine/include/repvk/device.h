@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -161,6 +162,7 @@ REPVK_API uint32_t choose_device(const std::vector<PhysicalDeviceInfo>& devices,
                                 const std::string& select);
 
 class PipelinePool;  // engine-internal (engine/src/runtime/pipeline_pool.h)
+class UploadBatch;   // engine-internal (engine/src/runtime/memory.h)
 
 class Device {
  public:
@@ -175,7 +177,7 @@ class Device {
   VkPhysicalDevice physical_device() const { return physical_; }
   VkDevice handle() const { return device_; }
   VkQueue queue() const { return queue_; }
-  uint32_t queue_family() const { return queue_family_; }
+  uint32_t queue_family() const { return info_.compute_queue_family; }
   bool owns_handles() const { return owns_; }
 
   const PhysicalDeviceInfo& info() const { return info_; }
@@ -219,7 +221,7 @@ class Device {
 
  private:
   Device();
-  void init_common(const DeviceOptions& options);
+  void init_common();
   static VKAPI_ATTR VkBool32 VKAPI_CALL debug_trampoline(
       VkDebugUtilsMessageSeverityFlagBitsEXT, VkDebugUtilsMessageTypeFlagsEXT,
       const VkDebugUtilsMessengerCallbackDataEXT*, void*);
@@ -229,7 +231,6 @@ class Device {
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
-  uint32_t queue_family_ = 0;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
   PhysicalDeviceInfo info_;
   DeviceFeatures enabled_;
@@ -238,6 +239,10 @@ class Device {
   std::atomic<uint64_t> debug_messages_{0};
   std::atomic<uint64_t> allocated_bytes_{0};
   friend class Buffer;  // keeps allocated_bytes_ current
+  // The open UploadBatch of each thread building on this device (registered by it).
+  friend class UploadBatch;
+  std::mutex upload_batches_mutex_;
+  std::vector<std::pair<std::thread::id, UploadBatch*>> upload_batches_;
   mutable std::mutex created_mutex_;
   std::vector<CreatedPipeline> created_;
   std::mutex own_queue_mutex_;

@@ -79,7 +79,6 @@ enum class ValueStorage : uint32_t {
   Fp32 = 0,
   Fp16 = 1,  // stored as IEEE half; widened to fp32 on load
 };
-using CodebookStorage = ValueStorage;  // the name the codebook field had first
 
 // Weights of one layer, logically [out][in][ky][kx] for conv (k = in*9 + ky*3 + kx)
 // and [out][in] for fc. "row" below means the weights of one output channel.
@@ -96,7 +95,7 @@ struct Weights {
   // Codebook:
   uint32_t bits = 0;                 // 1..8
   CodebookGranularity granularity = CodebookGranularity::PerLayer;
-  CodebookStorage codebook_storage = CodebookStorage::Fp32;
+  ValueStorage codebook_storage = ValueStorage::Fp32;
   uint32_t codebook_size = 0;        // entries per codebook, 1..2^bits
   std::vector<float> codebooks;      // groups * codebook_size values (groups = 1 or out)
   std::vector<uint32_t> packed;      // out * words_per_row(row_length, bits) words

@@ -30,7 +30,7 @@
 namespace repvk {
 
 enum class Precision {
-  Auto,  // fp16 activations only where the device has them and measured faster
+  Auto,  // resolves to Fp32: fp16 storage is never picked just because it exists
   Fp32,  // Vulkan 1.1 core only; always available
   Fp16,  // fp16 activation storage, fp32 accumulation; throws if unsupported
 };
@@ -128,7 +128,7 @@ struct NetworkOptions {
 
 // The pipelines one layer dispatches (Network::pipelines()).
 struct LayerPipelines {
-  std::string layer;                        // e.g. "conv3x3 #3 (64->128, s2)"
+  std::string layer;                        // the op's name, as LayerTiming::name
   std::vector<CreatedPipeline> pipelines;   // kernel (shader), variant (spec), handle
   // At the planned batch (NetworkOptions::max_batch, or the chunk): conv3x3_igemm's K
   // slices (1 = unsplit; the reduction's pipeline is then not among `pipelines` unless a
@@ -138,7 +138,7 @@ struct LayerPipelines {
 };
 
 struct LayerTiming {
-  std::string name;   // e.g. "conv3x3 #3 (64->128, s2)"
+  std::string name;   // e.g. "conv3x3 64->128 s2 28x28 q4/channel relu f32 igemm"
   double gpu_ms = 0;  // summed over the chunks of the last run
 };
 

@@ -38,7 +38,7 @@ void read_weights(Cursor& in, Layer& l) {
   w.granularity = CodebookGranularity(gran);
   const uint32_t storage = in.u32("codebook storage");
   if (storage > 1) in.fail("unknown codebook storage " + std::to_string(storage));
-  w.codebook_storage = CodebookStorage(storage);
+  w.codebook_storage = ValueStorage(storage);
   w.codebook_size = in.u32("codebook_size");
   const uint32_t max_size = 1u << w.bits;
   if (w.codebook_size < 1 || w.codebook_size > max_size)
@@ -46,7 +46,7 @@ void read_weights(Cursor& in, Layer& l) {
             std::to_string(max_size) + " for " + std::to_string(w.bits) + " bits");
   // groups <= kMaxChannels and codebook_size <= 256, so this cannot overflow.
   const uint64_t values = codebook_groups(l) * uint64_t(w.codebook_size);
-  w.codebooks = w.codebook_storage == CodebookStorage::Fp16
+  w.codebooks = w.codebook_storage == ValueStorage::Fp16
                     ? in.f16_array(values, "fp16 codebooks")
                     : in.f32_array(values, "fp32 codebooks");
   const uint64_t expected = rows * words_per_row(row, w.bits);
@@ -74,7 +74,7 @@ void write_weights(Bytes& out, const Layer& l) {
     out.u32(uint32_t(w.granularity));
     out.u32(uint32_t(w.codebook_storage));
     out.u32(w.codebook_size);
-    if (w.codebook_storage == CodebookStorage::Fp16) out.f16s(w.codebooks);
+    if (w.codebook_storage == ValueStorage::Fp16) out.f16s(w.codebooks);
     else out.f32s(w.codebooks);
     out.u64(w.packed.size());
     out.u32s(w.packed);
@@ -132,7 +132,7 @@ void check_codebook(const LayerCheck& c) {
   if (w.granularity != CodebookGranularity::PerLayer &&
       w.granularity != CodebookGranularity::PerOutputChannel)
     c.fail("unknown codebook granularity " + std::to_string(uint32_t(w.granularity)));
-  if (w.codebook_storage != CodebookStorage::Fp32 && w.codebook_storage != CodebookStorage::Fp16)
+  if (w.codebook_storage != ValueStorage::Fp32 && w.codebook_storage != ValueStorage::Fp16)
     c.fail("unknown codebook storage " + std::to_string(uint32_t(w.codebook_storage)));
   const uint32_t max_size = 1u << w.bits;
   if (w.codebook_size < 1 || w.codebook_size > max_size)
@@ -143,7 +143,7 @@ void check_codebook(const LayerCheck& c) {
     c.fail(std::to_string(w.codebooks.size()) + " codebook values, expected " +
            std::to_string(values));
   check_finite(c, w.codebooks, "codebook value");
-  if (w.codebook_storage == CodebookStorage::Fp16) check_fits_fp16(c, w.codebooks, "codebook value");
+  if (w.codebook_storage == ValueStorage::Fp16) check_fits_fp16(c, w.codebooks, "codebook value");
   const uint64_t words = uint64_t(l.out_channels) * words_per_row(l.row_length(), w.bits);
   if (w.packed.size() != words)
     c.fail(std::to_string(w.packed.size()) + " packed words, expected " + std::to_string(words));
@@ -193,7 +193,7 @@ uint64_t stored_weight_bytes(const Layer& l) {
   if (w.encoding == WeightEncoding::Fp32)
     return bytes + (w.dense_storage == ValueStorage::Fp16 ? pad4(2 * uint64_t(w.dense.size()))
                                                           : 4 * uint64_t(w.dense.size()));
-  const uint64_t per_value = w.codebook_storage == CodebookStorage::Fp16 ? 2 : 4;
+  const uint64_t per_value = w.codebook_storage == ValueStorage::Fp16 ? 2 : 4;
   return bytes + pad4(per_value * w.codebooks.size()) + 4 * uint64_t(w.packed.size());
 }
 

@@ -141,7 +141,6 @@ struct Network::Impl {
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<std::string> op_names;
   std::vector<LayerPipelines> layer_pipelines;  // only while capturing statistics
-  std::vector<size_t> act_bytes_per_image;  // output bytes of each layer for one image
 
   // Layer i reads `inputs[i]`, writes `outputs[i]`.
   std::vector<VkBuffer> inputs, outputs;
@@ -265,6 +264,8 @@ void Network::Impl::build() {
   TensorShape cur = input_shape;
   VkBuffer src = input.handle();
   DescriptorCounts needed;
+  // Every op's weights in one staged submission (where the device needs staging).
+  UploadBatch weights(device);
   for (size_t i = 0; i < layers; ++i) {
     const Layer& layer = model.layers[i];
     VkBuffer dst;
@@ -292,6 +293,7 @@ void Network::Impl::build() {
     src = dst;
     cur = shapes[i];
   }
+  weights.submit();
   uint64_t workspace_bytes = 0;
   for (const auto& op : ops) workspace_bytes = std::max(workspace_bytes, op->workspace_bytes());
   if (workspace_bytes > limit)

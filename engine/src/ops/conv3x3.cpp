@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // What every conv3x3 kernel shares, the factory that picks one (conv3x3.h), the CPU
 // reference and the kind's entry in the op-kind table. The kernels are
-// conv3x3_direct.cpp, conv3x3_tiled.cpp and conv3x3_texel.cpp; their tile sizes,
-// conv3x3_tuning.cpp.
+// conv3x3_direct.cpp, conv3x3_tiled.cpp, conv3x3_texel.cpp and conv3x3_igemm.cpp (with
+// its split-K, conv3x3_splitk.cpp); the tiled and texel tile sizes come from
+// conv3x3_tuning.cpp, igemm's from choose_igemm_config() in its own file.
 #include "ops/conv3x3.h"
 #include "ops/conv3x3_igemm.h"
 

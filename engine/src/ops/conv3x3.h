@@ -32,7 +32,8 @@ struct Conv3x3Args {
   bool fp16 = false;        // input and output activations stored as half
   uint32_t max_batch = 1;   // images per record(); kernels that fold the batch into x size for it
   ConvTuningOverride tuning = {};  // NetworkOptions' tile experiments
-  // conv3x3_igemm only: fp16 arithmetic (Network decides, see fp16_math_decision()).
+  // conv3x3_igemm only: fp16 arithmetic (NetworkOptions::fp16_math, resolved by the
+  // Network; under Auto from measure_fp16_math()).
   bool math_fp16 = false;
 };
 

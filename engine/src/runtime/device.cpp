@@ -9,6 +9,7 @@
 #include <string>
 
 #include "repvk/error.h"
+#include "runtime/device_features.h"
 #include "runtime/pipeline_pool.h"
 
 namespace repvk {
@@ -108,20 +109,13 @@ VkInstance create_instance(const InstanceRecipe& recipe, const std::string& app_
   return instance;
 }
 
-// One extension struct of vkGetPhysicalDeviceProperties2 / Features2, filled on its own
+// One extension struct of vkGetPhysicalDeviceProperties2, filled on its own
 // (`s` carries its sType; its pNext must be null).
 template <typename T>
 T query_properties(VkPhysicalDevice pd, T s) {
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &s;
   vkGetPhysicalDeviceProperties2(pd, &props);
-  return s;
-}
-template <typename T>
-T query_features(VkPhysicalDevice pd, T s) {
-  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-  features.pNext = &s;
-  vkGetPhysicalDeviceFeatures2(pd, &features);
   return s;
 }
 
@@ -153,99 +147,55 @@ void classify_runnable(VkPhysicalDevice pd, const std::vector<std::string>& exts
   }
 }
 
-PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
-  PhysicalDeviceInfo info;
-  info.index = index;
-  const auto exts = device_extensions(pd);
-
+// Name, type, IDs and driver of a device; returns the core properties for the rest.
+VkPhysicalDeviceProperties read_identity(VkPhysicalDevice pd, const std::vector<std::string>& exts,
+                                         PhysicalDeviceInfo& info) {
   VkPhysicalDeviceProperties base{};
   vkGetPhysicalDeviceProperties(pd, &base);
-  const bool v12 = base.apiVersion >= VK_API_VERSION_1_2;
-
-  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  props.pNext = &subgroup;
-  const bool has_driver_props = v12 || contains(exts, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
-  if (has_driver_props) subgroup.pNext = &driver;
-  vkGetPhysicalDeviceProperties2(pd, &props);
-
   info.name = base.deviceName;
   info.type = base.deviceType;
   info.api_version = base.apiVersion;
   info.vendor_id = base.vendorID;
   info.device_id = base.deviceID;
-  if (has_driver_props) {
+  if (base.apiVersion >= VK_API_VERSION_1_2 ||
+      contains(exts, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME)) {
+    const auto driver = query_properties(
+        pd, VkPhysicalDeviceDriverProperties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES});
     info.driver_name = driver.driverName;
     info.driver_info = driver.driverInfo;
   } else {
     info.driver_name = "unknown";
     info.driver_info = "driver version " + std::to_string(base.driverVersion);
   }
+  return base;
+}
 
-  VkPhysicalDevice16BitStorageFeatures storage16{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-  VkPhysicalDeviceShaderFloat16Int8Features f16{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
-  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-  features.pNext = &storage16;
-  void** tail = &storage16.pNext;
-  const bool has_f16 = v12 || contains(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
-  const bool has_dot = contains(exts, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) ||
-                       base.apiVersion >= VK_API_VERSION_1_3;
-  if (has_f16) {
-    *tail = &f16;
-    tail = &f16.pNext;
-  }
-  if (has_dot) {
-    *tail = &dot;
-    tail = &dot.pNext;
-  }
-  vkGetPhysicalDeviceFeatures2(pd, &features);
+// Subgroup operations are properties (core 1.1): usable without enabling anything.
+void read_subgroup_support(VkPhysicalDevice pd, DeviceFeatures& f) {
+  const auto subgroup = query_properties(
+      pd, VkPhysicalDeviceSubgroupProperties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES});
+  const bool compute = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+  const VkSubgroupFeatureFlags ops = compute ? subgroup.supportedOperations : 0;
+  f.subgroup_basic = (ops & VK_SUBGROUP_FEATURE_BASIC_BIT) != 0;
+  f.subgroup_arithmetic = (ops & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0;
+  f.subgroup_shuffle = (ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+  f.subgroup_ballot = (ops & VK_SUBGROUP_FEATURE_BALLOT_BIT) != 0;
+  f.subgroup_size = subgroup.subgroupSize;
+}
 
-  const bool compute_subgroups = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
-  info.features.storage_16bit = storage16.storageBuffer16BitAccess == VK_TRUE;
-  info.features.float16 = has_f16 && f16.shaderFloat16 == VK_TRUE;
-  info.features.integer_dot_product = has_dot && dot.shaderIntegerDotProduct == VK_TRUE;
-  info.features.subgroup_basic =
-      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
-  info.features.subgroup_arithmetic =
-      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
-  info.features.subgroup_shuffle =
-      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
-  info.features.subgroup_ballot =
-      compute_subgroups && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
-  info.features.subgroup_size = subgroup.subgroupSize;
-
-  uint32_t family_count = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(pd, &family_count, nullptr);
-  std::vector<VkQueueFamilyProperties> families(family_count);
-  vkGetPhysicalDeviceQueueFamilyProperties(pd, &family_count, families.data());
-  for (uint32_t i = 0; i < family_count; ++i) {
-    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
-      info.compute_queue_family = i;
-      info.limits.timestamp_valid_bits = families[i].timestampValidBits;
-      break;
-    }
-  }
-  info.features.timestamps = info.limits.timestamp_valid_bits > 0 &&
-                             base.limits.timestampPeriod > 0.0f;
-
-  const VkPhysicalDeviceLimits& l = base.limits;
-  info.limits.max_storage_buffer_range = l.maxStorageBufferRange;
-  info.limits.max_shared_memory = l.maxComputeSharedMemorySize;
-  info.limits.max_texel_buffer_elements = l.maxTexelBufferElements;
-  info.limits.max_workgroup_invocations = l.maxComputeWorkGroupInvocations;
+void read_limits(VkPhysicalDevice pd, const std::vector<std::string>& exts,
+                 const VkPhysicalDeviceLimits& l, DeviceLimits& out) {
+  out.max_storage_buffer_range = l.maxStorageBufferRange;
+  out.max_shared_memory = l.maxComputeSharedMemorySize;
+  out.max_texel_buffer_elements = l.maxTexelBufferElements;
+  out.max_workgroup_invocations = l.maxComputeWorkGroupInvocations;
   for (int i = 0; i < 3; ++i) {
-    info.limits.max_workgroup_size[i] = l.maxComputeWorkGroupSize[i];
-    info.limits.max_workgroup_count[i] = l.maxComputeWorkGroupCount[i];
+    out.max_workgroup_size[i] = l.maxComputeWorkGroupSize[i];
+    out.max_workgroup_count[i] = l.maxComputeWorkGroupCount[i];
   }
-  info.limits.max_push_constants = l.maxPushConstantsSize;
-  info.limits.timestamp_period_ns = l.timestampPeriod;
-
-  info.limits.max_memory_allocation_size =
+  out.max_push_constants = l.maxPushConstantsSize;
+  out.timestamp_period_ns = l.timestampPeriod;
+  out.max_memory_allocation_size =
       query_properties(pd, VkPhysicalDeviceMaintenance3Properties{
                                VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES})
           .maxMemoryAllocationSize;
@@ -255,35 +205,88 @@ PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
     const auto sm = query_properties(
         pd, VkPhysicalDeviceShaderSMBuiltinsPropertiesNV{
                 VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV});
-    info.limits.compute_units = sm.shaderSMCount;
+    out.compute_units = sm.shaderSMCount;
   } else if (contains(exts, VK_AMD_SHADER_CORE_PROPERTIES_EXTENSION_NAME)) {
     const auto core = query_properties(
         pd, VkPhysicalDeviceShaderCorePropertiesAMD{
                 VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD});
-    info.limits.compute_units = core.shaderEngineCount * core.shaderArraysPerEngineCount *
-                                core.computeUnitsPerShaderArray;
+    out.compute_units = core.shaderEngineCount * core.shaderArraysPerEngineCount *
+                        core.computeUnitsPerShaderArray;
   }
+}
 
+VkPhysicalDeviceMemoryProperties read_memory(VkPhysicalDevice pd, DeviceLimits& out) {
   VkPhysicalDeviceMemoryProperties mem{};
   vkGetPhysicalDeviceMemoryProperties(pd, &mem);
   for (uint32_t h = 0; h < mem.memoryHeapCount; ++h)
     if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
-      info.limits.device_local_bytes =
-          std::max<uint64_t>(info.limits.device_local_bytes, mem.memoryHeaps[h].size);
+      out.device_local_bytes = std::max<uint64_t>(out.device_local_bytes, mem.memoryHeaps[h].size);
   const VkMemoryPropertyFlags unified =
       VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
   for (uint32_t t = 0; t < mem.memoryTypeCount; ++t)
-    if ((mem.memoryTypes[t].propertyFlags & unified) == unified) info.limits.unified_memory = true;
+    if ((mem.memoryTypes[t].propertyFlags & unified) == unified) out.unified_memory = true;
+  return mem;
+}
 
-  info.features.pipeline_executable_info = false;
-  if (contains(exts, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
-    const auto exec = query_features(
-        pd, VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR{
-                VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR});
-    info.features.pipeline_executable_info = exec.pipelineExecutableInfo == VK_TRUE;
-  }
+std::vector<VkQueueFamilyProperties> queue_families(VkPhysicalDevice pd) {
+  uint32_t count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(count);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, families.data());
+  return families;
+}
+
+// The one place that ties the queue family to what depends on it: repvk's queue, and
+// timestamps (valid bits are per family). read_limits() must have run (the period).
+void use_queue_family(PhysicalDeviceInfo& info, uint32_t family,
+                      const VkQueueFamilyProperties& props) {
+  info.compute_queue_family = family;
+  info.limits.timestamp_valid_bits = props.timestampValidBits;
+  info.features.timestamps =
+      info.limits.timestamp_valid_bits > 0 && info.limits.timestamp_period_ns > 0.0f;
+}
+
+PhysicalDeviceInfo query_device(VkPhysicalDevice pd, uint32_t index) {
+  PhysicalDeviceInfo info;
+  info.index = index;
+  const auto exts = device_extensions(pd);
+  const VkPhysicalDeviceProperties base = read_identity(pd, exts, info);
+  query_table_features(pd, base.apiVersion, exts, info.features);
+  read_subgroup_support(pd, info.features);
+  read_limits(pd, exts, base.limits, info.limits);
+  const auto families = queue_families(pd);
+  for (uint32_t i = 0; i < families.size(); ++i)
+    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      use_queue_family(info, i, families[i]);
+      break;
+    }
+  const VkPhysicalDeviceMemoryProperties mem = read_memory(pd, info.limits);
   classify_runnable(pd, exts, mem, info);
   return info;
+}
+
+// vkCreateDevice with one queue of info.compute_queue_family and the `enable` features.
+VkDevice create_logical_device(VkPhysicalDevice pd, const PhysicalDeviceInfo& info,
+                               const DeviceFeatures& enable) {
+  const DeviceFeatureChain chain(enable, info.api_version);
+  std::vector<const char*> extensions = chain.extensions();
+  // The spec requires enabling portability_subset wherever it is advertised.
+  if (contains(device_extensions(pd), "VK_KHR_portability_subset"))
+    extensions.push_back("VK_KHR_portability_subset");
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo queue_ci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  queue_ci.queueFamilyIndex = info.compute_queue_family;
+  queue_ci.queueCount = 1;
+  queue_ci.pQueuePriorities = &priority;
+  VkDeviceCreateInfo device_ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  device_ci.pNext = chain.features2();
+  device_ci.queueCreateInfoCount = 1;
+  device_ci.pQueueCreateInfos = &queue_ci;
+  device_ci.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  device_ci.ppEnabledExtensionNames = extensions.data();
+  VkDevice device = VK_NULL_HANDLE;
+  vk_check(vkCreateDevice(pd, &device_ci, nullptr, &device), "vkCreateDevice");
+  return device;
 }
 
 int type_rank(VkPhysicalDeviceType t) {
@@ -399,7 +402,6 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
   self->owns_ = true;
   self->on_debug_ = options.on_debug_message;
   const bool validation = options.validation;
-  const bool force_fp32 = options.force_fp32;
 
   VkDebugUtilsMessengerCreateInfoEXT messenger_ci{
       VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
@@ -428,73 +430,10 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
   const uint32_t chosen = choose_device(infos, options.select);
   self->physical_ = pds[chosen];
   self->info_ = infos[chosen];
-  self->queue_family_ = self->info_.compute_queue_family;
-
-  const auto exts = device_extensions(self->physical_);
-  std::vector<const char*> enabled_exts;
-  // The spec requires enabling portability_subset wherever it is advertised.
-  if (contains(exts, "VK_KHR_portability_subset")) enabled_exts.push_back("VK_KHR_portability_subset");
-
-  const DeviceFeatures& have = self->info_.features;
-  const bool v12 = self->info_.api_version >= VK_API_VERSION_1_2;
-  VkPhysicalDevice16BitStorageFeatures storage16{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-  VkPhysicalDeviceShaderFloat16Int8Features f16{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
-  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-  void** tail = &features.pNext;
-  if (have.storage_16bit && !force_fp32) {
-    storage16.storageBuffer16BitAccess = VK_TRUE;
-    *tail = &storage16;
-    tail = &storage16.pNext;
-    self->enabled_.storage_16bit = true;
-  }
-  if (have.float16 && !force_fp32) {
-    f16.shaderFloat16 = VK_TRUE;
-    *tail = &f16;
-    tail = &f16.pNext;
-    if (!v12) enabled_exts.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
-    self->enabled_.float16 = true;
-  }
-  if (have.integer_dot_product) {
-    dot.shaderIntegerDotProduct = VK_TRUE;
-    *tail = &dot;
-    tail = &dot.pNext;
-    if (contains(exts, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME))
-      enabled_exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
-    self->enabled_.integer_dot_product = true;
-  }
-  self->enabled_.subgroup_basic = have.subgroup_basic;
-  self->enabled_.subgroup_arithmetic = have.subgroup_arithmetic;
-  self->enabled_.subgroup_shuffle = have.subgroup_shuffle;
-  self->enabled_.subgroup_size = have.subgroup_size;
-  self->enabled_.timestamps = have.timestamps;
-  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec{
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
-  if (options.capture_pipeline_statistics && have.pipeline_executable_info) {
-    exec.pipelineExecutableInfo = VK_TRUE;
-    *tail = &exec;
-    tail = &exec.pNext;
-    enabled_exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
-    self->enabled_.pipeline_executable_info = true;
-  }
-
-  const float priority = 1.0f;
-  VkDeviceQueueCreateInfo queue_ci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-  queue_ci.queueFamilyIndex = self->queue_family_;
-  queue_ci.queueCount = 1;
-  queue_ci.pQueuePriorities = &priority;
-  VkDeviceCreateInfo device_ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-  device_ci.pNext = &features;
-  device_ci.queueCreateInfoCount = 1;
-  device_ci.pQueueCreateInfos = &queue_ci;
-  device_ci.enabledExtensionCount = static_cast<uint32_t>(enabled_exts.size());
-  device_ci.ppEnabledExtensionNames = enabled_exts.data();
-  vk_check(vkCreateDevice(self->physical_, &device_ci, nullptr, &self->device_), "vkCreateDevice");
-  vkGetDeviceQueue(self->device_, self->queue_family_, 0, &self->queue_);
-  self->init_common(options);
+  self->enabled_ = features_to_enable(self->info_.features, options, nullptr);
+  self->device_ = create_logical_device(self->physical_, self->info_, self->enabled_);
+  vkGetDeviceQueue(self->device_, self->info_.compute_queue_family, 0, &self->queue_);
+  self->init_common();
   return self;
 }
 
@@ -509,7 +448,6 @@ std::unique_ptr<Device> Device::adopt(const AdoptedHandles& h, const DeviceOptio
   self->physical_ = h.physical_device;
   self->device_ = h.device;
   self->queue_ = h.queue;
-  self->queue_family_ = h.queue_family;
   if (h.queue_mutex) self->queue_mutex_ = h.queue_mutex;
 
   const auto pds = physical_devices(h.instance);
@@ -518,31 +456,18 @@ std::unique_ptr<Device> Device::adopt(const AdoptedHandles& h, const DeviceOptio
     if (pds[i] == h.physical_device) index = i;
   self->info_ = query_device(h.physical_device, index);
 
-  uint32_t family_count = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(h.physical_device, &family_count, nullptr);
-  std::vector<VkQueueFamilyProperties> families(family_count);
-  vkGetPhysicalDeviceQueueFamilyProperties(h.physical_device, &family_count, families.data());
-  if (h.queue_family >= family_count || !(families[h.queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+  const auto families = queue_families(h.physical_device);
+  if (h.queue_family >= families.size() ||
+      !(families[h.queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
     throw Error("Device::adopt: queue family " + std::to_string(h.queue_family) +
                 " does not support compute");
-  self->info_.compute_queue_family = h.queue_family;
-  self->info_.limits.timestamp_valid_bits = families[h.queue_family].timestampValidBits;
-
-  const bool force_fp32 = options.force_fp32;
-  const DeviceFeatures& have = self->info_.features;
-  self->enabled_.storage_16bit = h.storage_16bit_enabled && have.storage_16bit && !force_fp32;
-  self->enabled_.float16 = h.float16_enabled && have.float16 && !force_fp32;
-  self->enabled_.subgroup_basic = have.subgroup_basic;
-  self->enabled_.subgroup_arithmetic = have.subgroup_arithmetic;
-  self->enabled_.subgroup_shuffle = have.subgroup_shuffle;
-  self->enabled_.subgroup_size = have.subgroup_size;
-  self->enabled_.timestamps = self->info_.limits.timestamp_valid_bits > 0 &&
-                              self->info_.limits.timestamp_period_ns > 0.0f;
-  self->init_common(options);
+  use_queue_family(self->info_, h.queue_family, families[h.queue_family]);
+  self->enabled_ = features_to_enable(self->info_.features, options, &h);
+  self->init_common();
   return self;
 }
 
-void Device::init_common(const DeviceOptions&) {
+void Device::init_common() {
   vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
 }
 

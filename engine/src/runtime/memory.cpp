@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/memory.h"
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 #include <string>
 #include <utility>
 
@@ -150,11 +152,16 @@ void upload(Device& device, Buffer& dst, const void* src, VkDeviceSize bytes,
             VkDeviceSize dst_offset) {
   check_range(dst, bytes, dst_offset, "upload");
   if (bytes == 0 || device.compile_only()) return;  // planning only: nothing to hold it
+  if (UploadBatch* batch = UploadBatch::active(device)) {
+    batch->add(dst, src, bytes, dst_offset);
+    return;
+  }
   if (dst.host_visible()) {
     std::memcpy(static_cast<uint8_t*>(dst.mapped()) + dst_offset, src, bytes);
     dst.flush_host_writes();
     return;
   }
+  // A single upload stages exactly its bytes (a batch's first staging buffer is 4 MiB).
   Buffer staging(device, bytes, MemoryUsage::Upload);
   std::memcpy(staging.mapped(), src, bytes);
   staging.flush_host_writes();
@@ -163,6 +170,63 @@ void upload(Device& device, Buffer& dst, const void* src, VkDeviceSize bytes,
   VkBufferCopy region{0, dst_offset, bytes};
   vkCmdCopyBuffer(cmd, staging.handle(), dst.handle(), 1, &region);
   ctx.end_submit_wait();
+}
+
+UploadBatch::UploadBatch(Device& device, bool stage_mapped)
+    : device_(device), stage_mapped_(stage_mapped) {
+  std::lock_guard<std::mutex> lock(device_.upload_batches_mutex_);
+  device_.upload_batches_.emplace_back(std::this_thread::get_id(), this);
+}
+
+UploadBatch::~UploadBatch() {
+  std::lock_guard<std::mutex> lock(device_.upload_batches_mutex_);
+  auto& open = device_.upload_batches_;
+  open.erase(std::find(open.begin(), open.end(), std::make_pair(std::this_thread::get_id(), this)));
+}
+
+UploadBatch* UploadBatch::active(Device& device) {
+  std::lock_guard<std::mutex> lock(device.upload_batches_mutex_);
+  const auto& open = device.upload_batches_;
+  for (auto it = open.rbegin(); it != open.rend(); ++it)
+    if (it->first == std::this_thread::get_id()) return it->second;
+  return nullptr;
+}
+
+void UploadBatch::add(Buffer& dst, const void* src, VkDeviceSize bytes, VkDeviceSize dst_offset) {
+  check_range(dst, bytes, dst_offset, "upload");
+  if (bytes == 0 || device_.compile_only()) return;
+  if (dst.host_visible() && !stage_mapped_) {
+    std::memcpy(static_cast<uint8_t*>(dst.mapped()) + dst_offset, src, bytes);
+    dst.flush_host_writes();
+    return;
+  }
+  if (staged_ > 0 && staged_ + bytes > kMaxStagedBytes) submit();
+  // Staging grows by doubling from 4 MiB (up to the cap), so a model's weights take a
+  // handful of staging buffers; offsets stay 16-byte aligned for the memcpy.
+  constexpr VkDeviceSize kFirstChunk = VkDeviceSize(4) << 20, kAlign = 16;
+  if (chunks_.empty() || chunks_.back().staging.size() - chunks_.back().used < bytes) {
+    const VkDeviceSize grown =
+        chunks_.empty() ? kFirstChunk : std::min(2 * chunks_.back().staging.size(), kMaxStagedBytes);
+    chunks_.push_back({Buffer(device_, std::max(grown, bytes), MemoryUsage::Upload), 0});
+  }
+  Chunk& chunk = chunks_.back();
+  std::memcpy(static_cast<uint8_t*>(chunk.staging.mapped()) + chunk.used, src, bytes);
+  copies_.push_back({dst.handle(), chunks_.size() - 1, VkBufferCopy{chunk.used, dst_offset, bytes}});
+  chunk.used = std::min(chunk.staging.size(), (chunk.used + bytes + kAlign - 1) / kAlign * kAlign);
+  staged_ += bytes;
+}
+
+void UploadBatch::submit() {
+  if (copies_.empty()) return;
+  for (const Chunk& c : chunks_) c.staging.flush_host_writes();
+  CommandContext ctx(device_);
+  VkCommandBuffer cmd = ctx.begin();
+  for (const Copy& c : copies_) vkCmdCopyBuffer(cmd, chunks_[c.chunk].staging.handle(), c.dst, 1, &c.region);
+  ctx.end_submit_wait();
+  ++submissions_;
+  copies_.clear();
+  chunks_.clear();
+  staged_ = 0;
 }
 
 void download(Device& device, const Buffer& src, void* dst, VkDeviceSize bytes,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <vulkan/vulkan.h>
 
@@ -54,10 +55,58 @@ class Buffer {
   VkDeviceSize allocated_ = 0;  // counted in Device::allocated_bytes()
 };
 
-// Copies host data into a buffer: directly when mapped, otherwise through a
-// temporary staging buffer and a blocking transfer on the device's queue.
+// Copies host data into a buffer. While an UploadBatch is open on `device` on this
+// thread, the batch takes it (see there); otherwise directly when mapped, else through
+// a staging buffer of its own and a blocking transfer on the device's queue.
 void upload(Device& device, Buffer& dst, const void* src, VkDeviceSize bytes,
             VkDeviceSize dst_offset = 0);
+
+// Gathers the staged uploads of one thread on one Device (a Network's weights) into
+// a few large staging buffers and one submission, instead of a staging buffer, command
+// pool, fence and wait per upload. While it lives, upload() on this thread and device
+// lands here; nothing reaches the destination until submit(), so it must not be open
+// around work that reads what was uploaded. Destroying it unsubmitted drops the copies
+// (an exception during the Network build: the destinations are gone too).
+class UploadBatch {
+ public:
+  // stage_mapped: stage even buffers the host can map (tests exercise the staged path
+  // on unified-memory devices with it); otherwise those are written at once.
+  explicit UploadBatch(Device& device, bool stage_mapped = false);
+  ~UploadBatch();
+  UploadBatch(const UploadBatch&) = delete;
+  UploadBatch& operator=(const UploadBatch&) = delete;
+
+  void add(Buffer& dst, const void* src, VkDeviceSize bytes, VkDeviceSize dst_offset = 0);
+  // Records every pending copy into one command buffer, submits it and waits. A batch
+  // whose staged bytes would pass kMaxStagedBytes submits early, so a huge model holds
+  // at most that much staging memory at once.
+  void submit();
+
+  static constexpr VkDeviceSize kMaxStagedBytes = VkDeviceSize(64) << 20;
+  uint32_t submissions() const { return submissions_; }   // so far
+  size_t staging_buffers() const { return chunks_.size(); }  // pending
+  size_t pending_copies() const { return copies_.size(); }
+
+  // The batch open on `device` on the calling thread (the latest one), or null.
+  static UploadBatch* active(Device& device);
+
+ private:
+  struct Chunk {
+    Buffer staging;
+    VkDeviceSize used = 0;
+  };
+  struct Copy {
+    VkBuffer dst;
+    size_t chunk;
+    VkBufferCopy region;
+  };
+  Device& device_;
+  bool stage_mapped_;
+  std::vector<Chunk> chunks_;
+  std::vector<Copy> copies_;
+  VkDeviceSize staged_ = 0;
+  uint32_t submissions_ = 0;
+};
 // Copies buffer contents back to the host (blocking).
 void download(Device& device, const Buffer& src, void* dst, VkDeviceSize bytes,
               VkDeviceSize src_offset = 0);
@@ -67,7 +116,8 @@ void fill(Device& device, Buffer& dst, uint32_t pattern);
 // Records a compute->compute (and transfer) memory barrier.
 void record_compute_barrier(VkCommandBuffer cmd);
 
-// A primary command buffer from its own pool, with a fence. Move-only.
+// A primary command buffer from its own pool, with a fence. Neither copyable nor
+// movable (it holds a Device&); keep it in a unique_ptr to move it.
 class CommandContext {
  public:
   explicit CommandContext(Device& device);

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "runtime/pipeline.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <algorithm>

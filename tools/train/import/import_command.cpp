@@ -50,9 +50,7 @@ std::string list_str(const std::vector<int64_t>& v) {
   return s;
 }
 
-}  // namespace
-
-repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
+void check_import_flags(const ImportCommand& cmd) {
   if (cmd.storage != "fp32" && cmd.storage != "fp16")
     throw TrainError("--storage must be fp32 or fp16, got '" + cmd.storage + "'");
   if (cmd.bits < 0 || cmd.bits > 8) throw TrainError("--bits must be 0 (dense) or 1..8");
@@ -61,10 +59,13 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
   if (!(cmd.bn_eps > 0)) throw TrainError("--bn-eps must be > 0");
   if (cmd.pytorch_path.empty() == cmd.onnx_path.empty())
     throw TrainError("give one of --pytorch FILE.pth and --onnx FILE.onnx");
-  const bool onnx = !cmd.onnx_path.empty();
-  const std::string& source = onnx ? cmd.onnx_path : cmd.pytorch_path;
-  if (onnx && !cmd.strides.empty())
+  if (!cmd.onnx_path.empty() && !cmd.strides.empty())
     throw TrainError("--strides is for --pytorch checkpoints; " + cmd.onnx_path + " states its strides in the graph");
+}
+
+// The network from the ONNX graph or the PyTorch checkpoint; `summary` gets the
+// first line of the log (what was read).
+ImportedRepvgg read_network(const ImportCommand& cmd, std::ostringstream& summary) {
   RepvggImportOptions opt;
   opt.arch = cmd.arch;
   if (!cmd.strides.empty()) opt.strides = parse_numbers<int64_t>(cmd.strides, "--strides");
@@ -72,25 +73,26 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
   if (!cmd.arch.empty()) (void)repvgg_arch(cmd.arch);  // unknown names fail before reading
 
   ImportedRepvgg net;
-  std::ostringstream read_summary;
-  if (onnx) {
+  if (!cmd.onnx_path.empty()) {
     OnnxImport g = import_onnx(cmd.onnx_path, cmd.arch);
     net = std::move(g.net);
-    read_summary << "onnx        " << cmd.onnx_path << ": " << g.nodes << " nodes, opset " << g.opset
-                 << (g.producer.empty() ? "" : ", from " + g.producer) << ", " << net.form << " form"
-                 << (g.batchnorm_nodes ? " (" + std::to_string(g.batchnorm_nodes) + " BatchNormalization merged)" : "")
-                 << (g.softmax ? ", ends in Softmax" : "") << "\n";
+    summary << "onnx        " << cmd.onnx_path << ": " << g.nodes << " nodes, opset " << g.opset
+            << (g.producer.empty() ? "" : ", from " + g.producer) << ", " << net.form << " form"
+            << (g.batchnorm_nodes ? " (" + std::to_string(g.batchnorm_nodes) + " BatchNormalization merged)" : "")
+            << (g.softmax ? ", ends in Softmax" : "") << "\n";
   } else {
     const CheckpointTensors ckpt = read_checkpoint_tensors(cmd.pytorch_path);
     net = import_repvgg(ckpt, opt, cmd.pytorch_path);
-    read_summary << "checkpoint  " << cmd.pytorch_path << ": " << ckpt.tensors.size() << " tensors"
-                 << (ckpt.wrapper_key.empty() ? "" : " under '" + ckpt.wrapper_key + "'")
-                 << (net.stripped_module_prefix ? ", leading 'module.' stripped" : "") << ", " << net.form
-                 << " form\n";
+    summary << "checkpoint  " << cmd.pytorch_path << ": " << ckpt.tensors.size() << " tensors"
+            << (ckpt.wrapper_key.empty() ? "" : " under '" + ckpt.wrapper_key + "'")
+            << (net.stripped_module_prefix ? ", leading 'module.' stripped" : "") << ", " << net.form
+            << " form\n";
   }
+  return net;
+}
 
-  ExportSpec spec;
-  spec.channels = net.in_channels;
+// --input, else what the file states, else the defaults of the known shapes.
+void set_input_size(const ImportCommand& cmd, const ImportedRepvgg& net, ExportSpec& spec) {
   if (!cmd.input.empty()) {
     int64_t c = 0, h = 0, w = 0;
     char x1 = 0, x2 = 0;
@@ -113,6 +115,10 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
   } else {
     throw TrainError("give --input CxHxW: no default for a " + std::to_string(net.in_channels) + "-channel model");
   }
+}
+
+// --mean/--std, else ImageNet's for RGB and Fashion-MNIST's for the small preset.
+void set_normalization(const ImportCommand& cmd, const ImportedRepvgg& net, ExportSpec& spec) {
   if (!cmd.mean.empty()) spec.norm.mean = parse_numbers<float>(cmd.mean, "--mean");
   if (!cmd.std.empty()) spec.norm.std = parse_numbers<float>(cmd.std, "--std");
   if (cmd.mean.empty() != cmd.std.empty()) throw TrainError("give both --mean and --std, or neither");
@@ -134,7 +140,11 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     if (!(s > 0) || !std::isfinite(s)) throw TrainError("--std values must be > 0");
   for (float m : spec.norm.mean)
     if (!std::isfinite(m)) throw TrainError("--mean values must be finite");
-  uint32_t shorter_side = 0;  // 0: stretch
+}
+
+// The shorter side images are resized to before the centre crop; 0: stretched.
+uint32_t resize_shorter_side(const ImportCommand& cmd, const ImportedRepvgg& net, const ExportSpec& spec) {
+  uint32_t shorter_side = 0;
   if (cmd.resize.empty() ? net.in_channels == 3 : cmd.resize != "none") {
     // torchvision's evaluation transform: Resize(crop / 0.875) then CenterCrop(crop).
     const int64_t crop = std::max(spec.height, spec.width);
@@ -147,15 +157,12 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
       shorter_side = uint32_t(v[0]);
     }
   }
-  if (!cmd.labels.empty()) {
-    spec.class_names = read_labels(cmd.labels, net.classes);
-  } else {
-    for (int64_t k = 0; k < net.classes; ++k) spec.class_names.push_back("class " + std::to_string(k));
-  }
-  spec.name = !cmd.name.empty() ? cmd.name
-                                : "repvgg-" + (net.matched_arch.empty() ? std::string("custom") : net.matched_arch) +
-                                      "-imported";
+  return shorter_side;
+}
 
+// Per-layer encodings; with --bits, post-training k-means (the trainer's ClusterQAT
+// with no fine-tuning steps) installed as the network's weight hook.
+std::vector<LayerEncoding> cluster_weights(const ImportCommand& cmd, ImportedRepvgg& net) {
   const size_t layers = net.net->num_layers();
   std::vector<LayerEncoding> enc(layers);
   if (cmd.bits > 0) {
@@ -165,45 +172,43 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
     co.granularity = cmd.granularity;
     co.seed = cmd.seed;
     for (size_t l = 0; l < layers; ++l) enc[l] = {bits[l], cmd.granularity};
-    // Post-training k-means: the trainer's ClusterQAT with no fine-tuning steps.
     auto cq = std::make_shared<ClusterQAT>(*net.net, bits, co);
     cq->finalize(*net.net);
     net.net->hook = [cq](size_t l, const torch::Tensor& w) { return cq->forward_weight(l, w); };
   }
-  repvk::Model model = build_model(*net.net, spec, enc);
-  model.input.resize = shorter_side ? repvk::InputResize::ShorterSideCrop : repvk::InputResize::Stretch;
-  model.input.resize_shorter = shorter_side;
-  if (cmd.storage == "fp16") {
-    for (repvk::Layer& l : model.layers) {
-      if (!l.has_weights()) continue;
-      repvk::Weights& w = l.weights;
-      if (w.encoding == repvk::WeightEncoding::Fp32)
-        w.dense_storage = repvk::ValueStorage::Fp16;
-      else
-        w.codebook_storage = repvk::ValueStorage::Fp16;
-    }
-    // Out-of-range values are reported (naming the layer) before they are rounded.
-    try {
-      repvk::validate_model(model, source);
-    } catch (const repvk::ModelError& e) {
-      throw TrainError(std::string(e.what()) + " (use --storage fp32)");
-    }
-    for (repvk::Layer& l : model.layers) {
-      if (!l.has_weights()) continue;
-      repvk::Weights& w = l.weights;
-      for (float& v : w.encoding == repvk::WeightEncoding::Fp32 ? w.dense : w.codebooks)
-        v = repvk::half_to_float(repvk::float_to_half(v));
-    }
+  return enc;
+}
+
+// --storage fp16: out-of-range values are reported (naming the layer) before every
+// stored value is rounded to what the file will hold.
+void store_fp16(repvk::Model& model, const std::string& source) {
+  for (repvk::Layer& l : model.layers) {
+    if (!l.has_weights()) continue;
+    repvk::Weights& w = l.weights;
+    if (w.encoding == repvk::WeightEncoding::Fp32)
+      w.dense_storage = repvk::ValueStorage::Fp16;
+    else
+      w.codebook_storage = repvk::ValueStorage::Fp16;
   }
   try {
     repvk::validate_model(model, source);
   } catch (const repvk::ModelError& e) {
-    throw TrainError(e.what());
+    throw TrainError(std::string(e.what()) + " (use --storage fp32)");
   }
+  for (repvk::Layer& l : model.layers) {
+    if (!l.has_weights()) continue;
+    repvk::Weights& w = l.weights;
+    for (float& v : w.encoding == repvk::WeightEncoding::Fp32 ? w.dense : w.codebooks)
+      v = repvk::half_to_float(repvk::float_to_half(v));
+  }
+}
 
+void log_import(std::ostream& log, const ImportCommand& cmd, const ImportedRepvgg& net,
+                const ExportSpec& spec, const repvk::Model& model, const std::string& read_summary) {
+  const bool onnx = !cmd.onnx_path.empty();
   uint64_t macs = 0;
   for (const auto& s : repvk::model_stats(model)) macs += s.flops / 2;
-  log << read_summary.str() << "network     RepVGG " << (net.matched_arch.empty() ? "(custom)" : net.matched_arch) << ": depths "
+  log << read_summary << "network     RepVGG " << (net.matched_arch.empty() ? "(custom)" : net.matched_arch) << ": depths "
       << list_str(net.depths) << ", widths " << list_str(net.widths) << ", strides " << list_str(net.strides)
       << (cmd.arch.empty() && cmd.strides.empty() && !onnx ? " (default; set --arch or --strides)" : "") << ", "
       << net.classes << " classes\n"
@@ -229,6 +234,41 @@ repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
                                      : cmd.storage + " dense")
       << ", " << std::fixed << std::setprecision(2) << double(macs) / (macs >= 1e9 ? 1e9 : 1e6)
       << (macs >= 1e9 ? " G" : " M") << " multiply-adds per image\n";
+}
+
+}  // namespace
+
+repvk::Model build_imported_model(const ImportCommand& cmd, std::ostream& log) {
+  check_import_flags(cmd);
+  const std::string& source = cmd.onnx_path.empty() ? cmd.pytorch_path : cmd.onnx_path;
+  std::ostringstream read_summary;
+  ImportedRepvgg net = read_network(cmd, read_summary);
+
+  ExportSpec spec;
+  spec.channels = net.in_channels;
+  set_input_size(cmd, net, spec);
+  set_normalization(cmd, net, spec);
+  const uint32_t shorter_side = resize_shorter_side(cmd, net, spec);
+  if (!cmd.labels.empty()) {
+    spec.class_names = read_labels(cmd.labels, net.classes);
+  } else {
+    for (int64_t k = 0; k < net.classes; ++k) spec.class_names.push_back("class " + std::to_string(k));
+  }
+  spec.name = !cmd.name.empty() ? cmd.name
+                                : "repvgg-" + (net.matched_arch.empty() ? std::string("custom") : net.matched_arch) +
+                                      "-imported";
+
+  const std::vector<LayerEncoding> enc = cluster_weights(cmd, net);
+  repvk::Model model = build_model(*net.net, spec, enc);
+  model.input.resize = shorter_side ? repvk::InputResize::ShorterSideCrop : repvk::InputResize::Stretch;
+  model.input.resize_shorter = shorter_side;
+  if (cmd.storage == "fp16") store_fp16(model, source);
+  try {
+    repvk::validate_model(model, source);
+  } catch (const repvk::ModelError& e) {
+    throw TrainError(e.what());
+  }
+  log_import(log, cmd, net, spec, model, read_summary.str());
   return model;
 }
 

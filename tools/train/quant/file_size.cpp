@@ -48,7 +48,7 @@ FileSizeModel codebook_file_size_model(const repvk::Model& shape, Granularity gr
       w.bits = uint32_t(b);
       w.granularity = per_channel ? repvk::CodebookGranularity::PerOutputChannel
                                   : repvk::CodebookGranularity::PerLayer;
-      w.codebook_storage = repvk::CodebookStorage::Fp32;
+      w.codebook_storage = repvk::ValueStorage::Fp32;
       w.codebook_size = uint32_t(std::min<uint64_t>(uint64_t(1) << b, group_len));
       w.codebooks.assign(groups * w.codebook_size, 0.0f);
       w.packed.assign(rows * repvk::words_per_row(row, uint32_t(b)), 0u);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Writing a file so that readers see either the old contents or the new, never a
 // half-written file, even across a crash or a power cut: the bytes go to a temporary
-// file in the same directory (<path>.tmp.<pid>), which is fsynced, renamed over
-// `path`, and then the directory is fsynced so the rename itself is durable.
+// file in the same directory (<path>.tmp.XXXXXX, a unique name from mkostemp), which is
+// fsynced, renamed over `path`, and then the directory is fsynced so the rename itself
+// is durable.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,7 @@
 
 namespace repvk {
 
-// What failed and why ("cannot create /a/b.tmp.12: No such file or directory");
+// What failed and why ("cannot create /a/b.tmp.Xa81Qz: No such file or directory");
 // what() is "<path>: <problem>".
 class FileWriteError : public Error {
  public:

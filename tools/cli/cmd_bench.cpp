@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "bench.h"
+#include "bench_provenance.h"
 #include "repvk/error.h"
 #include "repvk/synthetic.h"
 
@@ -59,11 +60,13 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
                     *std::max_element(r.host_ms.begin(), r.host_ms.end())});
   }
   const std::string device = session.device_name();
+  const nlohmann::json provenance = bench_provenance(session.device(), lm);
   session.finish();
   if (o.json) {
     nlohmann::json j = {{"model", m.name}, {"model_source", lm.source}, {"device", device},
                         {"precision", precision}, {"conv_algorithm", conv},
                         {"warmup", o.warmup}, {"runs", o.runs}};
+    j.update(provenance);
     if (peaks) j["roofline"] = roofline_json(*peaks);
     for (const Row& r : rows)
       j["sweep"].push_back({{"batch", r.batch},
@@ -94,6 +97,8 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
 int run(const BenchOptions& o, bool bits_given) {
   parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
   if (o.compare_conv && !o.sweep.empty()) throw UsageError("--sweep and --compare-conv exclude each other");
+  if (!o.report.empty() && (o.compare_conv || !o.sweep.empty()))
+    throw UsageError("--report writes one result: not with --sweep or --compare-conv");
   const LoadedModel lm = bench_model(o, bits_given);
   const Model& m = lm.model;
   uint64_t flops_per_image = 0;
@@ -121,6 +126,7 @@ int run(const BenchOptions& o, bool bits_given) {
   const Measurement r = measure(*net, input, o.batch, o.warmup, o.runs);
   const std::vector<uint64_t> uploaded = net->layer_weight_bytes();
   const std::string device = session.device_name();
+  const nlohmann::json provenance = bench_provenance(session.device(), lm);
   net.reset();
   session.finish();
 
@@ -153,11 +159,13 @@ int run(const BenchOptions& o, bool bits_given) {
     }
     rows.push_back(row);
   }
+  if (!o.report.empty())
+    write_report(o.report, provenance, {precision, conv, o.batch, med_gpu, ips});
   const double peak_flops = prec == Precision::Fp16 && peaks.fp16_gflops > 0 ? peaks.fp16_gflops
                                                                             : peaks.fp32_gflops;
 
   if (o.json) {
-    nlohmann::json j;
+    nlohmann::json j = provenance;
     j["model"] = m.name;
     j["model_source"] = lm.source;
     j["device"] = device;
@@ -284,6 +292,10 @@ Command register_bench(CLI::App& app) {
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
+  sub->add_option("--report", o->report,
+                  "Also write the result as one row of docs/benchmarks.md's results table "
+                  "(Markdown, with its header) to this file")
+      ->type_name("FILE.md");
   CLI::Option* conv =
       sub->add_option("--conv", o->conv,
                       "conv3x3 kernel: auto ($REPVK_CONV, else texel on CPU devices and igemm "

@@ -48,6 +48,12 @@ TEST(InputFit, ColourPhotoIntoGrayModel) {
             "the 640x427 colour image was converted to gray and stretched to 28x28");
 }
 
+TEST(InputFit, ColourAloneDoesNotFit) {
+  const repvk::tools::InputFit f = repvk::tools::input_fit(fashion_model(), {28, 28, 3, true});
+  EXPECT_FALSE(f.fits);
+  EXPECT_EQ(f.happened, "the 28x28 colour image was converted to gray and resized to 28x28");
+}
+
 TEST(InputFit, SuitableImagesFit) {
   const repvk::Model m = fashion_model();
   EXPECT_TRUE(repvk::tools::input_fit(m, {28, 28, 1, false}).fits);

@@ -16,7 +16,7 @@ namespace repvk::cli {
 
 // Version of the layout of `bench --json` (docs/versioning.md). Raise it when a
 // field is removed or changes meaning; adding a field does not.
-constexpr int kBenchSchemaVersion = 1;
+constexpr int kBenchSchemaVersion = kJsonSchemaVersion;
 
 // "<major>.<minor>.<patch>" decoded the way the vendor packs VkPhysicalDeviceProperties::
 // driverVersion (NVIDIA and Intel-on-Windows differ from VK_MAKE_API_VERSION).

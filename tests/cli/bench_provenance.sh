@@ -5,15 +5,24 @@
 # the checkout's commit, the driver and Vulkan API of the device `repvk devices`
 # selects, the OS, and the kernel/precision/fp16-math choices that were forced.
 # `--report` writes the results table's header and one row with the same values.
-# usage: bench_provenance.sh REPVK JSON_CHECK MODEL VERSION SOURCE_DIR WORKDIR
+# usage: bench_provenance.sh REPVK JSON_CHECK MODEL VERSION SOURCE_DIR WORKDIR CONFIGURED_COMMIT
+# CONFIGURED_COMMIT is what CMake read when it configured the build; the commit in the
+# JSON must be it and, in a checkout, a commit of HEAD's history (HEAD itself right
+# after a build; an ancestor when commits were made since the last build).
 set -u
-repvk=$1 check=$2 model=$3 version=$4 src=$5 work=$6
+repvk=$1 check=$2 model=$3 version=$4 src=$5 work=$6 configured=$7
 mkdir -p "$work" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
 # What the checks expect, found independently of bench.
 sha=$(sha256sum "$model" | cut -d' ' -f1) || fail "sha256sum"
-commit=$(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null) || commit=unknown
+commit=$configured
+if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+  git -C "$src" merge-base --is-ancestor "$commit" HEAD ||
+    fail "configured commit '$commit' is not in the history of $src's HEAD"
+else
+  [ "$commit" = unknown ] || fail "outside a checkout the commit must be 'unknown', not '$commit'"
+fi
 "$repvk" devices --json >"$work/devices.json" || fail "repvk devices"
 sel=$("$check" --get /selected <"$work/devices.json") || fail "no selected device"
 drv_name=$("$check" --get "/devices/$sel/driver_name" <"$work/devices.json") || fail "driver_name"

@@ -22,6 +22,7 @@ struct BenchOptions {
   uint32_t batch = 1, warmup = 3, runs = 20;
   std::vector<uint32_t> sweep;  // batch sizes for --sweep
   bool json = false;
+  std::string report;  // --report FILE.md: one row of docs/benchmarks.md's results table
   std::string conv = "auto";
   bool compare_conv = false;
   bool roofline = false;

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "bench.h"
+#include "bench_provenance.h"
 
 namespace repvk::cli {
 
@@ -37,6 +38,7 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
   for (uint32_t r = 0; r < o.runs; ++r)
     for (size_t a = 0; a < k; ++a) measure_once(*nets[a], input, o.batch, t[a]);
   const std::string device = session.device_name();
+  const nlohmann::json provenance = bench_provenance(session.device(), lm);
   nets.clear();
   session.finish();
 
@@ -63,7 +65,7 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
   };
 
   if (o.json) {
-    nlohmann::json j;
+    nlohmann::json j = provenance;
     j["model"] = m.name;
     j["model_source"] = lm.source;
     j["device"] = device;

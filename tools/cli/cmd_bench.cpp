@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "bench.h"
+#include "bench_provenance.h"
 #include "repvk/error.h"
 #include "repvk/synthetic.h"
 
@@ -60,11 +61,13 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
                     *std::max_element(r.host_ms.begin(), r.host_ms.end())});
   }
   const std::string device = session.device_name();
+  const nlohmann::json provenance = bench_provenance(session.device(), lm);
   session.finish();
   if (o.json) {
     nlohmann::json j = {{"model", m.name}, {"model_source", lm.source}, {"device", device},
                         {"precision", precision}, {"conv_algorithm", conv},
                         {"warmup", o.warmup}, {"runs", o.runs}};
+    j.update(provenance);
     if (peaks) j["roofline"] = roofline_json(*peaks);
     for (const Row& r : rows)
       j["sweep"].push_back({{"batch", r.batch},
@@ -103,6 +106,7 @@ struct SingleRun {
   std::vector<LayerCost> costs;
   uint64_t flops_per_image = 0;
   double med = 0, lo = 0, hi = 0, med_gpu = 0, layers_ms = 0;
+  nlohmann::json provenance;  // bench_provenance(): device, driver, build, OS, model hash
 };
 
 struct LayerRow {
@@ -134,6 +138,7 @@ SingleRun run_single(const BenchOptions& o, const LoadedModel& lm, GpuSession& s
   s.r = measure(*net, input, o.batch, o.warmup, o.runs);
   s.costs = layer_costs(m, lm.shapes, s.prec, net->layer_weight_bytes());
   s.device = session.device_name();
+  s.provenance = bench_provenance(session.device(), lm);
   net.reset();
   session.finish();
   s.med = median(s.r.host_ms);
@@ -170,7 +175,7 @@ double peak_flops_for(const SingleRun& s, const RooflinePeaks& peaks) {
 void print_single_json(const BenchOptions& o, const LoadedModel& lm, const SingleRun& s,
                        const std::vector<LayerRow>& rows, const RooflinePeaks* pk) {
   const double batch_flops = double(s.flops_per_image) * o.batch;
-  nlohmann::json j;
+  nlohmann::json j = s.provenance;
   j["model"] = lm.model.name;
   j["model_source"] = lm.source;
   j["device"] = s.device;
@@ -271,6 +276,8 @@ void print_single_text(const BenchOptions& o, const LoadedModel& lm, const Singl
 int run(const BenchOptions& o, bool bits_given) {
   parse_precision(o.gpu);  // flag contradictions are usage errors, whatever else fails
   if (o.compare_conv && !o.sweep.empty()) throw UsageError("--sweep and --compare-conv exclude each other");
+  if (!o.report.empty() && (o.compare_conv || !o.sweep.empty()))
+    throw UsageError("--report writes one result: not with --sweep or --compare-conv");
   const LoadedModel lm = bench_model(o, bits_given);
   GpuSession session(o.gpu);
   RooflinePeaks peaks;
@@ -281,6 +288,10 @@ int run(const BenchOptions& o, bool bits_given) {
   if (o.compare_conv) return run_compare(o, lm, input, session);
   const SingleRun s = run_single(o, lm, session, input);
   const std::vector<LayerRow> rows = layer_rows(s, lm.model, o.batch);
+  if (!o.report.empty()) {
+    const double ips = s.med > 0 ? o.batch * 1000.0 / s.med : 0.0;
+    write_report(o.report, s.provenance, {s.precision, s.conv, o.batch, s.med_gpu, ips});
+  }
   if (o.json)
     print_single_json(o, lm, s, rows, pk);
   else
@@ -330,6 +341,10 @@ Command register_bench(CLI::App& app) {
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
+  sub->add_option("--report", o->report,
+                  "Also write the result as one row of docs/benchmarks.md's results table "
+                  "(Markdown, with its header) to this file")
+      ->type_name("FILE.md");
   CLI::Option* conv =
       sub->add_option("--conv", o->conv,
                       "conv3x3 kernel: auto ($REPVK_CONV, else texel on CPU devices and igemm "

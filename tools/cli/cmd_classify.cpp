@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "common.h"
+#include "input_fit.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"
 #include "repvk/image_io.h"
@@ -58,6 +59,26 @@ int run(const ClassifyOptions& o) {
     input.insert(input.end(), t.begin(), t.end());
   }
 
+  // Still classified, but the user hears once what the model expects and, per
+  // image, what pre-processing did to each image that does not suit it.
+  std::vector<std::string> notices(batch);
+  bool said_expects = false;
+  for (uint32_t i = 0; i < batch; ++i) {
+    const Image& img = decoded[i];
+    const tools::InputFit fit = tools::input_fit(
+        m, {img.width, img.height, img.channels,
+            tools::has_colour(img.pixels.data(), img.width, img.height, img.channels)});
+    if (fit.fits) continue;
+    notices[i] = fit.notice();
+    if (!said_expects) std::fprintf(stderr, "repvk: note: %s\n", fit.expects.c_str());
+    said_expects = true;
+    std::fprintf(stderr, "repvk: note: %s: %s, so its labels say little about it\n",
+                 images[i].c_str(), fit.happened.c_str());
+  }
+  if (said_expects)
+    std::fprintf(stderr, "repvk: note: for photos, import an ImageNet RepVGG "
+                         "(docs/import.md)\n");
+
   std::vector<float> probs;
   std::string device = "CPU reference", precision = "fp32";
   if (o.cpu) {
@@ -90,6 +111,7 @@ int run(const ClassifyOptions& o) {
       r["width"] = decoded[i].width;
       r["height"] = decoded[i].height;
       r["channels"] = decoded[i].channels;
+      if (!notices[i].empty()) r["input_notice"] = notices[i];
       r["top"] = nlohmann::json::array();
       for (const auto& p : top_k(&probs[size_t(i) * classes], classes, o.top))
         r["top"].push_back(

@@ -47,6 +47,20 @@ std::string file_size_string(const std::string& path) {
   return format_bytes(size) + ", " + std::to_string(size) + " bytes";
 }
 
+std::string nothing_changed_message(const ConvertOptions& o, int dense_layers,
+                                    int codebook_layers) {
+  std::string msg = "nothing to convert in '" + o.in + "': it has " +
+                    std::to_string(dense_layers) + " dense and " +
+                    std::to_string(codebook_layers) + " codebook layer(s)";
+  if (!o.dense.empty() && dense_layers == 0)
+    msg += "; --dense applies to dense (unquantized) weights only, and this model is "
+           "quantized: --codebooks fp16 stores its codebook values as fp16 (the indices "
+           "are already packed)";
+  else
+    msg += ", already stored as requested";
+  return msg + "; " + o.out + " was not written";
+}
+
 int run(const ConvertOptions& o) {
   if (o.dense.empty() && o.codebooks.empty())
     throw UsageError("nothing to convert: give --dense fp16|fp32 and/or --codebooks fp16|fp32");
@@ -56,10 +70,12 @@ int run(const ConvertOptions& o) {
                      "(then rename it over the input if that is what you want)");
   const std::vector<Layer> before = m.layers;
 
-  int dense_changed = 0, codebook_changed = 0;
+  int dense_changed = 0, codebook_changed = 0, dense_layers = 0, codebook_layers = 0;
   for (Layer& l : m.layers) {
     if (!l.has_weights()) continue;
     Weights& w = l.weights;
+    dense_layers += w.encoding == WeightEncoding::Fp32;
+    codebook_layers += w.encoding == WeightEncoding::Codebook;
     if (w.encoding == WeightEncoding::Fp32 && !o.dense.empty()) {
       const ValueStorage s = parse_storage(o.dense);
       dense_changed += w.dense_storage != s;
@@ -70,6 +86,10 @@ int run(const ConvertOptions& o) {
       w.codebook_storage = s;
     }
   }
+  // Writing an identical copy would look like success; say why nothing changed and
+  // which flag does apply to this model.
+  if (dense_changed + codebook_changed == 0)
+    throw Error(nothing_changed_message(o, dense_layers, codebook_layers));
   // Before rounding, so an out-of-range value is reported as such (naming its layer)
   // rather than as the infinity it would round to.
   try {
@@ -126,7 +146,9 @@ Command register_convert(CLI::App& app) {
       "Storage only changes the file: weights are widened to fp32 on load and the engine\n"
       "computes as before. fp16 rounds each value to the nearest half (ties to even) and\n"
       "halves the weight bytes; values beyond fp16's range (|v| >= 65520) are an error.\n"
-      "Biases always stay fp32. OUT is replaced atomically and must not be IN.\n"
+      "Biases always stay fp32. OUT is replaced atomically and must not be IN. --dense\n"
+      "applies to unquantized models, --codebooks to quantized ones; when neither changes\n"
+      "anything, convert writes nothing and exits with status 1.\n"
       "Example:\n"
       "  repvk convert model.rpvk model-fp16.rpvk --dense fp16 && repvk info model-fp16.rpvk");
   sub->add_option("IN", o->in, "Model file to read (.rpvk)")->required();

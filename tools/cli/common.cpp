@@ -202,7 +202,17 @@ std::string synthetic_description(const std::string& preset, uint32_t bits,
 
 // ---- Formatting -------------------------------------------------------------------
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+void print_json(const nlohmann::json& j) {
+  // Every command's --json output names its layout's version (docs/versioning.md); a
+  // command whose layout changed incompatibly sets a higher one itself.
+  if (j.is_object() && !j.contains("schema_version")) {
+    nlohmann::json versioned = j;
+    versioned["schema_version"] = kJsonSchemaVersion;
+    std::cout << versioned.dump(2) << std::endl;
+    return;
+  }
+  std::cout << j.dump(2) << std::endl;
+}
 
 std::string class_name(const Model& model, uint32_t label) {
   if (label < model.class_names.size() && !model.class_names[label].empty())

@@ -124,6 +124,9 @@ std::string synthetic_description(const std::string& preset, uint32_t bits,
 bool has_model_extension(const std::string& path);
 
 // ---- Formatting -----------------------------------------------------------------
+// The `schema_version` print_json() adds to a --json object that has none: the first
+// version of every command's layout (docs/versioning.md).
+constexpr int kJsonSchemaVersion = 1;
 void print_json(const nlohmann::json& j);
 std::string class_name(const Model& model, uint32_t label);
 std::string format_bytes(uint64_t bytes);

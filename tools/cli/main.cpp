@@ -31,7 +31,10 @@ int report(const char* message, int status) {
 int main(int argc, char** argv) {
   using namespace repvk::cli;
   CLI::App app{
-      "repvk runs low-bit (codebook-quantized) RepVGG image classifiers on any Vulkan GPU.\n"
+      "repvk runs low-bit (codebook-quantized) RepVGG image classifiers with Vulkan 1.1\n"
+      "compute. Tested so far on Mesa's lavapipe (CPU) only; no real GPU has run it yet\n"
+      "(README.md, \"Status and support\"). The bundled models classify 28x28 grayscale\n"
+      "clothing images (Fashion-MNIST); for photos, import an ImageNet RepVGG (docs/import.md).\n"
       "Start with `repvk devices` to see your GPUs, then `repvk classify IMAGE.png`.\n"
       "Run `repvk COMMAND --help` for the options of one command.",
       "repvk"};
@@ -43,7 +46,8 @@ int main(int argc, char** argv) {
       "for default.rpvk in $REPVK_MODEL_DIR, then <prefix>/share/repvk/models, then the\n"
       "source tree's assets/models; failing that it uses a synthetic model and says so.\n"
       "Environment (flags win): REPVK_DEVICE (device selector), REPVK_FORCE_FP32=1,\n"
-      "REPVK_VALIDATION=1, REPVK_CONV=direct|tiled|texel|igemm, REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
+      "REPVK_VALIDATION=1, REPVK_FP16_MATH=auto|on|off, REPVK_CONV=direct|tiled|texel|igemm,\n"
+      "REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
       "booleans take 1/0, true/false, yes/no, on/off (docs/embedding.md).\n"
       "Examples:\n"
       "  repvk devices\n"

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "classifier.h"
+#include "input_fit.h"
 #include "models.h"
 #include "renderer.h"
 #include "repvk/error.h"
@@ -49,6 +50,7 @@ struct State {
   std::string image_name, image_size, image_truth, error;
   std::string image_path;
   uint32_t image_width = 0, image_height = 0, image_channels = 0;
+  bool image_colour = false;  // tools::has_colour: for the input-fit notice
 };
 
 bool result_current(const State& s) {
@@ -86,6 +88,15 @@ void apply(State& s, const InputEvent& e, SampleList& samples, size_t models, Wi
   }
 }
 
+// Empty when the image suits the model; else what the model expects and what
+// pre-processing did to the image (the photo case: a colour picture into the
+// grayscale clothing models).
+std::string input_notice(const State& s, const Model& model) {
+  const tools::InputFit fit = tools::input_fit(
+      model, {s.image_width, s.image_height, s.image_channels, s.image_colour});
+  return fit.fits ? std::string() : fit.notice() + ", so its labels say little about it";
+}
+
 nlohmann::json result_json(const State& s, const Classifier& c, const std::string& device,
                            uint64_t frames, const std::string& screenshot, uint64_t messages) {
   nlohmann::json j;
@@ -94,6 +105,7 @@ nlohmann::json result_json(const State& s, const Classifier& c, const std::strin
   j["height"] = s.image_height;
   j["channels"] = s.image_channels;
   const ModelEntry& m = c.model(s.shown ? s.shown->model : s.model);
+  j["input_notice"] = input_notice(s, m.model);  // "" when the image suits the model
   j["model"] = m.model.name;
   j["model_source"] = m.source;
   j["bits"] = m.bits;
@@ -186,6 +198,7 @@ void load_selected_image(State& s, const SampleList& samples, Renderer& renderer
     s.image_width = img.width;
     s.image_height = img.height;
     s.image_channels = img.channels;
+    s.image_colour = tools::has_colour(img.pixels.data(), img.width, img.height, img.channels);
     s.image_size = std::to_string(img.width) + "x" + std::to_string(img.height) + " " +
                    channels_name(img.channels);
     s.image_truth = sample.truth;
@@ -243,6 +256,7 @@ PanelState panel_state(const State& s, const Classifier& classifier, const Textu
   p.image_size = s.image_size;
   p.image_truth = s.image_truth;
   p.image_note = texture.note();
+  if (!s.image_path.empty()) p.input_notice = input_notice(s, current.model);
   p.image_index = s.loaded_sample == SIZE_MAX ? 0 : s.loaded_sample;
   p.image_count = samples.size();
   p.error = samples.empty() ? "no images: drop a PNG or JPEG on the window" : s.error;

@@ -98,6 +98,11 @@ Rect Ui::build(const PanelState& s, uint32_t width, uint32_t height, PanelAction
   ImGui::TextColored(kDim, "%s", s.image_size.c_str());
   if (!s.image_truth.empty()) ImGui::Text("true class: %s", s.image_truth.c_str());
   if (!s.image_note.empty()) ImGui::TextColored(kWarning, "%s", s.image_note.c_str());
+  if (!s.input_notice.empty()) {
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::TextColored(kWarning, "%s", s.input_notice.c_str());
+    ImGui::PopTextWrapPos();
+  }
   if (!s.error.empty()) {
     ImGui::PushTextWrapPos(0.0f);
     ImGui::TextColored(kWarning, "%s", s.error.c_str());

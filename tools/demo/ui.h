@@ -26,6 +26,7 @@ struct PanelState {
   bool synthetic = false;
   std::string synthetic_note;
   std::string image_name, image_size, image_truth, image_note;
+  std::string input_notice;  // the image does not suit the model: what it expects, what happened
   size_t image_index = 0, image_count = 0;
   std::string error;  // the last file that could not be opened, and why
   bool have_result = false;

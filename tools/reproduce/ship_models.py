@@ -231,7 +231,7 @@ def main():
             if os.path.exists(tmp):
                 os.remove(tmp)
         rows.append(f"| `{name}` | {what} | {100 * engine['accuracy']:.2f}% | "
-                    f"{100 * trainer['test_accuracy']:.2f}% | {size / 1024:.0f} KiB ({size:,} bytes) | "
+                    f"{100 * trainer['test_accuracy']:.2f}% | {size / 1024:.1f} KiB ({size:,} bytes) | "
                     f"`{digest[:16]}` |")
         cmds = "\n".join(commands(a.runs, cell, trainer))
         details += [f"**`{name}`** (cell `{cell}`, seed {trainer['seed']}){extra}:", "", "```sh", cmds, "```", ""]

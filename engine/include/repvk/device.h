@@ -14,6 +14,7 @@
 #pragma once
 
 #include "repvk/export.h"
+#include "repvk/log.h"
 
 #include <atomic>
 #include <cstdint>
@@ -107,6 +108,7 @@ struct DeviceOptions {
   // Enables VK_LAYER_KHRONOS_validation and a messenger.
   bool validation = false;
   // Receives validation warnings/errors (and is why tests fail on any message).
+  // Without it they go to on_log (Warning, or Error for error-severity messages).
   DebugCallback on_debug_message;
   // Never enable fp16 features even when present.
   bool force_fp32 = false;
@@ -115,6 +117,9 @@ struct DeviceOptions {
   // VK_PIPELINE_CREATE_CAPTURE_STATISTICS/INTERNAL_REPRESENTATIONS, so that tools can
   // read the driver's statistics; Network::pipelines() then lists them per layer.
   bool capture_pipeline_statistics = false;
+  // Receives the library's messages about this device and its Networks
+  // (repvk/log.h); empty (the default): they are discarded. repvk never prints.
+  LogCallback on_log;
 };
 
 // A pipeline created on a Device that captures statistics (DeviceOptions).
@@ -151,6 +156,10 @@ struct AdoptedHandles {
   bool float16_enabled = false;
   // Optional: a mutex the application also holds around vkQueueSubmit on `queue`.
   std::mutex* queue_mutex = nullptr;
+  // Optional, for an application lock that is not a std::mutex (the C API passes its
+  // callbacks here): repvk calls queue_lock() before and queue_unlock() after each of
+  // its vkQueueSubmit calls on `queue`. Both or neither; unused when queue_mutex is set.
+  std::function<void()> queue_lock, queue_unlock;
 };
 
 // Lists every physical device, portability (e.g. MoltenVK) devices included.
@@ -193,6 +202,10 @@ class Device {
   // vkQueueSubmit of `count` batches under the queue lock (count 0: only the fence).
   REPVK_API void submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence);
   uint64_t debug_message_count() const { return debug_messages_.load(); }
+  // Passes one message to DeviceOptions::on_log, if there is one (repvk/log.h).
+  void log(LogLevel level, const std::string& message) const {
+    if (on_log_) on_log_(level, message);
+  }
 
   // A device that cannot execute (info().runnable false) only compiles: buffers get
   // no memory, uploads and descriptor writes are skipped, nothing may be submitted.
@@ -235,6 +248,7 @@ class Device {
   DeviceFeatures enabled_;
   VkPhysicalDeviceMemoryProperties memory_{};
   DebugCallback on_debug_;
+  LogCallback on_log_;
   std::atomic<uint64_t> debug_messages_{0};
   std::atomic<uint64_t> allocated_bytes_{0};
   friend class Buffer;  // keeps allocated_bytes_ current
@@ -242,6 +256,7 @@ class Device {
   std::vector<CreatedPipeline> created_;
   std::mutex own_queue_mutex_;
   std::mutex* queue_mutex_ = &own_queue_mutex_;
+  std::function<void()> queue_lock_, queue_unlock_;  // AdoptedHandles::queue_lock
   std::unique_ptr<PipelinePool> pipeline_pool_;
   mutable std::mutex fp16_math_mutex_;
   std::optional<Fp16MathMeasurement> fp16_math_;

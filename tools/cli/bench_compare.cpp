@@ -73,7 +73,7 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
     j["batch"] = o.batch;
     j["warmup"] = o.warmup;
     j["runs"] = o.runs;
-    j["baseline"] = "direct";
+    j["baseline"] = conv_algorithm_name(algos[0]);
     for (size_t a = 0; a < k; ++a)
       j["kernels"][conv_algorithm_name(algos[a])] = {
           {"runs_as", used[a]},

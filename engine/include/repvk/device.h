@@ -131,7 +131,7 @@ struct CreatedPipeline {
 };
 
 // The measurement that decides whether conv3x3_igemm computes in fp16 on a device
-// (measure_fp16_math() in repvk/network.h, NetworkOptions::fp16_math): the fp32 and
+// (measure_fp16_math() in repvk/precision.h, NetworkOptions::fp16_math): the fp32 and
 // the fp16-arithmetic pipelines timed on one representative layer.
 struct Fp16MathMeasurement {
   bool measured = false;  // false: nothing was timed, `reason` says why
@@ -226,7 +226,7 @@ class Device {
 
   // The fp16-math measurement of this device, made at most once: the first caller runs
   // `measure` (others wait on the lock), every later call returns that record. Used by
-  // measure_fp16_math() (repvk/network.h); cached_fp16_math() only reads it.
+  // measure_fp16_math() (repvk/precision.h); cached_fp16_math() only reads it.
   REPVK_API Fp16MathMeasurement fp16_math_once(const std::function<Fp16MathMeasurement()>& measure);
   REPVK_API std::optional<Fp16MathMeasurement> cached_fp16_math() const;
 

@@ -24,14 +24,14 @@ std::string format_error(const std::string& source, int layer, const char* type,
 }  // namespace
 
 ModelError::ModelError(const std::string& source, int layer, const std::string& problem)
-    : std::runtime_error(format_error(source, layer, nullptr, problem)),
+    : Error(format_error(source, layer, nullptr, problem)),
       source_(source),
       layer_(layer),
       problem_(problem) {}
 
 ModelError::ModelError(const std::string& source, int layer, LayerType type,
                        const std::string& problem)
-    : std::runtime_error(format_error(source, layer, layer_type_name(type), problem)),
+    : Error(format_error(source, layer, layer_type_name(type), problem)),
       source_(source),
       layer_(layer),
       problem_(problem) {}

@@ -27,6 +27,11 @@ static_assert(REPVK_MODEL_FORMAT_VERSION == repvk::kModelVersion,
               "version.h.in and model.h disagree on the model format version");
 static_assert(REPVK_MAX_IMAGE_DIMENSION == repvk::ImageLimits::kMaxDimension,
               "repvk.h and image_io.h disagree on the image size limit");
+static_assert(int(repvk::LogLevel::Debug) == REPVK_LOG_DEBUG &&
+                  int(repvk::LogLevel::Info) == REPVK_LOG_INFO &&
+                  int(repvk::LogLevel::Warning) == REPVK_LOG_WARNING &&
+                  int(repvk::LogLevel::Error) == REPVK_LOG_ERROR,
+              "repvk_log_level has repvk::LogLevel's values");
 
 struct repvk_device {
   std::unique_ptr<repvk::Device> device;
@@ -155,6 +160,13 @@ repvk::DeviceOptions device_options(const repvk_device_options* o) {
     void* user = o->debug_user;
     d.on_debug_message = [cb, user](const repvk::DebugMessage& m) {
       cb(user, int(m.severity), m.id_name.c_str(), m.text.c_str());
+    };
+  }
+  if (o->on_log) {
+    const repvk_log_callback cb = o->on_log;
+    void* user = o->log_user;
+    d.on_log = [cb, user](repvk::LogLevel level, const std::string& message) {
+      cb(user, static_cast<repvk_log_level>(level), message.c_str());
     };
   }
   return d;
@@ -298,6 +310,17 @@ repvk_status repvk_device_adopt(const repvk_adopted_handles* handles,
     h.queue = handles->queue;
     h.queue_family = handles->queue_family;
     h.storage_16bit_enabled = handles->storage_16bit_enabled != 0;
+    h.float16_enabled = handles->float16_enabled != 0;
+    if ((handles->queue_lock == nullptr) != (handles->queue_unlock == nullptr))
+      throw std::invalid_argument(
+          "repvk_device_adopt: queue_lock and queue_unlock must be set together");
+    if (handles->queue_lock) {
+      void (*lock)(void*) = handles->queue_lock;
+      void (*unlock)(void*) = handles->queue_unlock;
+      void* user = handles->queue_lock_user;
+      h.queue_lock = [lock, user] { lock(user); };
+      h.queue_unlock = [unlock, user] { unlock(user); };
+    }
     auto d = std::make_unique<repvk_device>();
     d->device = repvk::Device::adopt(h, device_options(options));
     d->name = d->device->info().name;

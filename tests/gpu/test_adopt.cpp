@@ -11,6 +11,8 @@
 #include "repvk/device.h"
 #include "repvk/error.h"
 #include "repvk/network.h"
+#include "repvk/repvk.h"
+#include "repvk_internal/network_tuning.h"
 #include "repvk/synthetic.h"
 #include "repvk/cpu_reference.h"
 
@@ -153,7 +155,7 @@ TEST(AdoptDevice, UsesAndNeverDestroysBorrowedHandles) {
       // Nor shaderFloat16: fp16 math in igemm stays off without measuring, 'on' is refused.
       EXPECT_FALSE(device->enabled().float16);
       NetworkOptions igemm = opts;
-      igemm.conv_algorithm = ConvAlgorithm::Igemm;
+      tuning(igemm).conv_algorithm = ConvAlgorithm::Igemm;
       Network ig(*device, model, igemm);
       EXPECT_FALSE(ig.fp16_math());
       EXPECT_FALSE(device->cached_fp16_math().has_value());
@@ -174,7 +176,78 @@ TEST(AdoptDevice, UsesAndNeverDestroysBorrowedHandles) {
 
 TEST(AdoptDevice, RejectsMissingHandles) {
   AdoptedHandles h;
-  EXPECT_THROW(Device::adopt(h), Error);
+  EXPECT_THROW(Device::adopt(h), InvalidArgument);
+}
+
+// The application's queue lock, as the C API passes it: a pair of callbacks with a user
+// pointer, called around each of repvk's submissions, never left held.
+struct CLock {
+  std::mutex mutex;
+  int locks = 0, unlocks = 0;
+  void* user_seen = nullptr;
+};
+extern "C" void c_lock(void* user) {
+  auto* l = static_cast<CLock*>(user);
+  l->mutex.lock();
+  l->user_seen = user;
+  ++l->locks;
+}
+extern "C" void c_unlock(void* user) {
+  auto* l = static_cast<CLock*>(user);
+  ++l->unlocks;
+  l->mutex.unlock();
+}
+
+TEST(AdoptDevice, CApiTakesTheApplicationsQueueLock) {
+  std::vector<std::string> messages;
+  {
+    App app(&messages);
+    CLock lock;
+    repvk_adopted_handles h{};
+    h.instance = app.instance;
+    h.physical_device = app.physical;
+    h.device = app.device;
+    h.queue = app.queue;
+    h.queue_family = app.family;
+    h.queue_lock = c_lock;  // without its unlock: refused before anything is adopted
+    h.queue_lock_user = &lock;
+    repvk_device* device = nullptr;
+    EXPECT_EQ(repvk_device_adopt(&h, nullptr, &device), REPVK_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(repvk_last_error()).find("queue_unlock"), std::string::npos)
+        << repvk_last_error();
+    EXPECT_EQ(device, nullptr);
+    h.queue_unlock = c_unlock;
+    ASSERT_EQ(repvk_device_adopt(&h, nullptr, &device), REPVK_OK) << repvk_last_error();
+
+    const Model model = make_synthetic_model(synthetic_preset("small"));
+    const std::vector<uint8_t> bytes = serialize_model(model);
+    repvk_network_options nopt;
+    repvk_network_options_init(&nopt);
+    nopt.pipeline_cache_path = "none";
+    repvk_network* net = nullptr;
+    ASSERT_EQ(repvk_network_load_memory(device, bytes.data(), bytes.size(), "small", &nopt, &net),
+              REPVK_OK)
+        << repvk_last_error();
+    const int before = lock.locks;
+    std::vector<float> input(size_t(model.input.channels) * model.input.height *
+                             model.input.width);
+    for (size_t i = 0; i < input.size(); ++i) input[i] = float((i * 7919) % 255) / 255.0f - 0.5f;
+    std::vector<float> out(model.num_classes());
+    ASSERT_EQ(repvk_network_infer(net, input.data(), input.size(), 1, out.data(), out.size()),
+              REPVK_OK)
+        << repvk_last_error();
+    const std::vector<float> cpu = cpu::forward(model, input.data(), 1);
+    for (size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], cpu[i], 1e-4);
+    EXPECT_GT(lock.locks, before) << "the inference's submission took the app's lock";
+    EXPECT_EQ(lock.locks, lock.unlocks);
+    EXPECT_EQ(lock.user_seen, &lock);
+    EXPECT_TRUE(lock.mutex.try_lock()) << "left held";
+    lock.mutex.unlock();
+    repvk_network_destroy(net);
+    EXPECT_EQ(repvk_device_destroy(device), REPVK_OK);
+    EXPECT_EQ(vkDeviceWaitIdle(app.device), VK_SUCCESS);
+  }
+  for (const auto& m : messages) ADD_FAILURE() << "validation message: " << m;
 }
 
 }  // namespace

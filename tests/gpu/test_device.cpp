@@ -17,6 +17,7 @@
 #include "runtime/memory.h"
 #include "runtime/pipeline.h"
 #include "repvk/error.h"
+#include "repvk_internal/network_tuning.h"
 
 namespace repvk {
 namespace {
@@ -341,12 +342,12 @@ TEST(Environment, ParsesEveryVariable) {
   EXPECT_EQ(e.network.fp16_math, Fp16Math::Off);
   EXPECT_TRUE(e.device.validation);
   EXPECT_FALSE(e.device.force_fp32);
-  EXPECT_EQ(e.network.conv_algorithm, ConvAlgorithm::Direct);
-  EXPECT_EQ(e.network.conv_tile.px, 8u);
-  EXPECT_EQ(e.network.conv_tile.oc, 8u);
-  EXPECT_EQ(e.network.conv_tile.workgroup, 32u);
-  EXPECT_EQ(e.network.conv_tile.cin_chunk, 0u);  // three numbers: the texel kernel only
-  EXPECT_FALSE(e.network.conv_subgroup_broadcast);
+  EXPECT_EQ(tuning(e.network).conv_algorithm, ConvAlgorithm::Direct);
+  EXPECT_EQ(tuning(e.network).conv_tile.px, 8u);
+  EXPECT_EQ(tuning(e.network).conv_tile.oc, 8u);
+  EXPECT_EQ(tuning(e.network).conv_tile.workgroup, 32u);
+  EXPECT_EQ(tuning(e.network).conv_tile.cin_chunk, 0u);  // three numbers: the texel kernel only
+  EXPECT_FALSE(tuning(e.network).conv_subgroup_broadcast);
   EXPECT_EQ(e.network.pipeline_cache_dir, "/tmp/xdg/repvk");
 
   setenv("XDG_CACHE_HOME", "relative", 1);  // not absolute: ignored, HOME decides
@@ -381,8 +382,47 @@ TEST(Environment, ParsesEveryVariable) {
   const EnvironmentOptions clean = options_from_environment();
   EXPECT_EQ(clean.network.fp16_math, Fp16Math::Auto);
   EXPECT_FALSE(clean.device.validation);
-  EXPECT_EQ(clean.network.conv_algorithm, ConvAlgorithm::Auto);
-  EXPECT_TRUE(clean.network.conv_subgroup_broadcast);
+  EXPECT_EQ(tuning(clean.network).conv_algorithm, ConvAlgorithm::Auto);
+  EXPECT_TRUE(tuning(clean.network).conv_subgroup_broadcast);
+  EXPECT_EQ(clean.network.tuning, nullptr) << "no REPVK_CONV* variable, no tuning object";
+}
+
+// The one table of kernel names: every entry parses back to itself, the CLI's choices
+// are the table's names, and anything else is refused with the known names listed.
+TEST(ConvKernelNames, OneTableGivesNamesParsingAndChoices) {
+  const std::vector<std::string> all = conv_kernel_choices();
+  ASSERT_EQ(all.size(), conv_kernel_names().size());
+  EXPECT_EQ(all.front(), "auto");
+  EXPECT_EQ(conv_kernel_choices(false).size(), all.size() - 1);
+  for (const ConvKernelName& k : conv_kernel_names()) {
+    EXPECT_EQ(parse_conv_algorithm(k.name), k.algorithm) << k.name;
+    EXPECT_STREQ(conv_algorithm_name(k.algorithm), k.name);
+  }
+  try {
+    parse_conv_algorithm("winograd");
+    ADD_FAILURE() << "winograd accepted";
+  } catch (const Error& e) {
+    for (const std::string& n : all)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+  }
+}
+
+// tuning() writes copy on write: options copied earlier keep their own values.
+TEST(NetworkTuning, CopiesDoNotShareWrites) {
+  NetworkOptions a;
+  EXPECT_EQ(a.tuning, nullptr);
+  EXPECT_EQ(tuning(static_cast<const NetworkOptions&>(a)).igemm_split_k, 0u);
+  tuning(a).igemm_split_k = 3;
+  NetworkOptions b = a;
+  tuning(b).igemm_split_k = 5;
+  tuning(b).conv_algorithm = ConvAlgorithm::Direct;
+  EXPECT_EQ(tuning(static_cast<const NetworkOptions&>(a)).igemm_split_k, 3u);
+  EXPECT_EQ(tuning(static_cast<const NetworkOptions&>(a)).conv_algorithm, ConvAlgorithm::Auto);
+  EXPECT_EQ(tuning(static_cast<const NetworkOptions&>(b)).igemm_split_k, 5u);
+  NetworkTuning& t = tuning(a);  // sole owner: written in place, the reference stays valid
+  tuning(a).compute_units = 7;
+  EXPECT_EQ(t.compute_units, 7u);
+  EXPECT_EQ(t.igemm_split_k, 3u);
 }
 
 TEST(Environment, BooleansParseOneWay) {

@@ -15,6 +15,7 @@
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"
 #include "repvk/network.h"
+#include "repvk_internal/network_tuning.h"
 #include "repvk/synthetic.h"
 
 namespace repvk {
@@ -130,13 +131,13 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
                              ConvAlgorithm::Auto}) {
     SCOPED_TRACE(conv_algorithm_name(algo));
     NetworkOptions opts;
-    opts.conv_algorithm = algo;
+    tuning(opts).conv_algorithm = algo;
     opts.pipeline_cache_path = "none";
     Network net(device(), model, opts);
     if (algo == ConvAlgorithm::Auto)
-      EXPECT_NE(net.conv_algorithm(), ConvAlgorithm::Auto);
+      EXPECT_NE(conv_algorithm(net), ConvAlgorithm::Auto);
     else
-      EXPECT_EQ(net.conv_algorithm(), algo);
+      EXPECT_EQ(conv_algorithm(net), algo);
     EXPECT_LE(max_rel_error(net.infer_logits(input, batch), ref), 1e-4);
     const std::vector<LayerTiming> timings = net.last_timings();
     bool saw_fc = false;
@@ -144,7 +145,7 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
       if (t.name.rfind("fully_connected", 0) != 0) continue;
       saw_fc = true;
       EXPECT_EQ(t.name.find(" texel") != std::string::npos,
-                net.conv_algorithm() == ConvAlgorithm::Texel)
+                conv_algorithm(net) == ConvAlgorithm::Texel)
           << t.name;
     }
     EXPECT_TRUE(saw_fc || timings.empty());
@@ -160,7 +161,7 @@ TEST_F(GpuTest, LayerWeightBytesAreTheUploadedLayouts) {
        {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Texel, ConvAlgorithm::Igemm}) {
     SCOPED_TRACE(conv_algorithm_name(algo));
     NetworkOptions opts;
-    opts.conv_algorithm = algo;
+    tuning(opts).conv_algorithm = algo;
     opts.pipeline_cache_path = "none";
     Network net(device(), model, opts);
     const std::vector<uint64_t> bytes = net.layer_weight_bytes();
@@ -174,9 +175,9 @@ TEST_F(GpuTest, LayerWeightBytesAreTheUploadedLayouts) {
       const uint64_t stored = dense ? 4 * uint64_t(w.dense.size()) : 4 * uint64_t(w.packed.size());
       if (l.type == LayerType::Conv3x3) {
         uint64_t expected = stored + codebooks + bias;
-        if (net.conv_algorithm() == ConvAlgorithm::Igemm)
+        if (conv_algorithm(net) == ConvAlgorithm::Igemm)
           expected = 4 * uint64_t(igemm_repack_weights(l).size()) + codebooks + bias;
-        if (net.conv_algorithm() == ConvAlgorithm::Texel)
+        if (conv_algorithm(net) == ConvAlgorithm::Texel)
           expected = 16 * uint64_t((l.out_channels + 3) / 4) * l.row_length() + bias;
         EXPECT_EQ(bytes[i], expected) << "layer " << i;
       } else if (l.type == LayerType::FullyConnected) {
@@ -287,6 +288,22 @@ TEST_F(GpuTest, Fp16RequestWithoutSupportIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fp16"), std::string::npos) << e.what();
   }
+}
+
+// Caller mistakes are InvalidArgument (REPVK_ERROR_INVALID_ARGUMENT through the C API),
+// found before any work; a device that cannot do something stays a plain Error.
+TEST_F(GpuTest, CallerMistakesAreInvalidArgument) {
+  const Model m = make_synthetic_model(synthetic_preset("small"));
+  NetworkOptions zero;
+  zero.max_batch = 0;
+  zero.pipeline_cache_path = "none";
+  EXPECT_THROW({ Network net(device(), m, zero); }, InvalidArgument);
+  NetworkOptions opts;
+  opts.pipeline_cache_path = "none";
+  Network net(device(), m, opts);
+  ImageInput in;
+  EXPECT_THROW(net.record_classify_image(VK_NULL_HANDLE, in), InvalidArgument);
+  EXPECT_THROW(net.infer(nullptr, 0, 0), InvalidArgument);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ops/conv3x3_igemm.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/network.h"
+#include "repvk_internal/network_tuning.h"
 #include "repvk/synthetic.h"
 #include "runtime/shader_registry.h"
 #include "test_ops_util.h"
@@ -207,7 +208,7 @@ Model tiny_model() {
 
 NetworkOptions igemm_options(Fp16Math math) {
   NetworkOptions n;
-  n.conv_algorithm = ConvAlgorithm::Igemm;
+  tuning(n).conv_algorithm = ConvAlgorithm::Igemm;
   n.pipeline_cache_path = "none";
   n.fp16_math = math;
   return n;
@@ -252,7 +253,7 @@ TEST_F(GpuTest, Fp16MathOnOffForceWithoutMeasuring) {
   Network off(device(), m, igemm_options(Fp16Math::Off));
   EXPECT_FALSE(off.fp16_math());
   NetworkOptions texel = igemm_options(Fp16Math::Auto);
-  texel.conv_algorithm = ConvAlgorithm::Texel;
+  tuning(texel).conv_algorithm = ConvAlgorithm::Texel;
   Network no_igemm(device(), m, texel);
   EXPECT_FALSE(no_igemm.fp16_math());
   EXPECT_FALSE(device().cached_fp16_math().has_value()) << "nothing here needed a measurement";

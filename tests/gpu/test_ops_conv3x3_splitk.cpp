@@ -17,6 +17,7 @@
 #include "ops/conv3x3_splitk.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/synthetic.h"
+#include "repvk_internal/network_tuning.h"
 #include "test_ops_util.h"
 
 namespace repvk {
@@ -224,9 +225,9 @@ TEST_F(GpuTest, NetworkWithChooserSplitMatchesCpuReference) {
   const auto ref = cpu::forward(model, input.data(), batch, true);
   NetworkOptions opts;
   opts.max_batch = batch;
-  opts.compute_units = 132;
+  tuning(opts).compute_units = 132;
   opts.pipeline_cache_path = "none";
-  opts.conv_algorithm = ConvAlgorithm::Igemm;
+  tuning(opts).conv_algorithm = ConvAlgorithm::Igemm;
   // fp32 arithmetic, as the 1e-4 tolerance assumes: under `auto` the fp16-math probe
   // decides by timing, and on a loaded machine lavapipe's emulated fp16 can win it.
   opts.fp16_math = Fp16Math::Off;

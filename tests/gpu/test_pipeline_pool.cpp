@@ -16,6 +16,7 @@
 #include "gpu_fixture.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/network.h"
+#include "repvk_internal/network_tuning.h"
 #include "repvk/synthetic.h"
 #include "runtime/pipeline.h"
 #include "runtime/pipeline_pool.h"
@@ -106,7 +107,7 @@ TEST_F(GpuTest, SecondNetworkOfAModelCompilesNothing) {
   Network third(device(), other, no_disk_cache());
   EXPECT_LE(max_abs_diff(third.infer(input, 1), other_expected), 1e-4);
   NetworkOptions direct = no_disk_cache();
-  direct.conv_algorithm = ConvAlgorithm::Direct;  // its pipeline is specialized on the bit width
+  tuning(direct).conv_algorithm = ConvAlgorithm::Direct;  // its pipeline is specialized on the bit width
   const size_t before_direct = pool.size();
   Network fourth(device(), other, direct);
   EXPECT_GT(pool.size(), before_direct);

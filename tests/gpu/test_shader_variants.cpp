@@ -3,7 +3,7 @@
 // in shaders/CMakeLists.txt) match the embedded shaders, and every variant the conv
 // tile choosers return is one of them at the precision asked for. Runs the choosers
 // over device classes, limits, layer shapes, batches, weight formats and
-// NetworkOptions::conv_tile overrides (what $REPVK_CONV_TILE sets), with and without
+// NetworkTuning::conv_tile overrides (what $REPVK_CONV_TILE sets), with and without
 // subgroup broadcast; needs no device.
 #include <gtest/gtest.h>
 

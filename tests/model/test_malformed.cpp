@@ -33,6 +33,18 @@ TEST(Malformed, UnknownVersion) {
   EXPECT_MODEL_ERROR(parse(b), "format version 7", "reads version 1");
 }
 
+// Code that catches repvk::Error catches model problems too.
+TEST(Malformed, ModelErrorIsARepvkError) {
+  auto b = valid_bytes();
+  b[0] = 'X';
+  try {
+    parse(b);
+    FAIL() << "bad magic accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(dynamic_cast<const ModelError*>(&e), nullptr) << e.what();
+  }
+}
+
 TEST(Malformed, EveryPrefixIsRejected) {
   const auto b = valid_bytes();
   for (size_t n = 0; n < b.size(); ++n) {

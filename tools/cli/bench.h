@@ -26,8 +26,8 @@ struct BenchOptions {
   std::string conv = "auto";
   bool compare_conv = false;
   bool roofline = false;
-  uint32_t igemm_split_k = 0;  // --igemm-split-k: NetworkOptions::igemm_split_k
-  uint32_t compute_units = 0;  // --compute-units: NetworkOptions::compute_units
+  uint32_t igemm_split_k = 0;  // --igemm-split-k: NetworkTuning::igemm_split_k
+  uint32_t compute_units = 0;  // --compute-units: NetworkTuning::compute_units
   GpuOptions gpu;
 };
 

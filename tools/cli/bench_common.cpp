@@ -67,7 +67,7 @@ double check_against_cpu(Network& net, const Model& m, const std::vector<float>&
     throw Error("GPU output differs from the CPU reference: max relative error " +
                 std::to_string(rel) + " exceeds " + std::to_string(tolerance) + " (" +
                 precision_name(net.precision()) + ", conv " +
-                conv_algorithm_name(net.conv_algorithm()) + ")");
+                net.conv_kernel() + ")");
   return rel;
 }
 
@@ -98,7 +98,7 @@ Fp16MathReport fp16_math_report(const Device& device, const Network& net) {
   } else {
     j["measured"] = false;
     const std::string why = m ? m->reason
-                              : std::string(net.conv_algorithm() == ConvAlgorithm::Igemm
+                              : std::string(conv_algorithm(net) == ConvAlgorithm::Igemm
                                                 ? "not needed: fp16 math forced or no shaderFloat16"
                                                 : "not needed: no igemm conv layer");
     j["reason"] = why;

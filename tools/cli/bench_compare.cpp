@@ -17,8 +17,10 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
   const Model& m = lm.model;
   uint64_t flops_per_image = 0;
   for (const auto& s : model_stats(m)) flops_per_image += s.flops;
-  const std::vector<ConvAlgorithm> algos = {ConvAlgorithm::Direct, ConvAlgorithm::Tiled,
-                                            ConvAlgorithm::Texel, ConvAlgorithm::Igemm};
+  // Every kernel of the table, direct (the baseline) first.
+  std::vector<ConvAlgorithm> algos;
+  for (const ConvKernelName& kn : conv_kernel_names())
+    if (kn.algorithm != ConvAlgorithm::Auto) algos.push_back(kn.algorithm);
   const size_t k = algos.size();
   std::vector<std::unique_ptr<Network>> nets;
   std::vector<Measurement> t(k);
@@ -27,10 +29,10 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
   std::string precision;
   for (size_t a = 0; a < k; ++a) {
     NetworkOptions nopt = session.network_options(o.batch);
-    nopt.conv_algorithm = algos[a];
+    tuning(nopt).conv_algorithm = algos[a];
     nets.push_back(std::make_unique<Network>(session.device(), m, nopt));
     precision = precision_name(nets[a]->precision());
-    used[a] = conv_algorithm_name(nets[a]->conv_algorithm());
+    used[a] = nets[a]->conv_kernel();
     rel[a] = check_against_cpu(*nets[a], m, input, o.batch, tolerance_for(*nets[a]));
   }
   for (uint32_t i = 0; i < o.warmup; ++i)
@@ -73,7 +75,7 @@ int run_compare(const BenchOptions& o, const LoadedModel& lm, const std::vector<
     j["batch"] = o.batch;
     j["warmup"] = o.warmup;
     j["runs"] = o.runs;
-    j["baseline"] = "direct";
+    j["baseline"] = conv_algorithm_name(algos[0]);
     for (size_t a = 0; a < k; ++a)
       j["kernels"][conv_algorithm_name(algos[a])] = {
           {"runs_as", used[a]},

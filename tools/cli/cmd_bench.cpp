@@ -48,12 +48,12 @@ int run_sweep(const BenchOptions& o, const LoadedModel& lm, GpuSession& session,
     NetworkOptions nopt = session.network_options(b);
     // "auto" leaves $REPVK_CONV (already in nopt) in charge.
     if (const ConvAlgorithm c = parse_conv_algorithm(o.conv); c != ConvAlgorithm::Auto)
-      nopt.conv_algorithm = c;
-    nopt.igemm_split_k = o.igemm_split_k;
-    nopt.compute_units = o.compute_units;
+      tuning(nopt).conv_algorithm = c;
+    tuning(nopt).igemm_split_k = o.igemm_split_k;
+    tuning(nopt).compute_units = o.compute_units;
     Network net(session.device(), m, nopt);
     precision = precision_name(net.precision());
-    conv = conv_algorithm_name(net.conv_algorithm());
+    conv = net.conv_kernel();
     check_against_cpu(net, m, input, b, tolerance_for(net));
     const Measurement r = measure(net, input, b, o.warmup, o.runs);
     rows.push_back({b, median(r.host_ms), median(r.gpu_ms),
@@ -124,13 +124,13 @@ SingleRun run_single(const BenchOptions& o, const LoadedModel& lm, GpuSession& s
   NetworkOptions nopt = session.network_options(o.batch);
   // "auto" leaves $REPVK_CONV (already in nopt) in charge.
   if (const ConvAlgorithm c = parse_conv_algorithm(o.conv); c != ConvAlgorithm::Auto)
-    nopt.conv_algorithm = c;
+    tuning(nopt).conv_algorithm = c;
   const auto t0 = std::chrono::steady_clock::now();
   auto net = std::make_unique<Network>(session.device(), m, nopt);
   s.create_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   s.precision = precision_name(net->precision());
-  s.conv = conv_algorithm_name(net->conv_algorithm());
+  s.conv = conv_algorithm_name(conv_algorithm(*net));
   s.prec = net->precision();
   s.tolerance = tolerance_for(*net);
   s.fp16_math = fp16_math_report(session.device(), *net);
@@ -352,7 +352,7 @@ Command register_bench(CLI::App& app) {
                       "(packed codebooks decoded in shared memory), texel (texel-buffer "
                       "reads of load-time-expanded weights) or igemm (implicit GEMM with "
                       "shared-memory tiles, for GPUs)")
-          ->check(CLI::IsMember({"auto", "direct", "tiled", "texel", "igemm"}))
+          ->check(CLI::IsMember(conv_kernel_choices()))
           ->capture_default_str();
   sub->add_flag("--compare-conv", o->compare_conv,
                 "Time the direct (baseline), tiled, texel and igemm conv kernels in one run, "

@@ -219,10 +219,10 @@ int run(const StatsOptions& o, bool bits_given) {
     return 0;
   }
   NetworkOptions nopt = session.network_options(o.model.batch);
-  nopt.conv_algorithm = parse_conv_algorithm(o.model.conv);
+  tuning(nopt).conv_algorithm = parse_conv_algorithm(o.model.conv);
   nopt.timestamps = false;
-  nopt.igemm_split_k = o.model.igemm_split_k;
-  nopt.compute_units = o.model.compute_units;
+  tuning(nopt).igemm_split_k = o.model.igemm_split_k;
+  tuning(nopt).compute_units = o.model.compute_units;
   Network net(session.device(), lm.model, nopt);
   const Api api = load_api(session.device().handle());
   const auto layers = net.pipelines();
@@ -241,7 +241,7 @@ int run(const StatsOptions& o, bool bits_given) {
     std::printf("device:     %s, %s %s%s\n", device.c_str(), info.driver_name.c_str(),
                 info.driver_info.c_str(), info.runnable ? "" : " [compile-only]");
     std::printf("plan:       batch %u, precision %s, conv %s\n", o.model.batch,
-                precision_name(net.precision()), conv_algorithm_name(net.conv_algorithm()));
+                precision_name(net.precision()), net.conv_kernel());
     std::printf("split-K:    %s, planned for %u compute units (%s)\n",
                 o.model.igemm_split_k ? ("forced to " + std::to_string(o.model.igemm_split_k) +
                                          " slices").c_str()
@@ -324,7 +324,7 @@ int run(const StatsOptions& o, bool bits_given) {
                 {"supported", true},
                 {"batch", o.model.batch},
                 {"precision", precision_name(net.precision())},
-                {"conv_algorithm", conv_algorithm_name(net.conv_algorithm())},
+                {"conv_algorithm", net.conv_kernel()},
                 {"compute_units", compute_units},
                 {"compute_units_source", compute_units_source},
                 {"spills", spills},
@@ -378,7 +378,7 @@ Command register_shader_stats(CLI::App& app) {
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   sub->add_option("--conv", o->model.conv, "conv3x3 kernel, as for `repvk bench`")
-      ->check(CLI::IsMember({"auto", "direct", "tiled", "texel", "igemm"}))
+      ->check(CLI::IsMember(conv_kernel_choices()))
       ->capture_default_str();
   sub->add_option("--igemm-split-k", o->model.igemm_split_k,
                   "igemm split-K slices on every conv layer, as for `repvk bench`; 0 = chooser")

@@ -54,8 +54,9 @@ void add_gpu_options(CLI::App& sub, GpuOptions& options) {
       ->type_name("PATH|none")
       ->group("GPU options");
   sub.add_flag("--verbose", options.verbose,
-               "Print what the engine does behind the scenes to stderr: whether the pipeline "
-               "cache was loaded, ignored (and why) or written")
+               "Print what the engine does behind the scenes to stderr (its info-level log): "
+               "whether the pipeline cache was loaded, ignored (and why) or written; "
+               "warnings are printed without it")
       ->group("GPU options");
 }
 
@@ -92,6 +93,14 @@ GpuSession::GpuSession(const GpuOptions& options)
     std::fprintf(stderr, "repvk: validation: %s: %s\n", m.id_name.c_str(), m.text.c_str());
   };
   dopt.capture_pipeline_statistics = options.capture_pipeline_statistics;
+  // The engine's messages: warnings and errors always, the rest with --verbose.
+  const bool verbose = options.verbose;
+  dopt.on_log = [verbose](LogLevel level, const std::string& message) {
+    if (level >= LogLevel::Warning)
+      std::fprintf(stderr, "repvk: %s: %s\n", log_level_name(level), message.c_str());
+    else if (verbose)
+      std::fprintf(stderr, "repvk: %s\n", message.c_str());
+  };
   device_ = Device::create(dopt);
   const auto& info = device_->info();
   device_name_ = info.name + " (" + device_type_name(info.type) + ")";
@@ -110,8 +119,6 @@ NetworkOptions GpuSession::network_options(uint32_t batch) const {
   n.max_batch = std::max<uint32_t>(1, batch);
   if (options_.fp16_math != "auto") n.fp16_math = parse_fp16_math(options_.fp16_math);
   if (!options_.pipeline_cache.empty()) n.pipeline_cache_path = options_.pipeline_cache;
-  if (options_.verbose)
-    n.on_note = [](const std::string& note) { std::fprintf(stderr, "repvk: %s\n", note.c_str()); };
   return n;
 }
 

@@ -18,6 +18,7 @@
 #include "repvk/environment.h"
 #include "repvk/model.h"
 #include "repvk/network.h"
+#include "repvk_internal/network_tuning.h"  // the kernel flags (--conv, --igemm-split-k)
 
 namespace repvk::cli {
 

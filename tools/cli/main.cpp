@@ -41,13 +41,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(REPVK_VERSION) +
                                         "\nLicence: MIT (see LICENSE, installed under share/licenses/repvk)");
   app.require_subcommand(1);
+  std::string kernels;  // REPVK_CONV's values, from the engine's table of kernels
+  for (const std::string& k : repvk::conv_kernel_choices(false)) kernels += (kernels.empty() ? "" : "|") + k;
   app.footer(
-      "Models: MODEL is a .rpvk file (see `repvk make-model`). When it is omitted, repvk looks\n"
+      std::string("Models: MODEL is a .rpvk file (see `repvk make-model`). When it is omitted, repvk looks\n"
       "for default.rpvk in $REPVK_MODEL_DIR, then <prefix>/share/repvk/models, then the\n"
       "source tree's assets/models; failing that it uses a synthetic model and says so.\n"
       "Environment (flags win): REPVK_DEVICE (device selector), REPVK_FORCE_FP32=1,\n"
-      "REPVK_VALIDATION=1, REPVK_FP16_MATH=auto|on|off, REPVK_CONV=direct|tiled|texel|igemm,\n"
-      "REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
+      "REPVK_VALIDATION=1, REPVK_FP16_MATH=auto|on|off, REPVK_CONV=") + kernels + ", REPVK_CONV_TILE, REPVK_CONV_SG=0;\n"
       "booleans take 1/0, true/false, yes/no, on/off (docs/embedding.md).\n"
       "Examples:\n"
       "  repvk devices\n"

@@ -320,6 +320,7 @@ int run_demo(const DemoOptions& o) {
   ClassifierOptions clopts;
   clopts.precision = o.precision;
   clopts.pipeline_cache = o.pipeline_cache;
+  clopts.verbose = o.verbose;
   clopts.environment = o.environment;
   auto classifier = std::make_unique<Classifier>(*ctx, std::move(models), clopts);
   auto ui = std::make_unique<Ui>(window.handle());

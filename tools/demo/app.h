@@ -27,6 +27,7 @@ struct DemoOptions {
   ContextOptions context;
   Precision precision = Precision::Auto;
   std::string pipeline_cache;
+  bool verbose = false;            // --verbose: the engine's info-level log on stderr
   EnvironmentOptions environment;  // options_from_environment(), read once in main()
 };
 

@@ -22,6 +22,13 @@ Classifier::Classifier(VulkanContext& ctx, ModelSet models, const ClassifierOpti
   // Only force_fp32 matters to an adopted device; validation is the context's own.
   DeviceOptions dopt;
   dopt.force_fp32 = options.environment.device.force_fp32;
+  const bool verbose = options.verbose;
+  dopt.on_log = [verbose](LogLevel level, const std::string& message) {
+    if (level >= LogLevel::Warning)
+      std::fprintf(stderr, "repvk-demo: engine %s: %s\n", log_level_name(level), message.c_str());
+    else if (verbose)
+      std::fprintf(stderr, "repvk-demo: engine: %s\n", message.c_str());
+  };
   device_ = Device::adopt(h, dopt);
 
   // A device without 16-bit storage (or --fp32) runs fp32, which every Vulkan 1.1

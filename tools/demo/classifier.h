@@ -27,6 +27,7 @@ class VulkanContext;
 struct ClassifierOptions {
   Precision precision = Precision::Auto;
   std::string pipeline_cache;  // NetworkOptions::pipeline_cache_path
+  bool verbose = false;        // the engine's info-level log on stderr (warnings always)
   // The base DeviceOptions (adopt) and NetworkOptions the settings above go on.
   EnvironmentOptions environment;
 };

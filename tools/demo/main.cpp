@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
                  "Pipeline cache file, or 'none' (default: $XDG_CACHE_HOME/repvk/)")
       ->type_name("PATH|none")
       ->group("GPU options");
+  app.add_flag("--verbose", o.verbose,
+               "Print the engine's info-level log to stderr (pipeline cache loaded, ignored "
+               "or written); warnings are printed without it")
+      ->group("GPU options");
   app.footer(
       "Keys: left/right browse, space random image, 1..9 switch model (sorted by bit width),\n"
       "c classify every frame (live GPU timing), esc quit. Drop PNG/JPEG files on the window.\n"

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "repvk/export.h"
+#include "repvk/log.h"
 
 #include <atomic>
 #include <cstdint>
@@ -108,6 +109,7 @@ struct DeviceOptions {
   // Enables VK_LAYER_KHRONOS_validation and a messenger.
   bool validation = false;
   // Receives validation warnings/errors (and is why tests fail on any message).
+  // Without it they go to on_log (Warning, or Error for error-severity messages).
   DebugCallback on_debug_message;
   // Never enable fp16 features even when present.
   bool force_fp32 = false;
@@ -116,6 +118,9 @@ struct DeviceOptions {
   // VK_PIPELINE_CREATE_CAPTURE_STATISTICS/INTERNAL_REPRESENTATIONS, so that tools can
   // read the driver's statistics; Network::pipelines() then lists them per layer.
   bool capture_pipeline_statistics = false;
+  // Receives the library's messages about this device and its Networks
+  // (repvk/log.h); empty (the default): they are discarded. repvk never prints.
+  LogCallback on_log;
 };
 
 // A pipeline created on a Device that captures statistics (DeviceOptions).
@@ -127,7 +132,7 @@ struct CreatedPipeline {
 };
 
 // The measurement that decides whether conv3x3_igemm computes in fp16 on a device
-// (measure_fp16_math() in repvk/network.h, NetworkOptions::fp16_math): the fp32 and
+// (measure_fp16_math() in repvk/precision.h, NetworkOptions::fp16_math): the fp32 and
 // the fp16-arithmetic pipelines timed on one representative layer.
 struct Fp16MathMeasurement {
   bool measured = false;  // false: nothing was timed, `reason` says why
@@ -152,6 +157,10 @@ struct AdoptedHandles {
   bool float16_enabled = false;
   // Optional: a mutex the application also holds around vkQueueSubmit on `queue`.
   std::mutex* queue_mutex = nullptr;
+  // Optional, for an application lock that is not a std::mutex (the C API passes its
+  // callbacks here): repvk calls queue_lock() before and queue_unlock() after each of
+  // its vkQueueSubmit calls on `queue`. Both or neither; unused when queue_mutex is set.
+  std::function<void()> queue_lock, queue_unlock;
 };
 
 // Lists every physical device, portability (e.g. MoltenVK) devices included.
@@ -195,6 +204,10 @@ class Device {
   // vkQueueSubmit of `count` batches under the queue lock (count 0: only the fence).
   REPVK_API void submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence);
   uint64_t debug_message_count() const { return debug_messages_.load(); }
+  // Passes one message to DeviceOptions::on_log, if there is one (repvk/log.h).
+  void log(LogLevel level, const std::string& message) const {
+    if (on_log_) on_log_(level, message);
+  }
 
   // A device that cannot execute (info().runnable false) only compiles: buffers get
   // no memory, uploads and descriptor writes are skipped, nothing may be submitted.
@@ -215,7 +228,7 @@ class Device {
 
   // The fp16-math measurement of this device, made at most once: the first caller runs
   // `measure` (others wait on the lock), every later call returns that record. Used by
-  // measure_fp16_math() (repvk/network.h); cached_fp16_math() only reads it.
+  // measure_fp16_math() (repvk/precision.h); cached_fp16_math() only reads it.
   REPVK_API Fp16MathMeasurement fp16_math_once(const std::function<Fp16MathMeasurement()>& measure);
   REPVK_API std::optional<Fp16MathMeasurement> cached_fp16_math() const;
 
@@ -236,6 +249,7 @@ class Device {
   DeviceFeatures enabled_;
   VkPhysicalDeviceMemoryProperties memory_{};
   DebugCallback on_debug_;
+  LogCallback on_log_;
   std::atomic<uint64_t> debug_messages_{0};
   std::atomic<uint64_t> allocated_bytes_{0};
   friend class Buffer;  // keeps allocated_bytes_ current
@@ -247,6 +261,7 @@ class Device {
   std::vector<CreatedPipeline> created_;
   std::mutex own_queue_mutex_;
   std::mutex* queue_mutex_ = &own_queue_mutex_;
+  std::function<void()> queue_lock_, queue_unlock_;  // AdoptedHandles::queue_lock
   std::unique_ptr<PipelinePool> pipeline_pool_;
   mutable std::mutex fp16_math_mutex_;
   std::optional<Fp16MathMeasurement> fp16_math_;

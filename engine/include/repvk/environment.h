@@ -11,12 +11,12 @@
 //   REPVK_DEVICE       DeviceOptions::select: a device index or name substring
 //   REPVK_VALIDATION   DeviceOptions::validation (boolean, see below)
 //   REPVK_FORCE_FP32   DeviceOptions::force_fp32 (boolean)
-//   REPVK_CONV         NetworkOptions::conv_algorithm: auto|direct|tiled|texel|igemm
+//   REPVK_CONV         NetworkOptions::tuning (the conv kernel): auto|direct|tiled|texel|igemm
 //   REPVK_FP16_MATH    NetworkOptions::fp16_math: auto|on|off (fp16 arithmetic in igemm)
-//   REPVK_CONV_TILE    NetworkOptions::conv_tile, for tuning experiments:
+//   REPVK_CONV_TILE    NetworkOptions::tuning (tile sizes), for tuning experiments:
 //                      "px,oc,wg,chunk" sets the tiled kernel's block, and its first
 //                      three numbers the texel kernel's; "px,oc,wg" only the texel one
-//   REPVK_CONV_SG      NetworkOptions::conv_subgroup_broadcast (boolean; 0 turns the
+//   REPVK_CONV_SG      NetworkOptions::tuning (boolean; 0 turns the
 //                      subgroup-broadcast conv variant off for comparisons)
 //   XDG_CACHE_HOME, HOME
 //                      NetworkOptions::pipeline_cache_dir: $XDG_CACHE_HOME/repvk when
@@ -36,8 +36,8 @@ namespace repvk {
 
 struct EnvironmentOptions {
   DeviceOptions device;    // select, validation, force_fp32; the rest at defaults
-  NetworkOptions network;  // conv_algorithm, conv_tile, conv_subgroup_broadcast,
-                           // pipeline_cache_dir; the rest at defaults
+  NetworkOptions network;  // fp16_math, tuning (only when a REPVK_CONV* variable is
+                           // set), pipeline_cache_dir; the rest at defaults
 };
 
 REPVK_API EnvironmentOptions options_from_environment();

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "repvk/network.h"  // repvk::Image
+#include "repvk/image.h"  // repvk::Image
 
 namespace repvk {
 

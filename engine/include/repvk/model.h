@@ -4,6 +4,7 @@
 // It has no Vulkan dependency: the trainer links it to export, the engine to load.
 #pragma once
 
+#include "repvk/base_error.h"
 #include "repvk/export.h"
 
 #include <cstddef>
@@ -17,8 +18,9 @@ namespace repvk {
 enum class LayerType : uint32_t;
 
 // Raised for any malformed or unsupported model file. what() names the file,
-// the layer (when one is involved) and the problem.
-class REPVK_API ModelError : public std::runtime_error {
+// the layer (when one is involved) and the problem. A repvk::Error like every other
+// exception repvk throws.
+class REPVK_API ModelError : public Error {
  public:
   ModelError(const std::string& source, int layer, const std::string& problem);
   // Same, with the layer's type in what(): "m.rpvk: layer 3 (conv3x3): bits 9 outside 1..8".

@@ -24,17 +24,12 @@
 
 #include "repvk/device.h"
 #include "repvk/export.h"
+#include "repvk/image.h"
 #include "repvk/image_input.h"
 #include "repvk/model.h"
+#include "repvk/precision.h"
 
 namespace repvk {
-
-enum class Precision {
-  Auto,  // resolves to Fp32: fp16 storage is never picked just because it exists
-  Fp32,  // Vulkan 1.1 core only; always available
-  Fp16,  // fp16 activation storage, fp32 accumulation; throws if unsupported
-};
-REPVK_API const char* precision_name(Precision p);
 
 // Bytes per element of every activation a Network stores at `precision` (Fp32 or
 // Fp16; Auto is taken as Fp32): [0] the network input, [i + 1] the output of layer i.
@@ -42,55 +37,13 @@ REPVK_API const char* precision_name(Precision p);
 // kinds that layer_output_can_be_half() are half, everything else fp32.
 REPVK_API std::vector<uint32_t> activation_element_bytes(const Model& model, Precision precision);
 
-// The conv3x3 kernel. Direct is the first correct version (shaders/conv3x3.comp), kept
-// as the baseline that speedups are measured against; Tiled is the register-blocked
-// kernel that decodes codebook tiles in shared memory (shaders/conv3x3_tiled.comp);
-// Texel reads activations and load-time-expanded fp32 weights through texel buffers
-// (shaders/conv3x3_texel.comp), which is what CPU drivers such as lavapipe run fast,
-// at the cost of holding each conv layer's weights as fp32; Igemm is the implicit-GEMM
-// kernel for GPUs (shaders/conv3x3_igemm.comp: shared-memory tiles of activations and
-// decoded codebook weights, register-prefetched). Auto is Texel on CPU devices and
-// Igemm elsewhere (docs/benchmarks.md, "Kernel log", "Shader statistics"); $REPVK_CONV sets
-// the option through options_from_environment() (repvk/environment.h). A layer that
-// Texel cannot run within the device's texel-buffer limits falls back to Tiled. The FC
-// layers follow the choice: under Texel they read through texel buffers too
-// (shaders/fully_connected_texel.comp), where those limits allow it.
-enum class ConvAlgorithm { Auto, Direct, Tiled, Texel, Igemm };
-REPVK_API const char* conv_algorithm_name(ConvAlgorithm a);
-// "auto", "direct", "tiled", "texel", "igemm"; throws repvk::Error on anything else.
-REPVK_API ConvAlgorithm parse_conv_algorithm(const std::string& name);
+// Kernel choices and tile sizes for experiments, tools and tests. Opaque here: its
+// fields are engine-internal, so new kernels and knobs are no ABI change.
+struct NetworkTuning;
 
-// fp16 arithmetic in conv3x3_igemm (fp16 products of one K stage summed in fp16, then
-// added into fp32 accumulators; shaders/conv3x3_igemm.comp, MATH_FP16). Independent of
-// Precision, which is the activation storage. Auto: only where shaderFloat16 is enabled
-// on the Device and measure_fp16_math() found it faster there, never because it exists;
-// On: wherever igemm runs (throws without shaderFloat16); Off: never. $REPVK_FP16_MATH
-// sets it through options_from_environment() (repvk/environment.h).
-enum class Fp16Math { Auto, On, Off };
-REPVK_API const char* fp16_math_name(Fp16Math m);
-// "auto", "on", "off"; throws repvk::Error on anything else.
-REPVK_API Fp16Math parse_fp16_math(const std::string& name);
-
-// Times the fp32 and the fp16-arithmetic conv3x3_igemm pipelines on one representative
-// layer (64->64 channels, 28x28, batch 4, 4-bit per-channel codebooks; 16->16, 14x14,
-// batch 1 on CPU devices), 2 warm-up and 7 timed runs each, interleaved; medians by
-// timestamp queries where the compute queue has them, host fence time otherwise. fp16 is
-// chosen when its median is at least 5% below fp32's. Runs at most once per Device
-// (thread-safe; the record is cached in it, Device::cached_fp16_math()); on a device
-// without shaderFloat16 enabled, or one that cannot execute, it times nothing and
-// returns measured = false with the reason. Network calls it under Fp16Math::Auto when
-// one of its conv layers runs igemm.
-REPVK_API Fp16MathMeasurement measure_fp16_math(Device& device);
-
-// conv3x3 tile sizes for tuning experiments ($REPVK_CONV_TILE, repvk/environment.h).
-// All zero: the per-device table in src/ops/conv3x3_tuning.cpp.
-struct ConvTileOverride {
-  uint32_t px = 0, oc = 0, workgroup = 0, cin_chunk = 0;
-};
-
+// What an application decides; how each kernel runs is the engine's choice.
 struct NetworkOptions {
   Precision precision = Precision::Auto;
-  ConvAlgorithm conv_algorithm = ConvAlgorithm::Auto;
   uint32_t max_batch = 16;           // images per recorded command buffer (chunk)
   // Caps the work in one submission: APU drivers kill jobs after ~2 s, so a large
   // batch of a heavy model is split further. 0 = no cap beyond max_batch.
@@ -102,19 +55,6 @@ struct NetworkOptions {
   // Where the default cache file lives. "" (the default here): no default file.
   // options_from_environment() (repvk/environment.h) sets ($XDG_CACHE_HOME or ~/.cache)/repvk.
   std::string pipeline_cache_dir;
-  // Tuning experiments ($REPVK_CONV_TILE, $REPVK_CONV_SG). The tiled kernel takes
-  // conv_tile when all four numbers are non-zero, the texel kernel when px, oc and
-  // workgroup are; either is then clamped to what the device allows.
-  ConvTileOverride conv_tile;
-  // false: never the subgroup-broadcast (_sg8) variant of the tiled kernel.
-  bool conv_subgroup_broadcast = true;
-  // conv3x3_igemm's split-K (small layers on big GPUs): 0 = the chooser's count of K
-  // slices per layer and batch; N = N slices on every igemm layer (clamped to Cin; 1 =
-  // never split). Tests and benchmarks.
-  uint32_t igemm_split_k = 0;
-  // The chooser plans as for a GPU with this many compute units; 0 = the device's own
-  // count (estimate_compute_units()), and none on a CPU device.
-  uint32_t compute_units = 0;
   // The application's own VkPipelineCache (borrowed: never destroyed, saved or
   // loaded by repvk). When set, pipeline_cache_path is ignored and repvk's pipelines
   // land in the app's cache, which it persists however it already does.
@@ -122,8 +62,12 @@ struct NetworkOptions {
   // Optional: receives one-line notes on what the engine did that a user may want
   // to know with --verbose (pipeline cache loaded, ignored and why, rewritten).
   std::function<void(const std::string&)> on_note;
-  // fp16 arithmetic in the igemm conv (see Fp16Math).
+  // fp16 arithmetic in the GPU conv kernel (see Fp16Math, repvk/precision.h).
   Fp16Math fp16_math = Fp16Math::Auto;
+  // Kernel tuning; null (the default) = the engine's choices. Set by
+  // options_from_environment() ($REPVK_CONV, $REPVK_CONV_TILE, $REPVK_CONV_SG) and by
+  // repvk's own tools and tests; an application leaves it alone.
+  std::shared_ptr<const NetworkTuning> tuning;
 };
 
 // The pipelines one layer dispatches (Network::pipelines()).
@@ -142,24 +86,6 @@ struct LayerTiming {
   double gpu_ms = 0;  // summed over the chunks of the last run
 };
 
-// An 8-bit image as decoded from a file: interleaved, 1 (gray), 3 (RGB) or 4 (RGBA) channels.
-struct Image {
-  uint32_t width = 0, height = 0, channels = 0;
-  std::vector<uint8_t> pixels;
-};
-
-// Resizes (bilinear), converts gray/RGB to the model's channel count and normalizes
-// with the model's mean/std; returns CHW floats of size input.channels*height*width.
-REPVK_API std::vector<float> preprocess(const Image& image, const InputSpec& input);
-
-struct Prediction {
-  uint32_t label = 0;
-  float probability = 0;
-};
-// Top-k labels of one probability vector, highest first.
-REPVK_API std::vector<Prediction> top_k(const float* probabilities, uint32_t num_classes,
-                                        uint32_t k);
-
 class Network {
  public:
   REPVK_API Network(Device& device, const Model& model, const NetworkOptions& options = {});
@@ -169,9 +95,11 @@ class Network {
 
   REPVK_API const Model& model() const;
   REPVK_API Precision precision() const;  // resolved: never Auto
-  REPVK_API ConvAlgorithm conv_algorithm() const;  // resolved: never Auto
-  // Whether the igemm conv layers compute in fp16 (NetworkOptions::fp16_math resolved;
-  // false when no layer runs igemm).
+  // The conv kernel the layers run, resolved: "direct", "tiled", "texel" or "igemm"
+  // (for reports; which one is the engine's choice).
+  REPVK_API const char* conv_kernel() const;
+  // Whether the conv layers compute in fp16 (NetworkOptions::fp16_math resolved;
+  // false when no layer runs a kernel with fp16 arithmetic).
   REPVK_API bool fp16_math() const;
   REPVK_API uint32_t num_classes() const;
   REPVK_API uint32_t input_size() const;  // floats per image (C*H*W)

@@ -72,12 +72,27 @@ REPVK_API const char* repvk_last_error(void);
 typedef void (*repvk_debug_callback)(void* user, int severity, const char* id,
                                      const char* text);
 
+/* Severity of a library message; the values of repvk::LogLevel (repvk/log.h). */
+typedef enum repvk_log_level {
+  REPVK_LOG_DEBUG = 0,
+  REPVK_LOG_INFO = 1,    /* what the engine did (pipeline cache loaded, written) */
+  REPVK_LOG_WARNING = 2, /* went wrong, repvk carried on (a cache file not written) */
+  REPVK_LOG_ERROR = 3
+} repvk_log_level;
+
+/* Receives the library's messages about a device and its networks: one line each, no
+ * newline. repvk never writes to stdout or stderr; without a callback the messages are
+ * discarded. May run on any thread; must not call into repvk. */
+typedef void (*repvk_log_callback)(void* user, repvk_log_level level, const char* message);
+
 typedef struct repvk_device_options {
   const char* select;     /* NULL or "": automatic; index or name substring */
   int validation;         /* nonzero: VK_LAYER_KHRONOS_validation (owned devices only) */
   int force_fp32;         /* nonzero: never use fp16 storage */
-  repvk_debug_callback on_debug_message; /* NULL: print to stderr */
+  repvk_debug_callback on_debug_message; /* NULL: to on_log (warning or error level) */
   void* debug_user;
+  repvk_log_callback on_log; /* NULL: messages are discarded */
+  void* log_user;            /* passed to on_log */
 } repvk_device_options;
 
 /* Fills *options with the defaults. */
@@ -93,10 +108,12 @@ REPVK_API repvk_status repvk_device_create(const repvk_device_options* options,
                                            repvk_device** out);
 
 /* Borrowed handles of the application's device; none is ever destroyed by repvk.
- * The queue must support compute. An application that submits to the same queue
- * from other threads must not do so while a repvk call is running (the C API has no
- * way to share the application's queue lock; the C++ API has,
- * repvk::AdoptedHandles::queue_mutex). */
+ * The queue must support compute. Vulkan requires vkQueueSubmit on one queue to be
+ * externally synchronized: an application that submits to the same queue from other
+ * threads passes its lock as queue_lock/queue_unlock, which repvk calls around each of
+ * its own submissions (repvk::AdoptedHandles::queue_lock in C++). Without them, do not
+ * submit to that queue while a repvk call is running. Zero-initialize the struct
+ * (= {0} or memset) so that fields added later stay off. */
 typedef struct repvk_adopted_handles {
   VkInstance instance;
   VkPhysicalDevice physical_device;
@@ -104,6 +121,11 @@ typedef struct repvk_adopted_handles {
   VkQueue queue;
   uint32_t queue_family;
   int storage_16bit_enabled; /* the app enabled storageBuffer16BitAccess */
+  int float16_enabled;       /* the app enabled shaderFloat16 (fp16 arithmetic) */
+  /* Both or neither (REPVK_ERROR_INVALID_ARGUMENT otherwise); called with queue_lock_user. */
+  void (*queue_lock)(void* user);
+  void (*queue_unlock)(void* user);
+  void* queue_lock_user;
 } repvk_adopted_handles;
 
 REPVK_API repvk_status repvk_device_adopt(const repvk_adopted_handles* handles,

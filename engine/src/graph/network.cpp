@@ -17,28 +17,9 @@
 #include "runtime/memory.h"
 #include "runtime/pipeline.h"
 #include "repvk/error.h"
+#include "repvk_internal/network_tuning.h"
 
 namespace repvk {
-
-const char* precision_name(Precision p) {
-  switch (p) {
-    case Precision::Auto: return "auto";
-    case Precision::Fp32: return "fp32";
-    case Precision::Fp16: return "fp16";
-  }
-  return "?";
-}
-
-const char* conv_algorithm_name(ConvAlgorithm a) {
-  switch (a) {
-    case ConvAlgorithm::Auto: return "auto";
-    case ConvAlgorithm::Direct: return "direct";
-    case ConvAlgorithm::Tiled: return "tiled";
-    case ConvAlgorithm::Texel: return "texel";
-    case ConvAlgorithm::Igemm: return "igemm";
-  }
-  return "?";
-}
 
 std::vector<uint32_t> activation_element_bytes(const Model& model, Precision precision) {
   const bool half = precision == Precision::Fp16;
@@ -48,15 +29,6 @@ std::vector<uint32_t> activation_element_bytes(const Model& model, Precision pre
   for (const Layer& layer : model.layers)
     bytes.push_back(half && layer_output_can_be_half(layer.type) ? 2 : 4);
   return bytes;
-}
-
-ConvAlgorithm parse_conv_algorithm(const std::string& name) {
-  if (name == "auto") return ConvAlgorithm::Auto;
-  if (name == "direct") return ConvAlgorithm::Direct;
-  if (name == "tiled") return ConvAlgorithm::Tiled;
-  if (name == "texel") return ConvAlgorithm::Texel;
-  if (name == "igemm") return ConvAlgorithm::Igemm;
-  throw Error("unknown conv algorithm '" + name + "' (known: auto, direct, tiled, texel, igemm)");
 }
 
 namespace {
@@ -115,11 +87,15 @@ bool resolve_fp16_math(Device& device, const Model& model, ConvAlgorithm conv, F
   }
   if (!igemm || !device.enabled().float16 || device.compile_only()) return false;
   const Fp16MathMeasurement m = measure_fp16_math(device);
+  const std::string text =
+      m.measured ? "fp16 math " + std::string(m.use_fp16 ? "on" : "off") + ": fp32 " +
+                       std::to_string(m.fp32_ms) + " ms, fp16 " + std::to_string(m.fp16_ms) +
+                       " ms (" + m.shape + ", medians)"
+                 : "fp16 math off: " + m.reason;
   if (note)
-    note(m.measured ? "fp16 math " + std::string(m.use_fp16 ? "on" : "off") + ": fp32 " +
-                          std::to_string(m.fp32_ms) + " ms, fp16 " + std::to_string(m.fp16_ms) +
-                          " ms (" + m.shape + ", medians)"
-                    : "fp16 math off: " + m.reason);
+    note(text);
+  else
+    device.log(LogLevel::Info, text);
   return m.use_fp16;
 }
 
@@ -208,9 +184,10 @@ std::vector<float> Network::Impl::run(const float* in, uint32_t batch, bool read
 void Network::Impl::build() {
   shapes = validate_model(model, model.name.empty() ? "model" : model.name);
   precision = resolve_precision(device, options.precision);
-  conv_algorithm = resolve_conv_algorithm(options.conv_algorithm, device.info());
+  const NetworkTuning& knobs = tuning(options);
+  conv_algorithm = resolve_conv_algorithm(knobs.conv_algorithm, device.info());
   fp16_math = resolve_fp16_math(device, model, conv_algorithm, options.fp16_math, options.on_note);
-  if (options.max_batch == 0) throw Error("NetworkOptions::max_batch must be at least 1");
+  if (options.max_batch == 0) throw InvalidArgument("NetworkOptions::max_batch must be at least 1");
 
   const InputSpec& in = model.input;
   const TensorShape input_shape{in.channels, in.height, in.width};
@@ -275,8 +252,8 @@ void Network::Impl::build() {
     const size_t pipelines_before = device.created_pipelines().size();
     const OpPlan plan{device,          cache->handle(),       layer,           cur,
                       elem_bytes[i] == 2, elem_bytes[i + 1] == 2, conv_algorithm, chunk,
-                      ConvTuningOverride{options.conv_tile, options.conv_subgroup_broadcast,
-                                         options.igemm_split_k, options.compute_units},
+                      ConvTuningOverride{knobs.conv_tile, knobs.conv_subgroup_broadcast,
+                                         knobs.igemm_split_k, knobs.compute_units},
                       fp16_math};
     ops.push_back(op_kind(layer.type).create(plan));
     needed.add(ops.back()->pipeline());
@@ -284,9 +261,12 @@ void Network::Impl::build() {
     op_names.push_back(ops.back()->name());
     if (device.captures_pipeline_statistics()) {
       const std::vector<CreatedPipeline> created = device.created_pipelines();
-      layer_pipelines.push_back({op_names.back(), {created.begin() + long(pipelines_before),
-                                                   created.end()},
-                                 ops.back()->split_k(chunk), ops.back()->workgroups(chunk)});
+      LayerPipelines lp{op_names.back(), {created.begin() + long(pipelines_before), created.end()}};
+      if (const DispatchDiagnostics* d = ops.back()->diagnostics()) {
+        lp.split_k = d->split_k(chunk);
+        lp.workgroups = d->workgroups(chunk);
+      }
+      layer_pipelines.push_back(std::move(lp));
     }
     inputs.push_back(src);
     outputs.push_back(dst);
@@ -404,7 +384,7 @@ Network::~Network() = default;
 const Model& Network::model() const { return impl_->model; }
 Precision Network::precision() const { return impl_->precision; }
 bool Network::fp16_math() const { return impl_->fp16_math; }
-ConvAlgorithm Network::conv_algorithm() const { return impl_->conv_algorithm; }
+const char* Network::conv_kernel() const { return conv_algorithm_name(impl_->conv_algorithm); }
 uint32_t Network::num_classes() const { return impl_->model.num_classes(); }
 uint32_t Network::input_size() const {
   const InputSpec& in = impl_->model.input;
@@ -517,7 +497,8 @@ void Network::Impl::read_image_timestamps() {
 }
 
 void Network::record_classify_image(VkCommandBuffer cmd, const ImageInput& image) {
-  if (cmd == VK_NULL_HANDLE) throw Error("record_classify_image: command buffer is null");
+  if (cmd == VK_NULL_HANDLE)
+    throw InvalidArgument("record_classify_image: command buffer is null");
   if (impl_->image_commands && !impl_->image_commands->done())
     throw Error("record_classify_image: a submit_classify_image() is still in flight");
   impl_->record_image(cmd, image);

@@ -12,7 +12,7 @@
 #include "io/resize_geometry.h"
 #include "repvk/error.h"
 #include "repvk/image_io.h"
-#include "repvk/network.h"
+#include "repvk/image.h"
 
 namespace repvk {
 namespace {

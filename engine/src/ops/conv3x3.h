@@ -19,7 +19,8 @@
 #include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
-#include "repvk/network.h"
+#include "repvk/precision.h"
+#include "repvk_internal/conv_kernel.h"
 
 namespace repvk {
 

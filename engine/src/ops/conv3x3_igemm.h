@@ -19,7 +19,8 @@
 #include "runtime/pipeline.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
-#include "repvk/network.h"
+#include "repvk/precision.h"
+#include "repvk_internal/conv_kernel.h"
 
 namespace repvk {
 
@@ -58,7 +59,7 @@ uint32_t igemm_group_words(uint32_t bits);
 // validate_model.
 std::vector<uint32_t> igemm_repack_weights(const Layer& layer);
 
-class Conv3x3IgemmOp final : public Conv3x3Op {
+class Conv3x3IgemmOp final : public Conv3x3Op, public DispatchDiagnostics {
  public:
   // block: as for choose_igemm_config(); args.math_fp16 picks the fp16-arithmetic
   // flavour, which needs shaderFloat16 enabled on the device (throws otherwise).
@@ -92,6 +93,7 @@ class Conv3x3IgemmOp final : public Conv3x3Op {
     workspace_set_ = true;
   }
   std::vector<const ComputePipeline*> extra_pipelines() const override;
+  const DispatchDiagnostics* diagnostics() const override { return this; }
 
  private:
   // Splits along x beyond maxComputeWorkGroupCount[0].

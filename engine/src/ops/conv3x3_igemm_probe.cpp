@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// measure_fp16_math() (repvk/network.h): whether conv3x3_igemm's fp16-arithmetic
+// measure_fp16_math() (repvk/precision.h): whether conv3x3_igemm's fp16-arithmetic
 // flavour is faster than its fp32 one on this device, by timing both on one layer.
 // fp16 arithmetic is never chosen because shaderFloat16 exists: CPU drivers emulate
 // it (lavapipe converts every half), some GPUs run it at the fp32 rate or below, and
@@ -13,7 +13,7 @@
 
 #include "ops/conv3x3_igemm.h"
 #include "repvk/error.h"
-#include "repvk/network.h"
+#include "repvk/precision.h"
 #include "runtime/memory.h"
 #include "runtime/pipeline.h"
 
@@ -176,22 +176,6 @@ Fp16MathMeasurement run_probe(Device& device) {
 }
 
 }  // namespace
-
-const char* fp16_math_name(Fp16Math m) {
-  switch (m) {
-    case Fp16Math::Auto: return "auto";
-    case Fp16Math::On: return "on";
-    case Fp16Math::Off: return "off";
-  }
-  return "?";
-}
-
-Fp16Math parse_fp16_math(const std::string& name) {
-  if (name == "auto") return Fp16Math::Auto;
-  if (name == "on") return Fp16Math::On;
-  if (name == "off") return Fp16Math::Off;
-  throw Error("unknown fp16 math setting '" + name + "' (known: auto, on, off)");
-}
 
 Fp16MathMeasurement measure_fp16_math(Device& device) {
   return device.fp16_math_once([&device] {

@@ -15,23 +15,24 @@
 #include "runtime/shader_variant.h"
 #include "repvk/device.h"
 #include "repvk/model.h"
-#include "repvk/network.h"
+#include "repvk/precision.h"
+#include "repvk_internal/conv_kernel.h"
 
 namespace repvk {
 
-// Starting tile sizes per device class; NetworkOptions::conv_tile overrides them (see below).
+// Starting tile sizes per device class; NetworkTuning::conv_tile overrides them (see below).
 struct ConvTuning {
   uint32_t tiled_px, tiled_oc, tiled_workgroup, tiled_cin_chunk;
   uint32_t texel_px, texel_oc, texel_workgroup;
 };
 const ConvTuning& conv_tuning(VkPhysicalDeviceType type);
 
-// NetworkOptions' tuning experiments, as the conv op receives them.
+// NetworkTuning's knobs, as the conv op receives them.
 struct ConvTuningOverride {
-  ConvTileOverride tile;          // NetworkOptions::conv_tile
-  bool subgroup_broadcast = true;  // NetworkOptions::conv_subgroup_broadcast
-  uint32_t igemm_split_k = 0;      // NetworkOptions::igemm_split_k
-  uint32_t compute_units = 0;      // NetworkOptions::compute_units
+  ConvTileOverride tile;          // NetworkTuning::conv_tile
+  bool subgroup_broadcast = true;  // NetworkTuning::conv_subgroup_broadcast
+  uint32_t igemm_split_k = 0;      // NetworkTuning::igemm_split_k
+  uint32_t compute_units = 0;      // NetworkTuning::compute_units
 };
 
 // Tile sizes of conv3x3_tiled for one layer; see choose_tiled_config().

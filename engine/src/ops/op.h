@@ -13,6 +13,17 @@
 
 namespace repvk {
 
+// What a kernel with a planned grid reports for diagnostics (shader-stats,
+// Network::pipelines()): only conv3x3_igemm has one.
+class DispatchDiagnostics {
+ public:
+  virtual ~DispatchDiagnostics() = default;
+  // K slices of a split-K conv at `batch` (1 = unsplit).
+  virtual uint32_t split_k(uint32_t batch) const = 0;
+  // Workgroups of its main dispatch at `batch`.
+  virtual uint64_t workgroups(uint32_t batch) const = 0;
+};
+
 class Op {
  public:
   virtual ~Op() = default;
@@ -40,10 +51,8 @@ class Op {
   // Pipelines record() dispatches besides pipeline(); bind() allocates one set for each
   // of them too (callers size their DescriptorArena with these).
   virtual std::vector<const ComputePipeline*> extra_pipelines() const { return {}; }
-  // For diagnostics (shader-stats): K slices of a split-K conv at `batch` (1 = unsplit),
-  // and the workgroups of its main dispatch (0 = not reported by this op).
-  virtual uint32_t split_k(uint32_t) const { return 1; }
-  virtual uint64_t workgroups(uint32_t) const { return 0; }
+  // The op's dispatch diagnostics, when it reports any (conv3x3_igemm); null otherwise.
+  virtual const DispatchDiagnostics* diagnostics() const { return nullptr; }
 };
 
 }  // namespace repvk

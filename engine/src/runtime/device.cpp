@@ -390,9 +390,9 @@ VKAPI_ATTR VkBool32 VKAPI_CALL Device::debug_trampoline(
   if (self->on_debug_) {
     self->on_debug_(m);
   } else {
-    std::fprintf(stderr, "repvk: vulkan %s: %s %s\n",
-                 severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error" : "warning",
-                 m.id_name.c_str(), m.text.c_str());
+    self->log(severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? LogLevel::Error
+                                                                        : LogLevel::Warning,
+              "vulkan: " + m.id_name + " " + m.text);
   }
   return VK_FALSE;
 }
@@ -401,6 +401,7 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
   std::unique_ptr<Device> self(new Device());
   self->owns_ = true;
   self->on_debug_ = options.on_debug_message;
+  self->on_log_ = options.on_log;
   const bool validation = options.validation;
 
   VkDebugUtilsMessengerCreateInfoEXT messenger_ci{
@@ -440,15 +441,24 @@ std::unique_ptr<Device> Device::create(const DeviceOptions& options) {
 std::unique_ptr<Device> Device::adopt(const AdoptedHandles& h, const DeviceOptions& options) {
   if (h.instance == VK_NULL_HANDLE || h.physical_device == VK_NULL_HANDLE ||
       h.device == VK_NULL_HANDLE || h.queue == VK_NULL_HANDLE)
-    throw Error("Device::adopt: instance, physical device, device and queue must all be set");
+    throw InvalidArgument(
+        "Device::adopt: instance, physical device, device and queue must all be set");
   std::unique_ptr<Device> self(new Device());
   self->owns_ = false;
   self->on_debug_ = options.on_debug_message;
+  self->on_log_ = options.on_log;
   self->instance_ = h.instance;
   self->physical_ = h.physical_device;
   self->device_ = h.device;
   self->queue_ = h.queue;
-  if (h.queue_mutex) self->queue_mutex_ = h.queue_mutex;
+  if (h.queue_mutex) {
+    self->queue_mutex_ = h.queue_mutex;
+  } else if (h.queue_lock || h.queue_unlock) {
+    if (!h.queue_lock || !h.queue_unlock)
+      throw InvalidArgument("Device::adopt: queue_lock and queue_unlock must be set together");
+    self->queue_lock_ = h.queue_lock;
+    self->queue_unlock_ = h.queue_unlock;
+  }
 
   const auto pds = physical_devices(h.instance);
   uint32_t index = 0;
@@ -539,6 +549,13 @@ void Device::submit(const VkSubmitInfo* submits, uint32_t count, VkFence fence) 
   if (compile_only())
     throw Error(info_.name + " cannot execute work (" + info_.not_runnable_reason +
                 "); it only compiles pipelines (see `repvk shader-stats`)");
+  if (queue_lock_) {
+    queue_lock_();
+    const VkResult r = vkQueueSubmit(queue_, count, submits, fence);
+    queue_unlock_();
+    vk_check(r, "vkQueueSubmit");
+    return;
+  }
   std::lock_guard<std::mutex> lock(*queue_mutex_);
   vk_check(vkQueueSubmit(queue_, count, submits, fence), "vkQueueSubmit");
 }

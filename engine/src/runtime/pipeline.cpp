@@ -145,13 +145,16 @@ PipelineCache::~PipelineCache() {
   try {
     save();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "repvk: warning: %s\n", e.what());
+    device_.log(LogLevel::Warning, e.what());
   }
   if (!borrowed_) vkDestroyPipelineCache(device_.handle(), cache_, nullptr);
 }
 
 void PipelineCache::tell(const std::string& message) const {
-  if (note_) note_(message);
+  if (note_)
+    note_(message);
+  else
+    device_.log(LogLevel::Info, message);
 }
 
 void PipelineCache::save() const {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // options_from_environment(): the only getenv() calls in the library
-// (repvk/environment.h lists the variables).
+// (repvk/environment.h lists the variables). Above the runtime, graph and ops layers,
+// like the C API: it fills the options of all of them.
 #include "repvk/environment.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 
 #include "repvk/error.h"
+#include "repvk_internal/network_tuning.h"
 
 namespace repvk {
 namespace {
@@ -57,7 +59,7 @@ EnvironmentOptions options_from_environment() {
 
   if (const std::string conv = variable("REPVK_CONV"); !conv.empty()) {
     try {
-      o.network.conv_algorithm = parse_conv_algorithm(conv);
+      tuning(o.network).conv_algorithm = parse_conv_algorithm(conv);
     } catch (const Error& e) {
       throw Error(std::string("REPVK_CONV: ") + e.what());
     }
@@ -69,9 +71,11 @@ EnvironmentOptions options_from_environment() {
       throw Error(std::string("REPVK_FP16_MATH: ") + e.what());
     }
   }
-  o.network.conv_tile = parse_conv_tile(variable("REPVK_CONV_TILE"));
+  // Kernel tuning exists only when a variable asks for it (NetworkOptions::tuning).
+  if (const std::string tile = variable("REPVK_CONV_TILE"); !tile.empty())
+    tuning(o.network).conv_tile = parse_conv_tile(tile);
   if (const std::string sg = variable("REPVK_CONV_SG"); !sg.empty())
-    o.network.conv_subgroup_broadcast = parse_bool(sg, "REPVK_CONV_SG");
+    tuning(o.network).conv_subgroup_broadcast = parse_bool(sg, "REPVK_CONV_SG");
 
   const std::string xdg = variable("XDG_CACHE_HOME");
   const std::string home = variable("HOME");

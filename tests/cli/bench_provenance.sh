@@ -31,10 +31,10 @@ os=$(uname -s)
 
 "$repvk" bench "$model" --batch 2 --runs 1 --warmup 0 --conv igemm --fp32 --fp16-math off \
   --json --report "$work/report.md" >"$work/bench.json" || { cat "$work/bench.json"; fail "bench"; }
-"$check" "/schema_version=1" "/model_hash=sha256:$sha" "/repvk/version=$version" \
-  "/repvk/commit=$commit" "/driver/name=$drv_name" "/driver/version~[0-9]+\\.[0-9]+\\.[0-9]+.*" \
-  "/driver/info" "/device_info/vulkan_api=$api" "/os~.*$os.*" "/conv_algorithm=igemm" \
-  "/precision=fp32" "/fp16_math/used=false" "/batch=2" <"$work/bench.json" || fail "bench --json"
+"$check" "/schema_version==1" "/model_hash==sha256:$sha" "/repvk/version==$version" \
+  "/repvk/commit==$commit" "/driver/name==$drv_name" "/driver/version~=[0-9]+\\.[0-9]+\\.[0-9]+.*" \
+  "/driver/info" "/device_info/vulkan_api==$api" "/os~=.*$os.*" "/conv_algorithm==igemm" \
+  "/precision==fp32" "/fp16_math/used==false" "/batch==2" <"$work/bench.json" || fail "bench --json"
 
 # The report: the table's header, then one row with the same device, commit and choices.
 head -n 1 "$work/report.md" |
@@ -49,7 +49,7 @@ echo "$row" | grep -q "| \`$commit\` | .*\`sha256:$short\` | 2 | fp32 | igemm | 
 # A synthetic model is named by what generates it.
 "$repvk" bench --synthetic small --bits 3 --seed 5 --batch 1 --runs 1 --warmup 0 --json \
   >"$work/synthetic.json" || fail "bench --synthetic"
-"$check" "/schema_version=1" \
-  "/model_hash=synthetic:'small', 3-bit per-channel codebooks, seed 5" "/model_file=null" \
+"$check" "/schema_version==1" \
+  "/model_hash==synthetic:'small', 3-bit per-channel codebooks, seed 5" "/model_file==null" \
   <"$work/synthetic.json" || fail "bench --synthetic --json"
 echo ok

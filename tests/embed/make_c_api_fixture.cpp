@@ -3,8 +3,11 @@
 //   model.rpvk            a small synthetic 4-bit model (3x20x24 input, 7 classes)
 //   input.f32             2 preprocessed images
 //   expected.f32          cpu::forward probabilities for them
+//   expected_logits.f32   cpu::forward logits (softmax skipped) for them
 //   pixels.u8             a 33x27 RGB image (8-bit, interleaved)
 //   expected_pixels.f32   cpu::forward(preprocess(pixels))
+//   pixels_rgba.u8        a 40x31 RGBA image with varying alpha (for the VkImage path)
+//   expected_rgba.f32     cpu::forward(preprocess(pixels_rgba))
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < input.size(); ++i) input[i] = float(int(i * 7919 % 401) - 200) / 100.0f;
     write(dir + "/input.f32", input);
     write(dir + "/expected.f32", repvk::cpu::forward(model, input.data(), 2));
+    write(dir + "/expected_logits.f32", repvk::cpu::forward(model, input.data(), 2, true));
 
     repvk::Image img;
     img.width = 33;
@@ -61,6 +65,16 @@ int main(int argc, char** argv) {
     write(dir + "/pixels.u8", img.pixels);
     const std::vector<float> x = repvk::preprocess(img, model.input);
     write(dir + "/expected_pixels.f32", repvk::cpu::forward(model, x.data(), 1));
+
+    repvk::Image rgba;
+    rgba.width = 40;
+    rgba.height = 31;
+    rgba.channels = 4;
+    rgba.pixels.resize(size_t(40) * 31 * 4);
+    for (size_t i = 0; i < rgba.pixels.size(); ++i) rgba.pixels[i] = uint8_t(i * 97 % 241 + 7);
+    write(dir + "/pixels_rgba.u8", rgba.pixels);
+    const std::vector<float> xr = repvk::preprocess(rgba, model.input);
+    write(dir + "/expected_rgba.f32", repvk::cpu::forward(model, xr.data(), 1));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_c_api_fixture: %s\n", e.what());
     return 1;

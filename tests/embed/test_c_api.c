@@ -67,6 +67,29 @@ static double max_abs_diff(const float* a, const float* b, size_t n) {
   return worst;
 }
 
+/* Softmax of each row of `rows` x `cols` logits, in double. */
+static void softmax_rows(const float* logits, size_t rows, size_t cols, float* out) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = logits + r * cols;
+    double top = x[0], sum = 0;
+    for (size_t j = 1; j < cols; ++j)
+      if (x[j] > top) top = x[j];
+    for (size_t j = 0; j < cols; ++j) sum += exp((double)x[j] - top);
+    for (size_t j = 0; j < cols; ++j) out[r * cols + j] = (float)(exp((double)x[j] - top) / sum);
+  }
+}
+
+/* Fails, printing the worst difference, unless every element is within tol. */
+#define CHECK_CLOSE(got, want, n, tol)                                                   \
+  do {                                                                                   \
+    const double d_ = max_abs_diff((got), (want), (n));                                  \
+    if (!(d_ <= (tol))) {                                                                \
+      fprintf(stderr, "%s:%d: %s vs %s: max |difference| %g, tolerance %g\n", __FILE__,  \
+              __LINE__, #got, #want, d_, (double)(tol));                                 \
+      ++failures;                                                                        \
+    }                                                                                    \
+  } while (0)
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_c_api FIXTURE_DIR\n");
@@ -136,13 +159,25 @@ int main(int argc, char** argv) {
   CHECK(n_input == 2u * c * h * w && n_expected == 2u * classes);
   const size_t per_image = (size_t)c * h * w;
   float probs[64];
+  for (int i = 0; i < 64; ++i) probs[i] = NAN;
   CHECK_STATUS(repvk_network_infer(network, input, n_input, 2, probs, 64), REPVK_OK);
-  CHECK(max_abs_diff(probs, expected, n_expected) <= 1e-4);
+  CHECK_CLOSE(probs, expected, n_expected, 1e-4);
   CHECK(strcmp(repvk_network_last_error(network), "") == 0);
   CHECK(strcmp(repvk_last_error(), "") == 0);
+  /* Logits: the CPU reference's, and softmax of them gives the probabilities. */
+  size_t n_expected_logits = 0;
+  float* expected_logits = read_file(dir, "expected_logits.f32", sizeof(float), &n_expected_logits);
+  CHECK(n_expected_logits == 2u * classes);
   float logits[64];
+  for (int i = 0; i < 64; ++i) logits[i] = NAN; /* poison: a value not written stays NaN */
   CHECK_STATUS(repvk_network_infer_logits(network, input, n_input, 2, logits, 64), REPVK_OK);
-  CHECK(max_abs_diff(logits, expected, n_expected) > 1e-3); /* logits are not probabilities */
+  CHECK_CLOSE(logits, expected_logits, n_expected, 1e-4);
+  {
+    float soft[64];
+    softmax_rows(logits, 2, classes, soft);
+    CHECK_CLOSE(soft, probs, n_expected, 1e-5);
+  }
+  free(expected_logits);
 
   /* Too small an output buffer is refused before any work, and nothing is written. */
   for (int i = 0; i < 64; ++i) probs[i] = -1.0f;

@@ -63,7 +63,7 @@ void check(Device& device, std::mt19937_64& rng, const SplitCase& s) {
        << (s.bits ? (s.granularity == kChannel ? " per-channel" : " per-layer") : "")
        << (s.fp16 ? " fp16" : " fp32") << "; " << test::seed_note();
   if (s.fp16 && !device.enabled().storage_16bit) {
-    std::printf("skipped (no storageBuffer16BitAccess): %s\n", what.str().c_str());
+    test::skip_case("no storageBuffer16BitAccess: " + what.str());
     return;
   }
   const Layer layer = test::random_layer(rng, LayerType::Conv3x3, s.cin, s.cout, s.stride,

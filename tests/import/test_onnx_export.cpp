@@ -4,6 +4,7 @@
 // (check_onnx_opencv.py), within 1e-4 of the largest logit.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -42,8 +43,17 @@ TEST_F(OnnxExport, ShippedModelRunsInOpenCvLikeTheEngine) {
   o.precision = Precision::Fp32;
   o.pipeline_cache_path = "none";
   Network net(device(), m, o);
-  std::vector<float> logits(size_t(batch) * net.num_classes(), NAN);
-  logits = net.infer_logits(input, batch);
+  // The poison is in the network's own device buffers: a batch of NaN images first
+  // (NaN, or whatever the ReLUs make of it), so a logit the real batch does not write
+  // keeps that batch's value and fails the checks below.
+  const std::vector<float> poisoned = net.infer_logits(std::vector<float>(input.size(), NAN), batch);
+  const std::vector<float> logits = net.infer_logits(input, batch);
+  ASSERT_EQ(logits.size(), size_t(batch) * net.num_classes());
+  ASSERT_EQ(poisoned.size(), logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(logits[i])) << "logit " << i;
+    ASSERT_FALSE(logits[i] == poisoned[i]) << "logit " << i << " kept the poisoned batch's value";
+  }
   write_f32(dir + "/pixels.f32", pixels);
   write_f32(dir + "/logits.f32", logits);
 

@@ -28,6 +28,7 @@ struct EvalOptions {
   uint32_t batch = 64;
   bool cpu = false;
   bool json = false;
+  bool predictions = false;
   bool progress = false;
   GpuOptions gpu;
 };
@@ -75,6 +76,7 @@ int run(const EvalOptions& o) {
   }
 
   std::vector<uint64_t> matrix(size_t(classes) * classes, 0);
+  std::vector<uint32_t> predictions(n);
   const size_t pixels_per_image = size_t(d.images.rows) * d.images.cols;
   const size_t floats_per_image = size_t(in.channels) * in.height * in.width;
   std::vector<float> input;
@@ -100,6 +102,7 @@ int run(const EvalOptions& o) {
     for (uint32_t i = 0; i < b; ++i) {
       const uint32_t predicted = top_k(&probs[size_t(i) * classes], classes, 1).at(0).label;
       ++matrix[size_t(d.labels.labels[first + i]) * classes + predicted];
+      predictions[first + i] = predicted;
     }
     bar.update(first + b);
   }
@@ -155,6 +158,7 @@ int run(const EvalOptions& o) {
       rows.push_back(std::vector<uint64_t>(matrix.begin() + ptrdiff_t(size_t(t) * classes),
                                            matrix.begin() + ptrdiff_t(size_t(t + 1) * classes)));
     j["confusion_matrix"] = rows;
+    if (o.predictions) j["predictions"] = predictions;
     print_json(j);
     return 0;
   }
@@ -210,7 +214,10 @@ Command register_eval(CLI::App& app) {
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   sub->add_flag("--cpu", o->cpu, "Run the CPU reference implementation instead of the GPU");
-  sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
+  CLI::Option* json = sub->add_flag("--json", o->json, "Print machine-readable JSON on stdout");
+  sub->add_flag("--predictions", o->predictions,
+                "With --json: also the top-1 label of every image, in dataset order")
+      ->needs(json);
   sub->add_flag("--progress", o->progress,
                 "Show the progress bar even when stderr is not a terminal");
   add_gpu_options(*sub, o->gpu);

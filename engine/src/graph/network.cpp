@@ -140,7 +140,7 @@ struct Network::Impl {
   std::unique_ptr<DescriptorArena> descriptors;
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<std::string> op_names;
-  std::vector<LayerPipelines> layer_pipelines;  // only while capturing statistics
+  std::vector<LayerPipelines> layer_pipelines;
   std::vector<size_t> act_bytes_per_image;  // output bytes of each layer for one image
 
   // Layer i reads `inputs[i]`, writes `outputs[i]`.
@@ -281,12 +281,18 @@ void Network::Impl::build() {
     needed.add(ops.back()->pipeline());
     for (const ComputePipeline* extra : ops.back()->extra_pipelines()) needed.add(*extra);
     op_names.push_back(ops.back()->name());
+    std::vector<CreatedPipeline> layer_created;
     if (device.captures_pipeline_statistics()) {
       const std::vector<CreatedPipeline> created = device.created_pipelines();
-      layer_pipelines.push_back({op_names.back(), {created.begin() + long(pipelines_before),
-                                                   created.end()},
-                                 ops.back()->split_k(chunk), ops.back()->workgroups(chunk)});
+      layer_created.assign(created.begin() + long(pipelines_before), created.end());
+    } else {  // shaders and handles only: the specialization constants are not kept
+      const ComputePipeline& main = ops.back()->pipeline();
+      layer_created.push_back({main.shader_name(), {}, main.handle()});
+      for (const ComputePipeline* extra : ops.back()->extra_pipelines())
+        layer_created.push_back({extra->shader_name(), {}, extra->handle()});
     }
+    layer_pipelines.push_back({op_names.back(), std::move(layer_created),
+                               ops.back()->split_k(chunk), ops.back()->workgroups(chunk)});
     inputs.push_back(src);
     outputs.push_back(dst);
     src = dst;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Per-element error bounds for conv3x3 with fp16 activation storage, derived from how
-// the kernels compute, and the check that applies them (test_ops_conv3x3*.cpp).
+// Per-element error bounds for conv3x3 with fp16 activation storage and with fp16
+// arithmetic, derived from how the kernels compute, and the check that applies the
+// first (test_ops_conv3x3*.cpp, test_shader_variants_run.cpp).
 //
 // fp16 storage, fp32 arithmetic (every kernel's _f16 variant without MATH_FP16):
 // the input is half and the reference starts from the same half values, and the weights
@@ -103,6 +104,30 @@ inline Fp16StoreCheck check_fp16_store(const std::vector<float>& gpu, const std:
 // probability under 2^-64 (each is below it with probability at most 1/2).
 inline constexpr size_t kStoreSamplesForLowerCheck = 64;
 inline constexpr double kStoreUnitsFloor = 0.25;
+
+// fp16 arithmetic (the MATH_FP16 variants of conv3x3_igemm), per output element. u = 2^-11 is fp16's unit roundoff. One K stage
+// (input channel) rounds each activation and weight to fp16 (relative error u each,
+// none for activations already stored as fp16), then sums 9 products with 9 fp16
+// roundings (fused or not: the first product is added to 0), so by the standard
+// recursive-summation bound its error is at most
+//   ((1 + u)^2 (1 + g9) - 1) * S_stage,  g9 = 9u / (1 - 9u),  S_stage = sum |a||w|,
+// about 11u * S_stage. fp16's subnormals (spacing 2^-24) add at most 2^-25 per rounding
+// in absolute terms: 9 sums and 9 + 9 operand roundings, the latter scaled by the
+// other operand, so 2^-25 * (9 + 9 max|w| + 9 max|a|) per stage. Stages then add into
+// fp32 accumulators (relative error (Cin + 1) * 2^-24 of S plus |bias|), and the store
+// rounds once more (2^-11 of |out| for fp16 storage, 2^-24 for fp32). ReLU does not
+// increase an error. Summed over the stages, with S = sum over every stage:
+inline double fp16_math_bound(double s, uint32_t cin, double max_a, double max_w,
+                              double bias, double out, bool fp16_storage) {
+  const double u = std::ldexp(1.0, -11), u32 = std::ldexp(1.0, -24);
+  const double ua = fp16_storage ? 0.0 : u;
+  const double g9 = 9 * u / (1 - 9 * u);
+  const double stage_rel = (1 + ua) * (1 + u) * (1 + g9) - 1;
+  const double subnormal = cin * std::ldexp(1.0, -25) * 9 * (1 + max_w + max_a);
+  const double fp32_sums = (cin + 1) * u32 * (s * (1 + stage_rel) + std::fabs(bias));
+  const double store = (fp16_storage ? u : u32) * std::fabs(out);
+  return stage_rel * s + subnormal + fp32_sums + store;
+}
 
 // One conv's fp16-storage output against the reference: every element within its bound,
 // and (with enough samples) errors of the store's size, not of fp32.

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ const KernelPath kPaths[] = {
     {"tiled_f32", ConvAlgorithm::Tiled, Precision::Fp32, false, false, kFcStorage, false},
     {"direct_f16", ConvAlgorithm::Direct, Precision::Fp16, false, false, kFcStorage, false},
 };
+
+void PrintTo(const KernelPath& p, std::ostream* os) { *os << p.name; }
 
 // Largest error relative to the largest output (test::max_rel_error). fp32: the fp32
 // sums of each layer against double. fp16 storage rounds every conv output to 2^-11 and

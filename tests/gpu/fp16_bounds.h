@@ -105,8 +105,8 @@ inline Fp16StoreCheck check_fp16_store(const std::vector<float>& gpu, const std:
 inline constexpr size_t kStoreSamplesForLowerCheck = 64;
 inline constexpr double kStoreUnitsFloor = 0.25;
 
-// fp16 arithmetic (the MATH_FP16 variants of conv3x3_igemm), per output element. u = 2^-11 is fp16's unit roundoff. One K stage
-// (input channel) rounds each activation and weight to fp16 (relative error u each,
+// fp16 arithmetic (the MATH_FP16 variants of conv3x3_igemm), per output element.
+// u = 2^-11 is fp16's unit roundoff. One K stage (input channel) rounds each activation and weight to fp16 (relative error u each,
 // none for activations already stored as fp16), then sums 9 products with 9 fp16
 // roundings (fused or not: the first product is added to 0), so by the standard
 // recursive-summation bound its error is at most

@@ -114,7 +114,8 @@ void run_conv_row(Device& device, std::mt19937_64& rng, const VariantTable& tabl
     size_t bad = 0;
     for (size_t i = 0; i < ref.size(); ++i) {
       const double b = layer.bias[(i / (out.h * out.w)) % kDims.cout];
-      const double bound = test::fp16_math_bound(s[i], kDims.cin, max_a, max_w, b, ref[i], row.fp16);
+      const double bound =
+          test::fp16_math_bound(s[i], kDims.cin, max_a, max_w, b, ref[i], row.fp16);
       if (!(std::fabs(double(run.output[i]) - ref[i]) <= bound)) ++bad;
     }
     EXPECT_EQ(bad, 0u) << what << ": outputs over the fp16-arithmetic bound";
@@ -163,7 +164,8 @@ TEST_P(ShaderVariantRunTest, EveryRowMatchesCpuReference) {
     else run_conv_row(device(), rng, table, row);
     ++ran;
   }
-  if (ran == 0) GTEST_SKIP() << "no row of " << table.kernel << " can run on " << device().info().name;
+  if (ran == 0)
+    GTEST_SKIP() << "no row of " << table.kernel << " can run on " << device().info().name;
   std::printf("%s: %zu of %zu rows ran against the CPU reference\n", table.kernel, ran,
               size_t(table.count));
 }

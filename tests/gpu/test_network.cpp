@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Whole networks end to end: GPU logits and probabilities against the CPU reference
-// on random models, random inputs, batches that span several submissions.
+// Whole networks end to end: each conv kernel and Auto on one model, the weights each
+// kernel uploads, fp16-stored dense weights, timings, preprocessing, fp16 refused.
+// Random networks under every kernel path: test_network_paths.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "gpu_fixture.h"
+#include "network_test_util.h"
 #include "ops/conv3x3_igemm.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"
@@ -28,96 +30,12 @@ uint64_t test_seed() {
   return std::random_device{}();
 }
 
-double max_rel_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double scale = 1e-6;
-  for (float v : want) scale = std::max(scale, double(std::fabs(v)));
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (!std::isfinite(got[i])) return INFINITY;
-    worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / scale);
-  }
-  return worst;
-}
+using test::max_rel_error;
 
-SyntheticConfig random_config(std::mt19937_64& rng) {
-  SyntheticConfig c;
-  c.name = "random";
-  c.in_channels = 1 + rng() % 3;
-  c.height = 5 + rng() % 28;
-  c.width = 5 + rng() % 28;
-  c.num_classes = 2 + rng() % 20;
-  const uint32_t stages = 2 + rng() % 3;
-  for (uint32_t s = 0; s < stages; ++s) {
-    c.stage_depths.push_back(1 + rng() % 2);
-    c.stage_widths.push_back(1 + rng() % 40);
-    c.stage_strides.push_back(1 + rng() % 2);
-  }
-  c.quantized = rng() % 5 != 0;
-  c.bits = 1 + rng() % 8;
-  c.granularity = rng() % 2 ? CodebookGranularity::PerLayer : CodebookGranularity::PerOutputChannel;
-  c.seed = rng();
-  return c;
-}
-
-std::string describe(const SyntheticConfig& c) {
-  std::string s = std::to_string(c.in_channels) + "x" + std::to_string(c.height) + "x" +
-                  std::to_string(c.width) + " widths";
-  for (uint32_t w : c.stage_widths) s += " " + std::to_string(w);
-  s += c.quantized ? " bits " + std::to_string(c.bits) : " fp32";
-  s += c.granularity == CodebookGranularity::PerLayer ? " per-layer" : " per-channel";
-  return s;
-}
-
-void check_random_networks(Device& device, Precision precision, double tolerance) {
-  const uint64_t seed = test_seed();
-  std::mt19937_64 rng(seed);
-  for (int trial = 0; trial < 6; ++trial) {
-    const SyntheticConfig cfg = random_config(rng);
-    SCOPED_TRACE("seed " + std::to_string(seed) + " trial " + std::to_string(trial) + ": " +
-                 describe(cfg));
-    const Model model = make_synthetic_model(cfg);
-    NetworkOptions opts;
-    opts.precision = precision;
-    opts.max_batch = 1 + rng() % 4;  // forces several submissions per call
-    opts.pipeline_cache_path = "none";
-    Network net(device, model, opts);
-    const uint32_t batch = 1 + rng() % 7;
-    std::vector<float> input(size_t(net.input_size()) * batch);
-    std::uniform_real_distribution<float> u(-2.0f, 2.0f);
-    for (float& v : input) v = u(rng);
-    if (precision == Precision::Fp16)  // the fair reference sees the same rounded input
-      for (float& v : input) v = half_to_float(float_to_half(v));
-
-    const auto logits = net.infer_logits(input, batch);
-    const auto ref_logits = cpu::forward(model, input.data(), batch, true);
-    ASSERT_EQ(logits.size(), ref_logits.size());
-    EXPECT_LE(max_rel_error(logits, ref_logits), tolerance);
-
-    const auto probs = net.infer(input, batch);
-    const auto ref_probs = cpu::forward(model, input.data(), batch);
-    ASSERT_EQ(probs.size(), ref_probs.size());
-    EXPECT_LE(max_rel_error(probs, ref_probs), tolerance);
-    for (uint32_t b = 0; b < batch; ++b) {
-      double sum = 0;
-      for (uint32_t k = 0; k < net.num_classes(); ++k) sum += probs[b * net.num_classes() + k];
-      EXPECT_NEAR(sum, 1.0, 1e-4);
-    }
-  }
-}
-
-TEST_F(GpuTest, RandomNetworksMatchCpuReferenceFp32) {
-  check_random_networks(device(), Precision::Fp32, 1e-4);
-}
-
-TEST_F(GpuTest, RandomNetworksMatchCpuReferenceFp16) {
-  if (!device().enabled().storage_16bit)
-    GTEST_SKIP() << device().info().name << " has no storageBuffer16BitAccess: fp16 path not testable";
-  check_random_networks(device(), Precision::Fp16, 1e-2);
-}
-
-// The random networks above run the default (Auto) kernel; this pins both explicit
-// choices on one model, and Auto to a concrete kernel. The FC layer follows the conv
-// choice: the texel kernel under Texel, the storage kernel otherwise.
+// Every explicit kernel on one model (the name is from when there were two), and Auto
+// to a concrete kernel. The FC layer follows the conv choice: the texel kernel under
+// Texel, the GPU kernel (gemv, else rows) under Igemm, the storage kernel otherwise on a
+// CPU device.
 TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
   const Model model = make_synthetic_model(synthetic_preset("small"));
   std::mt19937_64 rng(test_seed());
@@ -128,10 +46,11 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
   for (float& v : input) v = u(rng);
   const auto ref = cpu::forward(model, input.data(), batch, true);
   for (ConvAlgorithm algo : {ConvAlgorithm::Direct, ConvAlgorithm::Tiled, ConvAlgorithm::Texel,
-                             ConvAlgorithm::Auto}) {
+                             ConvAlgorithm::Igemm, ConvAlgorithm::Auto}) {
     SCOPED_TRACE(conv_algorithm_name(algo));
     NetworkOptions opts;
     tuning(opts).conv_algorithm = algo;
+    opts.fp16_math = Fp16Math::Off;  // fp32 arithmetic, as the 1e-4 assumes
     opts.pipeline_cache_path = "none";
     Network net(device(), model, opts);
     if (algo == ConvAlgorithm::Auto)
@@ -139,16 +58,25 @@ TEST_F(GpuTest, BothConvAlgorithmsMatchCpuReference) {
     else
       EXPECT_EQ(conv_algorithm(net), algo);
     EXPECT_LE(max_rel_error(net.infer_logits(input, batch), ref), 1e-4);
-    const std::vector<LayerTiming> timings = net.last_timings();
     bool saw_fc = false;
-    for (const LayerTiming& t : timings) {
-      if (t.name.rfind("fully_connected", 0) != 0) continue;
+    const bool gpu_fc = device().info().type != VK_PHYSICAL_DEVICE_TYPE_CPU ||
+                        conv_algorithm(net) == ConvAlgorithm::Igemm;
+    for (const LayerPipelines& l : net.pipelines()) {
+      ASSERT_FALSE(l.pipelines.empty()) << l.layer;
+      const std::string& shader = l.pipelines[0].shader;
+      if (shader.rfind("fully_connected", 0) != 0) continue;
       saw_fc = true;
-      EXPECT_EQ(t.name.find(" texel") != std::string::npos,
+      EXPECT_EQ(shader.rfind("fully_connected_texel", 0) == 0,
                 conv_algorithm(net) == ConvAlgorithm::Texel)
-          << t.name;
+          << shader;
+      if (conv_algorithm(net) != ConvAlgorithm::Texel) {
+        EXPECT_EQ(shader.rfind("fully_connected_gemv", 0) == 0 ||
+                      shader.rfind("fully_connected_rows", 0) == 0,
+                  gpu_fc)
+            << shader;
+      }
     }
-    EXPECT_TRUE(saw_fc || timings.empty());
+    EXPECT_TRUE(saw_fc);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "ops/conv3x3.h"
 #include "repvk/cpu_reference.h"
 #include "repvk/error.h"
+#include "fp16_bounds.h"
 #include "test_ops_util.h"
 
 namespace repvk {
@@ -18,8 +19,8 @@ namespace {
 
 using test::GpuTest;
 
+// fp16 storage is checked against a bound derived per element (fp16_bounds.h).
 constexpr double kTolFp32 = 1e-4;
-constexpr double kTolFp16 = 1e-2;
 
 struct ConvShape {
   uint32_t n, cin, h, w, cout, stride;
@@ -80,12 +81,18 @@ void check_conv(Device& device, std::mt19937_64& rng, const ConvShape& s, uint32
                s.stride, s.relu, ref.data());
 
   const test::OpRun run = test::run_op(device, op, input, fp16, ref.size(), fp16, s.n);
-  const test::Comparison c = test::compare(run.output, ref, fp16 ? kTolFp16 : kTolFp32);
-  EXPECT_EQ(c.bad, 0u) << what << "\n  tiles: " << op.workgroup_size() << " wg x "
-                       << op.pixel_block() << " px x " << op.channel_block() << " ch"
-                       << (op.tile_details().empty() ? "" : " (" + op.tile_details() + ")")
-                       << "; max rel err " << c.max_rel << " at " << c.worst
-                       << " (gpu " << run.output[c.worst] << ", ref " << ref[c.worst] << ")";
+  const std::string tiles = "\n  tiles: " + std::to_string(op.workgroup_size()) + " wg x " +
+                            std::to_string(op.pixel_block()) + " px x " +
+                            std::to_string(op.channel_block()) + " ch" +
+                            (op.tile_details().empty() ? "" : " (" + op.tile_details() + ")");
+  if (fp16) {
+    test::expect_fp16_store({s.n, s.cin, s.h, s.w, s.cout, s.stride}, input, dense, layer.bias,
+                            run.output, ref, 0, what + tiles);
+  } else {
+    const test::Comparison c = test::compare(run.output, ref, kTolFp32);
+    EXPECT_EQ(c.bad, 0u) << what << tiles << "; max rel err " << c.max_rel << " at " << c.worst
+                         << " (gpu " << run.output[c.worst] << ", ref " << ref[c.worst] << ")";
+  }
   EXPECT_TRUE(run.guard_intact) << what << ": wrote past the end of the output";
 }
 

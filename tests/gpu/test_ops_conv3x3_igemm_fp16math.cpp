@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // conv3x3_igemm's fp16-arithmetic flavour (MATH_FP16) against the CPU reference, with
-// an error bound derived from fp16 rounding (below), and the measurement that decides
+// an error bound derived from fp16 rounding (fp16_bounds.h), and the measurement that decides
 // when Network uses it (measure_fp16_math(), NetworkOptions::fp16_math). Skipped with
 // a message on a device without shaderFloat16; lavapipe has it (emulated).
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 #include "repvk/network.h"
 #include "repvk_internal/network_tuning.h"
 #include "repvk/synthetic.h"
+#include "fp16_bounds.h"
 #include "runtime/shader_registry.h"
 #include "test_ops_util.h"
 
@@ -38,30 +39,6 @@ constexpr Shape kShapes[] = {
     {1, 96, 4, 4, 9, 1, true},     // long K: the bound must not grow with Cin per stage
     {2, 6, 20, 20, 33, 1, false},  // several pixel tiles, partial last one
 };
-
-// The error bound, per output element. u = 2^-11 is fp16's unit roundoff. One K stage
-// (input channel) rounds each activation and weight to fp16 (relative error u each,
-// none for activations already stored as fp16), then sums 9 products with 9 fp16
-// roundings (fused or not: the first product is added to 0), so by the standard
-// recursive-summation bound its error is at most
-//   ((1 + u)^2 (1 + g9) - 1) * S_stage,  g9 = 9u / (1 - 9u),  S_stage = sum |a||w|,
-// about 11u * S_stage. fp16's subnormals (spacing 2^-24) add at most 2^-25 per rounding
-// in absolute terms: 9 sums and 9 + 9 operand roundings, the latter scaled by the
-// other operand, so 2^-25 * (9 + 9 max|w| + 9 max|a|) per stage. Stages then add into
-// fp32 accumulators (relative error (Cin + 1) * 2^-24 of S plus |bias|), and the store
-// rounds once more (2^-11 of |out| for fp16 storage, 2^-24 for fp32). ReLU does not
-// increase an error. Summed over the stages, with S = sum over every stage:
-double error_bound(double s, uint32_t cin, double max_a, double max_w, double bias,
-                   double out, bool fp16_storage) {
-  const double u = std::ldexp(1.0, -11), u32 = std::ldexp(1.0, -24);
-  const double ua = fp16_storage ? 0.0 : u;
-  const double g9 = 9 * u / (1 - 9 * u);
-  const double stage_rel = (1 + ua) * (1 + u) * (1 + g9) - 1;
-  const double subnormal = cin * std::ldexp(1.0, -25) * 9 * (1 + max_w + max_a);
-  const double fp32_sums = (cin + 1) * u32 * (s * (1 + stage_rel) + std::fabs(bias));
-  const double store = (fp16_storage ? u : u32) * std::fabs(out);
-  return stage_rel * s + subnormal + fp32_sums + store;
-}
 
 // Returns the largest error as a fraction of its bound (how tight the bound is).
 double check(Device& device, std::mt19937_64& rng, const Shape& s, uint32_t bits,
@@ -107,7 +84,8 @@ double check(Device& device, std::mt19937_64& rng, const Shape& s, uint32_t bits
   const size_t plane = out.h * out.w;
   for (size_t i = 0; i < count; ++i) {
     const uint32_t oc = uint32_t((i / plane) % s.cout);
-    const double bound = error_bound(sum_abs[i], s.cin, max_a, max_w, layer.bias[oc], ref[i], fp16);
+    const double bound =
+        test::fp16_math_bound(sum_abs[i], s.cin, max_a, max_w, layer.bias[oc], ref[i], fp16);
     const double err = std::fabs(double(run.output[i]) - double(ref[i]));
     const double ratio = std::isnan(err) ? INFINITY : err / bound;
     if (!(ratio <= 1.0)) ++bad;

@@ -18,6 +18,7 @@
 #include "repvk/cpu_reference.h"
 #include "repvk/synthetic.h"
 #include "repvk_internal/network_tuning.h"
+#include "fp16_bounds.h"
 #include "test_ops_util.h"
 
 namespace repvk {
@@ -87,9 +88,14 @@ void check(Device& device, std::mt19937_64& rng, const SplitCase& s) {
   cpu::conv3x3(input.data(), s.n, s.cin, s.h, s.w, dense.data(), layer.bias.data(), s.cout,
                s.stride, s.relu, ref.data());
   const test::OpRun run = test::run_op(device, op, input, s.fp16, ref.size(), s.fp16, s.n);
-  const test::Comparison cmp = test::compare(run.output, ref, s.fp16 ? 1e-2 : 1e-4);
-  EXPECT_EQ(cmp.bad, 0u) << what.str() << "; max rel err " << cmp.max_rel << " at " << cmp.worst
-                         << " (gpu " << run.output[cmp.worst] << ", ref " << ref[cmp.worst] << ")";
+  if (s.fp16) {
+    test::expect_fp16_store({s.n, s.cin, s.h, s.w, s.cout, s.stride}, input, dense, layer.bias,
+                            run.output, ref, s.expect_slices, what.str());
+  } else {
+    const test::Comparison cmp = test::compare(run.output, ref, 1e-4);
+    EXPECT_EQ(cmp.bad, 0u) << what.str() << "; max rel err " << cmp.max_rel << " at " << cmp.worst
+                           << " (gpu " << run.output[cmp.worst] << ", ref " << ref[cmp.worst] << ")";
+  }
   EXPECT_TRUE(run.guard_intact) << what.str() << ": wrote past the end of the output";
 }
 
@@ -200,7 +206,8 @@ TEST(Conv3x3SplitKChooser, SlicesAreNeverEmpty) {
 
 // A whole A0-shaped network (16 channels, 3 stages, at 56x56 input) with the chooser
 // planning as for 132 compute units: its later layers split, and the logits match the
-// CPU reference; the shared workspace serves every split layer.
+// CPU reference; the shared workspace serves every split layer. The Network reports
+// (LayerPipelines::split_k) that those layers split.
 TEST_F(GpuTest, NetworkWithChooserSplitMatchesCpuReference) {
   SyntheticConfig cfg;
   cfg.name = "a0-like";
@@ -233,6 +240,28 @@ TEST_F(GpuTest, NetworkWithChooserSplitMatchesCpuReference) {
   opts.fp16_math = Fp16Math::Off;
   Network net(device(), model, opts);
   ASSERT_FALSE(net.fp16_math());
+  // The Network really split those layers, and dispatches the reduction after them.
+  const std::vector<LayerPipelines> layers = net.pipelines();
+  ASSERT_EQ(layers.size(), model.layers.size());
+  uint32_t split_layers = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Layer& l = model.layers[i];
+    if (l.type != LayerType::Conv3x3) continue;
+    uint32_t want = 1;
+    if (l.in_channels == 16 && l.out_channels == 24) want = 2;
+    if (l.in_channels == 24 && l.out_channels == 40) want = 3;
+    if (l.in_channels == 40 && l.out_channels == 40) want = 5;
+    if (want > 1) {
+      EXPECT_EQ(layers[i].split_k, want) << layers[i].layer;
+    }
+    if (layers[i].split_k < 2) continue;
+    ++split_layers;
+    bool reduce = false;
+    for (const CreatedPipeline& p : layers[i].pipelines)
+      reduce |= p.shader.rfind("conv3x3_splitk_reduce", 0) == 0;
+    EXPECT_TRUE(reduce) << layers[i].layer << " splits K but lists no reduction";
+  }
+  EXPECT_GE(split_layers, 3u) << "16->24, 24->40 and 40->40 split";
   const std::vector<float> logits = net.infer_logits(input, batch);
   ASSERT_EQ(logits.size(), ref.size());
   const test::Comparison cmp = test::compare(logits, ref, 1e-4);

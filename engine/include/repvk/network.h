@@ -157,8 +157,9 @@ class Network {
   // without weights. What `repvk bench` divides by a layer's time for its weight bandwidth.
   REPVK_API std::vector<uint64_t> layer_weight_bytes() const;
 
-  // Per layer, the pipelines it uses; filled only on a Device created with
-  // DeviceOptions::capture_pipeline_statistics (else empty). Handles stay valid for
+  // Per layer, the pipelines it uses and its split-K; their specialization constants only
+  // on a Device created with DeviceOptions::capture_pipeline_statistics, which also lists
+  // every pipeline the layer created (else its main and extra ones). Handles stay valid for
   // the Network's lifetime. On a compile-only Device (Device::compile_only()) a
   // Network only plans: it creates these pipelines, allocates no memory, and every
   // inference call throws.

@@ -116,7 +116,7 @@ struct Network::Impl {
   std::unique_ptr<DescriptorArena> descriptors;
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<std::string> op_names;
-  std::vector<LayerPipelines> layer_pipelines;  // only while capturing statistics
+  std::vector<LayerPipelines> layer_pipelines;
 
   // Layer i reads `inputs[i]`, writes `outputs[i]`.
   std::vector<VkBuffer> inputs, outputs;
@@ -259,15 +259,22 @@ void Network::Impl::build() {
     needed.add(ops.back()->pipeline());
     for (const ComputePipeline* extra : ops.back()->extra_pipelines()) needed.add(*extra);
     op_names.push_back(ops.back()->name());
+    std::vector<CreatedPipeline> layer_created;
     if (device.captures_pipeline_statistics()) {
       const std::vector<CreatedPipeline> created = device.created_pipelines();
-      LayerPipelines lp{op_names.back(), {created.begin() + long(pipelines_before), created.end()}};
-      if (const DispatchDiagnostics* d = ops.back()->diagnostics()) {
-        lp.split_k = d->split_k(chunk);
-        lp.workgroups = d->workgroups(chunk);
-      }
-      layer_pipelines.push_back(std::move(lp));
+      layer_created.assign(created.begin() + long(pipelines_before), created.end());
+    } else {  // shaders and handles only: the specialization constants are not kept
+      const ComputePipeline& main = ops.back()->pipeline();
+      layer_created.push_back({main.shader_name(), {}, main.handle()});
+      for (const ComputePipeline* extra : ops.back()->extra_pipelines())
+        layer_created.push_back({extra->shader_name(), {}, extra->handle()});
     }
+    LayerPipelines lp{op_names.back(), std::move(layer_created)};
+    if (const DispatchDiagnostics* d = ops.back()->diagnostics()) {
+      lp.split_k = d->split_k(chunk);
+      lp.workgroups = d->workgroups(chunk);
+    }
+    layer_pipelines.push_back(std::move(lp));
     inputs.push_back(src);
     outputs.push_back(dst);
     src = dst;

@@ -357,11 +357,15 @@ namespace {
 std::unique_ptr<Op> create(const OpPlan& plan) {
   if (plan.output_half) throw Error("fully_connected: its output is always fp32");
   // The FC layer follows the conv layers' choice: where they read through texel
-  // buffers (CPU devices), so does it (shaders/fully_connected_texel.comp).
+  // buffers (CPU devices), so does it (shaders/fully_connected_texel.comp); with the GPU
+  // conv kernel (igemm) it runs the GPU fc kernel (gemv, else rows) on any device, so
+  // that igemm asked for on a CPU device runs the network a GPU runs.
+  const FcKernel kernel =
+      plan.conv_algorithm == ConvAlgorithm::Igemm ? FcKernel::Gemv : FcKernel::Auto;
   return std::make_unique<FullyConnectedOp>(plan.device, plan.cache, plan.layer, plan.input,
                                             plan.input_half,
                                             plan.conv_algorithm == ConvAlgorithm::Texel,
-                                            plan.max_batch);
+                                            plan.max_batch, kernel);
 }
 
 // The input is the previous activation flattened (C*H*W per image).

@@ -241,6 +241,9 @@ void equivalence(const std::string& norm) {
   EXPECT_GT(d.relative, 10 * 1e-5) << "unsynchronised BN is within the equivalence tolerance";
 }
 
+TEST_F(DistRun, TwoRanksEqualOneProcessBn) { equivalence("bn"); }
+TEST_F(DistRun, TwoRanksEqualOneProcessOabn) { equivalence("oabn"); }
+
 TEST_F(DistRun, TwoRanksEqualOneProcessClusterQat) {
   const fs::path base = scratch("cq-base");
   ASSERT_EQ(run(train_args(base, "oabn"), 1, base / "out.txt"), 0) << slurp(base / "out.txt");

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Data loading: idx, CIFAR-10 and image folders; clear errors naming the file;
-// augmentation shape and reproducibility; configuration errors.
+// validation hold-out; configuration errors. Pixel order is checked on ramps.
 #include <stb/stb_image_write.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "data/augment.h"
 #include "session.h"
@@ -31,15 +32,20 @@ void write_gz(const fs::path& p, const std::vector<uint8_t>& bytes) {
   gzclose(f);
 }
 
-std::vector<uint8_t> idx_file(std::vector<uint32_t> dims, uint8_t fill) {
+// An idx file (type ubyte) whose i-th data byte is value(i).
+std::vector<uint8_t> idx_file(std::vector<uint32_t> dims, const std::function<uint8_t(size_t)>& value) {
   std::vector<uint8_t> b = {0, 0, 8, uint8_t(dims.size())};
   size_t n = 1;
   for (uint32_t d : dims) {
     for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(d >> s));
     n *= d;
   }
-  b.insert(b.end(), n, fill);
+  for (size_t i = 0; i < n; ++i) b.push_back(value(i));
   return b;
+}
+
+std::vector<uint8_t> idx_file(std::vector<uint32_t> dims, uint8_t fill) {
+  return idx_file(std::move(dims), [fill](size_t) { return fill; });
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -51,15 +57,30 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-TEST(Data, FashionMnistIdxRoundTrip) {
+// Ramps, not constants, so a transposed or shifted read cannot pass: the images are
+// 5 rows x 7 columns (not square) and pixel (n, y, x) holds base + 35n + 7y + x.
+TEST(Data, FashionMnistIdxPixelOrder) {
   const fs::path d = fresh_dir("repvk_train_idx");
-  write_gz(d / "train-images-idx3-ubyte.gz", idx_file({4, 28, 28}, 7));
-  write_gz(d / "train-labels-idx1-ubyte.gz", idx_file({4}, 3));
-  write_gz(d / "t10k-images-idx3-ubyte.gz", idx_file({2, 28, 28}, 9));
-  write_gz(d / "t10k-labels-idx1-ubyte.gz", idx_file({2}, 1));
+  const auto ramp = [](uint8_t base) { return [base](size_t i) { return uint8_t(base + i); }; };
+  write_gz(d / "train-images-idx3-ubyte.gz", idx_file({4, 5, 7}, ramp(0)));
+  write_gz(d / "train-labels-idx1-ubyte.gz", idx_file({4}, [](size_t i) { return uint8_t(9 - 2 * i); }));
+  write_gz(d / "t10k-images-idx3-ubyte.gz", idx_file({2, 5, 7}, ramp(100)));
+  write_gz(d / "t10k-labels-idx1-ubyte.gz", idx_file({2}, [](size_t i) { return uint8_t(i + 4); }));
   const DatasetPair p = load_fashion_mnist(d.string());
-  EXPECT_EQ(p.train.images.sizes(), (std::vector<int64_t>{4, 1, 28, 28}));
-  EXPECT_EQ(p.test.labels[1].item<int64_t>(), 1);
+  ASSERT_EQ(p.train.images.sizes(), (std::vector<int64_t>{4, 1, 5, 7}));
+  ASSERT_EQ(p.test.images.sizes(), (std::vector<int64_t>{2, 1, 5, 7}));
+  const auto px = [](const Dataset& s, int64_t n, int64_t y, int64_t x) {
+    return s.images[n][0][y][x].item<int64_t>();
+  };
+  EXPECT_EQ(px(p.train, 0, 0, 1), 1);   // x runs fastest
+  EXPECT_EQ(px(p.train, 0, 1, 0), 7);   // then y, over a row of 7
+  EXPECT_EQ(px(p.train, 1, 0, 0), 35);  // then the image
+  EXPECT_EQ(px(p.train, 2, 3, 6), 70 + 21 + 6);
+  EXPECT_EQ(px(p.train, 3, 4, 6), 139);
+  EXPECT_EQ(px(p.test, 1, 2, 5), 100 + 35 + 14 + 5);
+  EXPECT_TRUE(p.train.images.equal(torch::arange(140).to(torch::kUInt8).view({4, 1, 5, 7})));
+  EXPECT_TRUE(p.train.labels.equal(torch::tensor({9, 7, 5, 3}, torch::kInt64)));
+  EXPECT_TRUE(p.test.labels.equal(torch::tensor({4, 5}, torch::kInt64)));
   EXPECT_EQ(p.train.class_names.size(), 10u);
   fs::remove_all(d);
 }
@@ -82,19 +103,51 @@ TEST(Data, BadOrMissingFilesAreNamed) {
   fs::remove_all(d);
 }
 
-TEST(Data, CifarBatchesAndErrors) {
+// CIFAR-10 value of channel c, row y, column x of record r in batch file `file`:
+// distinct per plane, row and column, so plane order and transposes are visible.
+uint8_t cifar_value(int file, int r, int c, int y, int x) {
+  return uint8_t(file * 29 + r * 11 + c * 85 + y * 7 + x * 3);
+}
+
+void write_cifar_batch(const fs::path& p, int file, int records) {
+  std::vector<uint8_t> bytes;
+  for (int r = 0; r < records; ++r) {
+    bytes.push_back(uint8_t((file + r) % 10));  // label
+    for (int c = 0; c < 3; ++c)                  // R plane, G plane, B plane, each row-major
+      for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) bytes.push_back(cifar_value(file, r, c, y, x));
+  }
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), long(bytes.size()));
+}
+
+TEST(Data, CifarPlaneOrderAndErrors) {
   const fs::path d = fresh_dir("repvk_train_cifar");
-  std::vector<uint8_t> rec(3073 * 2, 5);
-  rec[0] = 2;
-  rec[3073] = 9;
-  for (int i = 1; i <= 5; ++i)
-    std::ofstream(d / ("data_batch_" + std::to_string(i) + ".bin"), std::ios::binary)
-        .write(reinterpret_cast<const char*>(rec.data()), long(rec.size()));
-  std::ofstream(d / "test_batch.bin", std::ios::binary).write(reinterpret_cast<const char*>(rec.data()), 3073);
+  for (int i = 1; i <= 5; ++i) write_cifar_batch(d / ("data_batch_" + std::to_string(i) + ".bin"), i, 2);
+  write_cifar_batch(d / "test_batch.bin", 0, 1);
   const DatasetPair p = load_cifar10(d.string());
-  EXPECT_EQ(p.train.size(), 10);
-  EXPECT_EQ(p.train.images.sizes(), (std::vector<int64_t>{10, 3, 32, 32}));
-  EXPECT_EQ(p.train.labels[1].item<int64_t>(), 9);
+  ASSERT_EQ(p.train.images.sizes(), (std::vector<int64_t>{10, 3, 32, 32}));
+  ASSERT_EQ(p.test.images.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
+  const auto px = [](const Dataset& s, int64_t n, int64_t c, int64_t y, int64_t x) {
+    return int(s.images[n][c][y][x].item<uint8_t>());
+  };
+  // Image 3 is record 1 of data_batch_2: files in order, records in order.
+  EXPECT_EQ(px(p.train, 3, 0, 0, 0), cifar_value(2, 1, 0, 0, 0));
+  EXPECT_EQ(px(p.train, 3, 0, 0, 1), cifar_value(2, 1, 0, 0, 1));    // x fastest
+  EXPECT_EQ(px(p.train, 3, 0, 1, 0), cifar_value(2, 1, 0, 1, 0));    // then y
+  EXPECT_EQ(px(p.train, 3, 1, 0, 0), cifar_value(2, 1, 1, 0, 0));    // then the plane: G
+  EXPECT_EQ(px(p.train, 3, 2, 31, 30), cifar_value(2, 1, 2, 31, 30)); // B, last row
+  EXPECT_EQ(px(p.test, 0, 1, 5, 9), cifar_value(0, 0, 1, 5, 9));
+  // Every pixel and label of the training set.
+  torch::Tensor want = torch::empty({10, 3, 32, 32}, torch::kUInt8);
+  auto w = want.accessor<uint8_t, 4>();
+  for (int n = 0; n < 10; ++n) {
+    EXPECT_EQ(p.train.labels[n].item<int64_t>(), (n / 2 + 1 + n % 2) % 10) << "image " << n;
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) w[n][c][y][x] = cifar_value(n / 2 + 1, n % 2, c, y, x);
+  }
+  EXPECT_TRUE(p.train.images.equal(want))
+      << "first wrong pixel (n, c, y, x): " << (p.train.images != want).nonzero()[0];
   std::ofstream(d / "test_batch.bin", std::ios::binary) << "short";
   EXPECT_NE(error_of([&] { load_cifar10(d.string()); }).find("test_batch.bin"), std::string::npos);
   fs::remove_all(d);
@@ -119,20 +172,58 @@ TEST(Data, ImageFolder) {
   fs::remove_all(d);
 }
 
-TEST(Data, AugmentationKeepsShapeAndIsReproducible) {
-  const Dataset d = synthetic_dataset(16, 3, 8, 4, 1);
-  const Normalization n = compute_normalization(d);
-  const Augmentation aug{2, true};
-  torch::Tensor idx = torch::arange(16);
-  torch::Tensor a = make_batch(d, idx, n, aug, 77), b = make_batch(d, idx, n, aug, 77);
-  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{16, 3, 8, 8}));
-  EXPECT_TRUE(a.equal(b));
-  EXPECT_FALSE(a.equal(make_batch(d, idx, n, aug, 78)));
-  // Without augmentation the batch is just the normalized images.
-  torch::Tensor plain = make_batch(d, idx, n, {}, 0);
-  EXPECT_NEAR(plain.mean().item<double>(), 0.0, 1e-4);
-  EXPECT_TRUE(std::get<0>(epoch_permutation(100, 3, 1).sort()).equal(torch::arange(100)));
-  EXPECT_TRUE(epoch_permutation(100, 3, 1).equal(epoch_permutation(100, 3, 1)));
+// stb decodes to HWC (channels interleaved per pixel); the dataset is CHW. The PNGs
+// are 5 wide, 4 high, with value(i, y, x, c) = 60i + 12y + 2x + c (+ 30 in test/).
+uint8_t folder_value(int image, int y, int x, int c) { return uint8_t(60 * image + 12 * y + 2 * x + c); }
+
+void write_ramp_png(const fs::path& p, int image, int channels) {
+  std::vector<uint8_t> hwc;
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 5; ++x)
+      for (int c = 0; c < channels; ++c) hwc.push_back(folder_value(image, y, x, c));
+  ASSERT_NE(stbi_write_png(p.string().c_str(), 5, 4, channels, hwc.data(), 5 * channels), 0) << p;
+}
+
+TEST(Data, ImageFolderHwcToChw) {
+  for (int channels : {3, 1}) {
+    SCOPED_TRACE(std::to_string(channels) + " channel(s)");
+    const fs::path d = fresh_dir("repvk_train_folder_order");
+    // Two classes, sorted by name: "a" is label 0. Image i of the train split is
+    // a/0.png, a/1.png, b/0.png: ramps 0, 1, 2.
+    int image = 0;
+    for (const char* cls : {"a", "b"}) {
+      fs::create_directories(d / "train" / cls);
+      fs::create_directories(d / "test" / cls);
+      for (int i = 0; i < (cls[0] == 'a' ? 2 : 1); ++i)
+        write_ramp_png(d / "train" / cls / (std::to_string(i) + ".png"), image++, channels);
+    }
+    write_ramp_png(d / "test" / "b" / "0.png", 3, channels);
+    const DatasetPair p = load_image_folder(d.string(), 0, channels);
+    ASSERT_EQ(p.train.images.sizes(), (std::vector<int64_t>{3, channels, 4, 5}));
+    ASSERT_EQ(p.test.images.sizes(), (std::vector<int64_t>{1, channels, 4, 5}));
+    EXPECT_TRUE(p.train.labels.equal(torch::tensor({0, 0, 1}, torch::kInt64)));
+    EXPECT_TRUE(p.test.labels.equal(torch::tensor({1}, torch::kInt64)));
+    const auto px = [](const Dataset& s, int64_t n, int64_t c, int64_t y, int64_t x) {
+      return int(s.images[n][c][y][x].item<uint8_t>());
+    };
+    EXPECT_EQ(px(p.train, 0, 0, 0, 1), folder_value(0, 0, 1, 0));  // x: next column, same channel
+    EXPECT_EQ(px(p.train, 0, 0, 1, 0), folder_value(0, 1, 0, 0));  // y: next row
+    EXPECT_EQ(px(p.train, 2, 0, 3, 4), folder_value(2, 3, 4, 0));
+    EXPECT_EQ(px(p.test, 0, 0, 2, 3), folder_value(3, 2, 3, 0));
+    if (channels == 3) {
+      EXPECT_EQ(px(p.train, 1, 1, 0, 0), folder_value(1, 0, 0, 1));  // G plane
+      EXPECT_EQ(px(p.train, 1, 2, 3, 1), folder_value(1, 3, 1, 2));  // B plane
+    }
+    torch::Tensor want = torch::empty({3, channels, 4, 5}, torch::kUInt8);
+    auto w = want.accessor<uint8_t, 4>();
+    for (int n = 0; n < 3; ++n)
+      for (int c = 0; c < channels; ++c)
+        for (int y = 0; y < 4; ++y)
+          for (int x = 0; x < 5; ++x) w[n][c][y][x] = folder_value(n, y, x, c);
+    EXPECT_TRUE(p.train.images.equal(want))
+        << "first wrong pixel (n, c, y, x): " << (p.train.images != want).nonzero()[0];
+    fs::remove_all(d);
+  }
 }
 
 TEST(Data, ValidationHoldOutIsDisjointFixedAndChecked) {

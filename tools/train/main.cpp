@@ -119,6 +119,9 @@ void add_train(CLI::App* app, TrainOptions& t, bool fine_tune) {
   app->add_option("--weight-decay", t.weight_decay, "on kernels only")->capture_default_str();
   app->add_option("--seed", t.seed, "seed: same seed, same weights")->capture_default_str();
   app->add_option("--steps-per-epoch", t.steps_per_epoch, "cap steps per epoch (0: full epoch)");
+  // Hidden: the dist tests interrupt at a known step instead of racing a signal.
+  app->add_option("--interrupt-at-step", t.interrupt_at_step, "act as if Ctrl-C reached rank 0 in global step N")
+      ->group("");
   if (fine_tune) return;
   app->add_option("--crop-padding", t.aug.crop_padding, "random crop from an image padded by N pixels (0: off)")
       ->capture_default_str();

@@ -174,6 +174,7 @@ std::vector<EpochReport> Trainer::run(const std::string& resume) {
                                            double(bn)
                                      : torch::nn::functional::cross_entropy(logits, y);
       loss.backward();
+      if (rank == 0 && epoch * steps + s == opt_.interrupt_at_step) g_interrupt = true;
       // With several ranks the Ctrl-C flag rides in the gradient all-reduce, so every
       // rank stops at the same step; alone, a signal up to the end of the step counts.
       const double ranks_interrupted = grads ? grads->sum(g_interrupt ? 1.0 : 0.0) : 0.0;

@@ -29,6 +29,9 @@ struct TrainOptions {
   // writes the checkpoint; --batch stays the global batch, split over the ranks.
   Comm* comm = nullptr;
   bool sync_bn = false;          // BranchNorm statistics over all ranks (dist/sync_bn.h)
+  // Tests of the Ctrl-C checkpoint and --resume: rank 0 acts as if Ctrl-C arrived during
+  // global step N (epoch * steps per epoch + step, from 0). -1: never.
+  int64_t interrupt_at_step = -1;
 };
 
 // What the loop trains. `module` owns the parameters and is checkpointed.

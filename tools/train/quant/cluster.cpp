@@ -5,6 +5,13 @@
 #include "quant/uniform.h"
 
 namespace repvk::train {
+namespace {
+
+// Bound on finalize's Lloyd iterations; 1-D Lloyd from a near-converged codebook
+// settles in a handful.
+constexpr int kFinalLloydIters = 100;
+
+}  // namespace
 
 ClusterQAT::ClusterQAT(DeployNetImpl& net, std::vector<int> bits, const ClusterOptions& opt)
     : bits_(std::move(bits)), opt_(opt) {
@@ -51,9 +58,18 @@ void ClusterQAT::finalize(DeployNetImpl& net) {
   torch::NoGradGuard ng;
   for (size_t l = 0; l < bits_.size(); ++l) {
     torch::Tensor w = rows(net.weights[l].detach());
-    assign[l] = assign_nearest(w, centroids[l]);
-    fill_empty_clusters(w, centroids[l], assign[l]);
-    centroids[l] = cluster_means(w, assign[l], centroids[l]);
+    // Lloyd until an E-step changes nothing. One E+M step is not enough: the M-step
+    // moves the centroids, and a weight near a midpoint is then closer to a neighbour
+    // than to its own centroid. Converged, both rules hold: every weight sits at its
+    // nearest centroid and every centroid is the mean of its members.
+    for (int it = 0; it < kFinalLloydIters; ++it) {
+      torch::Tensor a = assign_nearest(w, centroids[l]);
+      fill_empty_clusters(w, centroids[l], a);
+      const bool stable = a.equal(assign[l]);
+      assign[l] = a;
+      centroids[l] = cluster_means(w, assign[l], centroids[l]);
+      if (stable) break;
+    }
   }
 }
 

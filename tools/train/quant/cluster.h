@@ -33,7 +33,9 @@ class ClusterQAT {
   torch::Tensor forward_weight(size_t l, const torch::Tensor& latent) const;
   // Centroid update after an optimizer step; periodic re-assignment.
   void after_step(DeployNetImpl& net);
-  // Last E-step and M-step: C[A] is then the final quantized network.
+  // Last E- and M-steps, repeated until the assignments stop changing: every weight
+  // then sits at its nearest centroid, every centroid is its members' mean, and C[A]
+  // is the final quantized network.
   void finalize(DeployNetImpl& net);
 
   int bits(size_t l) const { return bits_[l]; }

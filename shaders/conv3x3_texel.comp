@@ -31,7 +31,7 @@
 // worth of time per SIMD load, while a texel fetch is a plain gather, about 25 FMAs'
 // worth, and an RGBA32F fetch brings 4 weights for 1.5x that. So this kernel reads
 // everything through texel buffers, needs no shared memory and no barriers, and keeps
-// a PX x OC_BLOCK register block (tools: docs/benchmarks.md, "Kernel log").
+// a PX x OC_BLOCK register block (tools: docs/design/kernels.md).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require

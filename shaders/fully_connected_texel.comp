@@ -27,7 +27,7 @@
 // one per input and per packed weight word), while a texel fetch is a plain gather and
 // an RGBA32F fetch brings four outputs' weights at once. So this kernel reads
 // everything through texel buffers and needs no shared memory and no barriers
-// (docs/benchmarks.md, "Kernel log").
+// (docs/design/kernels.md).
 #version 450
 #extension GL_EXT_control_flow_attributes : require
 

@@ -78,7 +78,7 @@ struct PhysicalDeviceInfo {
   DeviceLimits limits;
   // False for a device that compiles pipelines but cannot execute anything: Mesa's
   // RADV with RADV_FORCE_FAMILY and no AMD GPU (the "null" winsys) is one. The rule
-  // (docs/benchmarks.md, "Shader statistics"): a GPU whose driver implements
+  // (docs/design/shader-statistics.md): a GPU whose driver implements
   // VK_EXT_physical_device_drm yet reports neither a primary nor a render node, or
   // any device whose memory heaps are all 0 bytes. `not_runnable_reason` says which.
   bool runnable = true;

@@ -19,7 +19,7 @@ namespace repvk {
 // at the cost of holding each conv layer's weights as fp32; Igemm is the implicit-GEMM
 // kernel for GPUs (shaders/conv3x3_igemm.comp: shared-memory tiles of activations and
 // decoded codebook weights, register-prefetched). Auto is Texel on CPU devices and
-// Igemm elsewhere (docs/benchmarks.md, "Kernel log", "Shader statistics"); $REPVK_CONV
+// Igemm elsewhere (docs/design/kernels.md, docs/design/shader-statistics.md); $REPVK_CONV
 // sets it through options_from_environment() (repvk/environment.h). A layer that Texel
 // cannot run within the device's texel-buffer limits falls back to Tiled. The FC layers
 // follow the choice: under Texel they read through texel buffers too

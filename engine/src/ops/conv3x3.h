@@ -87,7 +87,7 @@ class Conv3x3Op : public Op {
 
 // Auto's kernel on this device (before per-layer fits): texel on CPU devices, igemm
 // elsewhere. Measured on lavapipe: texel beats tiled on every layer, and tiled beats
-// direct (docs/benchmarks.md, "Kernel log"). On GPUs the implicit GEMM (codebook
+// direct (docs/design/kernels.md). On GPUs the implicit GEMM (codebook
 // weights, shared-memory tiles) is the default: its inner loop is 90%+ FMAs in RADV's
 // ISA against 68-73% for tiled ("Shader statistics"); tiled and direct stay selectable.
 ConvAlgorithm default_conv_algorithm(const PhysicalDeviceInfo& device);

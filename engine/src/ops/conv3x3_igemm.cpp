@@ -42,7 +42,7 @@ enum IgemmSpec : uint32_t {
 };
 
 // Shared memory the kernel aims at even where the device allows more: at 16 KiB a
-// 128-invocation workgroup still leaves 8 waves per SIMD on RDNA (docs/benchmarks.md).
+// 128-invocation workgroup still leaves 8 waves per SIMD on RDNA (docs/design/shader-statistics.md).
 constexpr uint64_t kSharedBudget = 16 * 1024;
 
 constexpr uint32_t kVendorArm = 0x13B5;

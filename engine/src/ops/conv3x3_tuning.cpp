@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The one table of conv3x3 tile sizes per device class, and the functions that fit
 // it to a layer and to the device's limits. Every number in the table was measured
-// (docs/benchmarks.md, "Kernel log") unless its comment says otherwise.
+// (docs/design/kernels.md) unless its comment says otherwise.
 #include "ops/conv3x3_tuning.h"
 
 #include <algorithm>

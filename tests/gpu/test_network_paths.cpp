@@ -99,7 +99,10 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 // precision (texel may fall back to tiled where a layer exceeds its texel limits), with
 // fp16 arithmetic exactly when asked; the fc runs the path's kernel. Returns the number of
 // layers that split K.
-uint32_t expect_path(const Network& net, const KernelPath& p) {
+uint32_t expect_path(const Network& net, const KernelPath& p, VkPhysicalDeviceType type) {
+  // tiled and direct leave the fc kernel to FcKernel::Auto: the storage kernel on CPU
+  // devices, gemv (rows without subgroup arithmetic) on GPUs.
+  const bool auto_fc_on_gpu = p.fc == kFcStorage && type != VK_PHYSICAL_DEVICE_TYPE_CPU;
   EXPECT_EQ(conv_algorithm(net), p.conv);
   EXPECT_EQ(net.precision(), p.precision);
   EXPECT_EQ(net.fp16_math(), p.fp16_math);
@@ -127,7 +130,9 @@ uint32_t expect_path(const Network& net, const KernelPath& p) {
       }
     } else if (starts_with(shader, "fully_connected")) {
       ++fcs;
-      EXPECT_TRUE(starts_with(shader, p.fc)) << l.layer << " runs " << shader << ", not " << p.fc;
+      const bool gpu_fc = starts_with(shader, kGemv) || starts_with(shader, "fully_connected_rows");
+      EXPECT_TRUE(starts_with(shader, p.fc) || (auto_fc_on_gpu && gpu_fc))
+          << l.layer << " runs " << shader << ", not " << p.fc;
     }
   }
   EXPECT_GT(convs, 0u);
@@ -181,7 +186,7 @@ TEST_P(NetworkPathTest, RandomNetworksMatchCpuReference) {
                  test::describe_network(cfg));
     const Model model = make_synthetic_model(cfg);
     Network net(device(), model, options_for(p, 1 + uint32_t(rng() % 4)));
-    expect_path(net, p);
+    expect_path(net, p, device().info().type);
     expect_matches_reference(net, model, p, rng, 1 + uint32_t(rng() % 7));
   }
 }
@@ -192,7 +197,7 @@ TEST_P(NetworkPathTest, ShippedDefaultModelMatchesCpuReference) {
   SCOPED_TRACE(test::seed_note());
   const Model model = read_model(REPVK_MODELS_DIR "/default.rpvk");
   Network net(device(), model, options_for(p, 4));
-  expect_path(net, p);
+  expect_path(net, p, device().info().type);
   expect_matches_reference(net, model, p, rng, 4);
 }
 
@@ -209,7 +214,7 @@ TEST_P(A0PathTest, A0MatchesCpuReference) {
   cfg.seed = rng();
   const Model model = make_synthetic_model(cfg);
   Network net(device(), model, options_for(p, 1));
-  const uint32_t split = expect_path(net, p);
+  const uint32_t split = expect_path(net, p, device().info().type);
   if (p.split_k) {
     EXPECT_GE(split, 1u) << "no A0 layer split K as for 132 CUs";
   }

@@ -8,4 +8,10 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 # No GPU is needed: tests run on whatever device is picked (lavapipe here). The soak
 # tests (label `soak`, minutes of wall time) are left to .ci/run (docs/testing.md).
-ctest --test-dir "${REPVK_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" -LE soak "$@"
+# $REPVK_JUNIT (CI): also write ctest's JUnit report there, with whole outputs, for
+# scripts/ci_check_skips.py.
+junit=()
+if [ -n "${REPVK_JUNIT:-}" ]; then
+  junit=(--output-junit "$REPVK_JUNIT" --test-output-size-passed 1048576)
+fi
+ctest --test-dir "${REPVK_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" -LE soak "${junit[@]}" "$@"

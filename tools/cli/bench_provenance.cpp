@@ -42,17 +42,16 @@ std::string cell(std::string s) {
 
 }  // namespace
 
-std::string decode_driver_version(uint32_t vendor_id, uint32_t v) {
+std::string decode_driver_version(uint32_t vendor_id, const std::string& driver_name, uint32_t v) {
   auto join = [](uint32_t a, uint32_t b, uint32_t c) {
     return std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c);
   };
   if (vendor_id == kVendorNvidia)
     return join(v >> 22, (v >> 14) & 0xff, (v >> 6) & 0xff) + "." + std::to_string(v & 0x3f);
-#ifdef _WIN32
-  if (vendor_id == kVendorIntel) return std::to_string(v >> 14) + "." + std::to_string(v & 0x3fff);
-#else
-  (void)kVendorIntel;  // Intel's Linux driver (Mesa ANV) uses the standard packing
-#endif
+  // Intel's own (Windows) driver packs 18.14 bits; Mesa's ANV uses the standard packing.
+  // Decided by the driver, not by the OS repvk was built for.
+  if (vendor_id == kVendorIntel && driver_name.find("Mesa") == std::string::npos)
+    return std::to_string(v >> 14) + "." + std::to_string(v & 0x3fff);
   return join(VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v));
 }
 
@@ -89,7 +88,7 @@ nlohmann::json bench_provenance(const Device& device, const LoadedModel& lm) {
                       {"vulkan_api", format_api_version(d.api_version)}};
   j["driver"] = {{"name", d.driver_name},
                  {"info", d.driver_info},
-                 {"version", decode_driver_version(d.vendor_id, props.driverVersion)},
+                 {"version", decode_driver_version(d.vendor_id, d.driver_name, props.driverVersion)},
                  {"version_raw", props.driverVersion}};
   j["model"] = lm.model.name;
   j["model_file"] = lm.synthetic ? nlohmann::json() : nlohmann::json(lm.source);

@@ -20,7 +20,8 @@ constexpr int kBenchSchemaVersion = kJsonSchemaVersion;
 
 // "<major>.<minor>.<patch>" decoded the way the vendor packs VkPhysicalDeviceProperties::
 // driverVersion (NVIDIA and Intel-on-Windows differ from VK_MAKE_API_VERSION).
-std::string decode_driver_version(uint32_t vendor_id, uint32_t driver_version);
+std::string decode_driver_version(uint32_t vendor_id, const std::string& driver_name,
+                                  uint32_t driver_version);
 
 // "sha256:<hex>" of the model file, or "synthetic:<description>" for a generated one.
 std::string model_hash(const LoadedModel& lm);

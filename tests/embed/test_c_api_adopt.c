@@ -15,28 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_check.h"
 #include "repvk/repvk.h"
 
 static int failures = 0;
 static int messages = 0;
-
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                               \
-    }                                                                           \
-  } while (0)
-
-#define CHECK_STATUS(call, want)                                                       \
-  do {                                                                                 \
-    repvk_status s_ = (call);                                                          \
-    if (s_ != (want)) {                                                                \
-      fprintf(stderr, "%s:%d: %s returned %s, expected %s (%s)\n", __FILE__, __LINE__, \
-              #call, repvk_status_name(s_), repvk_status_name(want), repvk_last_error()); \
-      ++failures;                                                                      \
-    }                                                                                  \
-  } while (0)
 
 /* A Vulkan call the test itself makes: stops the test on failure. */
 #define VK(call)                                                                             \

@@ -15,14 +15,6 @@ namespace {
 
 using namespace testing;
 
-DeployNet tiny_deploy(uint64_t seed) {
-  torch::manual_seed(seed);
-  RepVGG net(tiny_config(NormKind::Oabn));
-  randomize_norms(*net, seed + 1);
-  net->eval();
-  return net->merge();
-}
-
 // A fixed training set with a learnable label (the mean brightness of one channel
 // half), so loss on it can go down.
 struct Batch {

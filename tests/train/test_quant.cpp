@@ -13,14 +13,6 @@ namespace {
 
 using namespace testing;
 
-DeployNet tiny_deploy(uint64_t seed) {
-  torch::manual_seed(seed);
-  RepVGG net(tiny_config(NormKind::Oabn));
-  randomize_norms(*net, seed + 1);
-  net->eval();
-  return net->merge();
-}
-
 void fine_tune(DeployNet& net, ClusterQAT& cq, int steps) {
   torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
   for (int i = 0; i < steps; ++i) {

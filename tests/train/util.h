@@ -45,6 +45,15 @@ inline void randomize_norms(RepVGGImpl& net, uint64_t seed) {
 }
 
 // Random uint8 images with labels that depend on the image, so training has signal.
+// A small OABN RepVGG with randomized norms, merged for deployment.
+inline DeployNet tiny_deploy(uint64_t seed) {
+  torch::manual_seed(seed);
+  RepVGG net(tiny_config(NormKind::Oabn));
+  randomize_norms(*net, seed + 1);
+  net->eval();
+  return net->merge();
+}
+
 inline Dataset synthetic_dataset(int64_t n, int64_t c, int64_t hw, int64_t classes, uint64_t seed) {
   torch::manual_seed(seed);
   Dataset d;

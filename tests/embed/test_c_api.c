@@ -19,28 +19,6 @@ static void on_debug(void* user, int severity, const char* id, const char* text)
   ++debug_messages;
 }
 
-/* Reads a whole file; *count receives the number of `elem`-byte elements. */
-static void* read_file(const char* dir, const char* name, size_t elem, size_t* count) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE* f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(1);
-  }
-  fseek(f, 0, SEEK_END);
-  const long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  void* data = malloc((size_t)size);
-  if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
-    fprintf(stderr, "cannot read %s\n", path);
-    exit(1);
-  }
-  fclose(f);
-  *count = (size_t)size / elem;
-  return data;
-}
-
 static double max_abs_diff(const float* a, const float* b, size_t n) {
   double worst = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -69,27 +69,6 @@ static void on_repvk_message(void* user, int severity, const char* id, const cha
   ++messages;
 }
 
-static void* read_file(const char* dir, const char* name, size_t* bytes) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE* f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(1);
-  }
-  fseek(f, 0, SEEK_END);
-  const long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  void* data = malloc((size_t)size);
-  if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
-    fprintf(stderr, "cannot read %s\n", path);
-    exit(1);
-  }
-  fclose(f);
-  *bytes = (size_t)size;
-  return data;
-}
-
 static void create_instance(app* a) {
   VkDebugUtilsMessengerCreateInfoEXT mci;
   memset(&mci, 0, sizeof mci);
@@ -447,10 +426,10 @@ static void run(const app* a, const char* dir) {
   CHECK(classes == 7);
 
   size_t rgb_bytes = 0, rgba_bytes = 0, n1 = 0, n2 = 0;
-  unsigned char* rgb = read_file(dir, "pixels.u8", &rgb_bytes);
-  unsigned char* rgba = read_file(dir, "pixels_rgba.u8", &rgba_bytes);
-  float* want_rgb = read_file(dir, "expected_pixels.f32", &n1);
-  float* want_rgba = read_file(dir, "expected_rgba.f32", &n2);
+  unsigned char* rgb = read_file(dir, "pixels.u8", 1, &rgb_bytes);
+  unsigned char* rgba = read_file(dir, "pixels_rgba.u8", 1, &rgba_bytes);
+  float* want_rgb = read_file(dir, "expected_pixels.f32", 1, &n1);
+  float* want_rgba = read_file(dir, "expected_rgba.f32", 1, &n2);
   CHECK(rgb_bytes == 33u * 27u * 3u && rgba_bytes == 40u * 31u * 4u);
   CHECK(n1 == classes * sizeof(float) && n2 == classes * sizeof(float));
   unsigned char* rgb_as_rgba = to_rgba(rgb, 33u * 27u, 3);
